@@ -1,0 +1,246 @@
+"""The case-table contract: one row per patient, image and label-map paths, clinical columns.
+
+A case table is a :class:`pandas.DataFrame` (or a CSV file) with
+
+* ``image``: path to the T2-weighted volume (any format SimpleITK reads, or a DICOM folder);
+* ``mask``: path to rater 1's label map, on the image's grid;
+* ``mask_rater2`` (optional): a second rater's label map; may be empty for some rows;
+* any number of clinical columns.
+
+The target is passed separately as ``y``. Row labels (the index) identify patients in every
+error message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+
+import pandas as pd
+
+from ._imaging import (
+    CaseError,
+    geometry_mismatches,
+    is_missing_path,
+    labels_present,
+    read_image,
+)
+
+DEFAULT_LABELS = {"IR": 1, "SR": 2, "MR": 3, "LR": 4}
+"""Default label values of the extraocular-muscle map (both orbits share one value per muscle)."""
+
+REFERENCE_SUFFIX = "__rater2"
+"""Suffix of the columns computed on the second rater's mask (``<feature>__rater2``)."""
+
+ALL_ROI = "all"
+"""ROI name meaning the union of every structure in ``labels`` (the study's ``all_`` features)."""
+
+
+class CaseTableError(ValueError):
+    """Raised by :func:`validate_case_table` with every problem found, one per line."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        listing = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the case table has {len(self.problems)} problem(s):\n{listing}")
+
+
+def resolve_roi(roi, labels=None):
+    """Turn an ROI specification into its name and label values.
+
+    Parameters
+    ----------
+    roi : str or tuple of str
+        One structure name, a tuple of names whose union forms the ROI, or ``"all"``.
+    labels : mapping of str to int, default=None
+        Structure names to label values; ``None`` means :data:`DEFAULT_LABELS`.
+
+    Returns
+    -------
+    name : str
+        The names joined by ``"+"`` (``"MR+LR"``), used as the feature-name prefix.
+    values : tuple of int
+        The label values whose union forms the ROI.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn._cases import resolve_roi
+    >>> resolve_roi(("MR", "LR"))
+    ('MR+LR', (3, 4))
+    >>> resolve_roi("tumor", {"tumor": 1})
+    ('tumor', (1,))
+    """
+    labels = DEFAULT_LABELS if labels is None else labels
+    if not isinstance(labels, Mapping) or not labels:
+        raise ValueError(
+            f"labels must be a non-empty mapping of name -> label value, got {labels!r}"
+        )
+    if isinstance(roi, str):
+        if roi == ALL_ROI and ALL_ROI not in labels:
+            return ALL_ROI, tuple(int(v) for v in labels.values())
+        names = (roi,)
+    else:
+        names = tuple(roi)
+    if not names:
+        raise ValueError("roi must name at least one structure")
+    unknown = [n for n in names if n not in labels]
+    if unknown:
+        raise ValueError(f"roi names {unknown} are not in labels {dict(labels)}")
+    return "+".join(names), tuple(int(labels[n]) for n in names)
+
+
+def read_case_table(cases):
+    """Return ``cases`` as a DataFrame; a CSV path has its relative file paths made absolute.
+
+    Relative paths in a CSV are taken relative to the CSV's folder, so a cohort folder can be
+    moved as a whole.
+    """
+    if isinstance(cases, pd.DataFrame):
+        return cases
+    if isinstance(cases, str | os.PathLike):
+        path = os.fspath(cases)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"case table {path} not found")
+        table = pd.read_csv(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        for column in table.columns:
+            if column in ("image", "mask") or column.startswith("mask"):
+                table[column] = [
+                    p if is_missing_path(p) or os.path.isabs(p) else os.path.join(folder, p)
+                    for p in table[column]
+                ]
+        return table
+    raise TypeError(f"cases must be a pandas DataFrame or a CSV path, got {type(cases).__name__}")
+
+
+def _missing_columns(table, required):
+    problems = []
+    for column in required:
+        if column not in table.columns:
+            close = difflib.get_close_matches(column, [str(c) for c in table.columns], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"column {column!r} is missing{hint}")
+    return problems
+
+
+def _check_row(row, entry, columns, wanted, *, tolerance):
+    """Problems with one patient's files: readable, same grid, requested labels present."""
+    problems = []
+    image_column, mask_columns = columns[0], columns[1:]
+    try:
+        image = read_image(entry[image_column], row=row, column=image_column, header_only=True)
+    except CaseError as err:
+        problems.append(str(err))
+        image = None
+    for column in mask_columns:
+        path = entry[column]
+        if column != mask_columns[0] and is_missing_path(path):
+            continue  # a second rater is optional row by row
+        try:
+            mask = read_image(path, row=row, column=column)
+        except CaseError as err:
+            problems.append(str(err))
+            continue
+        if image is not None:
+            for mismatch in geometry_mismatches(image, mask, tolerance=tolerance):
+                problems.append(
+                    str(CaseError(row, column, path, f"grid differs from image: {mismatch}"))
+                )
+        try:
+            present = labels_present(mask, row=row, column=column, path=path)
+        except CaseError as err:
+            problems.append(str(err))
+            continue
+        absent = {name: value for name, value in wanted.items() if value not in present}
+        if absent:
+            found = sorted(present) or "none"
+            problems.append(
+                str(CaseError(row, column, path, f"labels {absent} absent (labels found: {found})"))
+            )
+    return problems
+
+
+def validate_case_table(
+    cases,
+    *,
+    labels=None,
+    roi=None,
+    image_column="image",
+    mask_column="mask",
+    reference_mask_column=None,
+    id_column=None,
+    check_files=True,
+    tolerance=1e-3,
+):
+    """Check a case table against the contract and report every problem at once.
+
+    Parameters
+    ----------
+    cases : DataFrame or str
+        The case table, or the path of a CSV holding it.
+    labels : mapping of str to int, default=None
+        Structure names to label values; ``None`` means :data:`DEFAULT_LABELS`.
+    roi : str or tuple of str, default=None
+        Structures that must be present in every mask; ``None`` checks every structure in
+        ``labels``.
+    image_column, mask_column : str, default="image", "mask"
+        Columns holding the image and rater-1 label-map paths.
+    reference_mask_column : str, default=None
+        Column of a second rater's label map (cells may be empty).
+    id_column : str, default=None
+        Column of patient identifiers that must be unique; by default the index must be.
+    check_files : bool, default=True
+        Whether to open the files (header of the image, pixels of each label map).
+    tolerance : float, default=1e-3
+        Allowed difference in spacing, origin (mm) and direction between image and masks.
+
+    Returns
+    -------
+    cases : DataFrame
+        The case table (read from CSV if a path was given).
+
+    Raises
+    ------
+    CaseTableError
+        Listing every problem: missing columns, no rows, duplicate patients, missing or
+        unreadable files, grid mismatches between image and masks, and absent labels, each
+        naming the row and file.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from rdinet_sklearn import validate_case_table
+    >>> table = pd.DataFrame({"image": ["a.nii.gz"], "mask": ["a_mask.nii.gz"]}, index=["P1"])
+    >>> validate_case_table(table)
+    Traceback (most recent call last):
+    ...
+    rdinet_sklearn._cases.CaseTableError: the case table has 2 problem(s):
+      - row 'P1', column 'image' (a.nii.gz): file not found
+      - row 'P1', column 'mask' (a_mask.nii.gz): file not found
+    """
+    table = read_case_table(cases)
+    labels = DEFAULT_LABELS if labels is None else labels
+    if roi is None:
+        wanted = dict(labels)
+    else:
+        _, values = resolve_roi(roi, labels)
+        wanted = {name: v for name, v in labels.items() if v in values}
+    columns = [image_column, mask_column] + (
+        [reference_mask_column] if reference_mask_column else []
+    )
+    problems = _missing_columns(table, columns + ([id_column] if id_column else []))
+    if len(table) == 0:
+        problems.append("the table has no rows")
+    ids = table[id_column] if id_column and id_column in table.columns else table.index
+    duplicated = sorted({str(v) for v in ids[ids.duplicated()]})
+    if duplicated:
+        problems.append(f"duplicate patients: {duplicated}")
+    if problems:
+        raise CaseTableError(problems)
+    if check_files:
+        for row, entry in table.iterrows():
+            problems.extend(_check_row(row, entry, columns, wanted, tolerance=tolerance))
+    if problems:
+        raise CaseTableError(problems)
+    return table

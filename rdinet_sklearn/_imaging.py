@@ -1,0 +1,129 @@
+"""SimpleITK input/output, label unions and geometry checks, with errors that name the case.
+
+Every reader in the package goes through :func:`read_image`, so a missing, unreadable or
+corrupt file always produces the same kind of error: a :class:`CaseError` naming the patient
+row, the column and the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+import SimpleITK as sitk
+
+
+class CaseError(ValueError):
+    """A problem with one patient's files, naming the row, the column and the path."""
+
+    def __init__(self, row, column, path, problem):
+        self.row, self.column, self.path, self.problem = row, column, path, problem
+        super().__init__(f"row {row!r}, column {column!r} ({path}): {problem}")
+
+
+def is_missing_path(path) -> bool:
+    """True for the empty cells a case table uses for an absent optional file."""
+    if path is None:
+        return True
+    if isinstance(path, float) and np.isnan(path):
+        return True
+    return isinstance(path, str) and not path.strip()
+
+
+def _dicom_series(folder):
+    reader = sitk.ImageSeriesReader()
+    files = reader.GetGDCMSeriesFileNames(str(folder))
+    if not files:
+        raise RuntimeError("folder holds no DICOM series")
+    reader.SetFileNames(files)
+    return reader
+
+
+def read_image(path, *, row=None, column="image", header_only=False):
+    """Read an image or label map with SimpleITK, or raise a :class:`CaseError`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file SimpleITK reads (NIfTI, NRRD, MHA, ...) or a folder holding one DICOM series.
+    row : hashable, default=None
+        The case-table row the file belongs to, used in error messages.
+    column : str, default="image"
+        The case-table column the path came from, used in error messages.
+    header_only : bool, default=False
+        If True, read only size, spacing, origin and direction (fast) and return the reader.
+
+    Returns
+    -------
+    image : SimpleITK.Image or SimpleITK.ImageFileReader
+        The image, or with ``header_only=True`` a reader whose ``GetSize()``, ``GetSpacing()``,
+        ``GetOrigin()`` and ``GetDirection()`` describe it.
+    """
+    if is_missing_path(path):
+        raise CaseError(row, column, path, "no path given")
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CaseError(row, column, path, "file not found")
+    try:
+        if os.path.isdir(path):
+            reader = _dicom_series(path)
+            image = reader.Execute()
+            return image
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(path)
+        if header_only:
+            reader.ReadImageInformation()
+            return reader
+        image = reader.Execute()
+    except RuntimeError as exc:
+        first_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise CaseError(row, column, path, f"cannot be read ({first_line})") from exc
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise CaseError(row, column, path, "has several components per voxel; expected a scalar")
+    return image
+
+
+def _rounded(values):
+    return tuple(round(float(v), 4) for v in values)
+
+
+def geometry_mismatches(reference, other, *, tolerance=1e-3) -> list[str]:
+    """List how ``other``'s grid differs from ``reference``'s (size, spacing, origin, direction).
+
+    Both arguments may be images or header-only readers. Spacing and origin are compared with
+    a relative-plus-absolute ``tolerance`` (in mm), direction cosines with an absolute one.
+    """
+    problems = []
+    if tuple(reference.GetSize()) != tuple(other.GetSize()):
+        problems.append(f"size {tuple(other.GetSize())} != {tuple(reference.GetSize())}")
+    for name in ("Spacing", "Origin", "Direction"):
+        ref = np.asarray(getattr(reference, f"Get{name}")())
+        oth = np.asarray(getattr(other, f"Get{name}")())
+        if ref.shape != oth.shape or not np.allclose(ref, oth, rtol=tolerance, atol=tolerance):
+            problems.append(f"{name.lower()} {_rounded(oth)} != {_rounded(ref)}")
+    return problems
+
+
+def label_array(mask, *, row=None, column="mask", path=None) -> np.ndarray:
+    """The label map as an integer array (z, y, x); float maps must hold whole numbers."""
+    array = sitk.GetArrayViewFromImage(mask)
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise CaseError(row, column, path, "label map holds non-integer values")
+        return array.astype(np.int64)
+    return np.asarray(array)
+
+
+def labels_present(mask, **where) -> set[int]:
+    """The non-zero label values that occur in ``mask``."""
+    values = np.unique(label_array(mask, **where))
+    return {int(v) for v in values if v != 0}
+
+
+def roi_mask(mask, label_values: Iterable[int], **where):
+    """A binary (uint8) image, 1 where ``mask`` holds any of ``label_values``, same geometry."""
+    binary = np.isin(label_array(mask, **where), list(label_values)).astype(np.uint8)
+    image = sitk.GetImageFromArray(binary)
+    image.CopyInformation(mask)
+    return image

@@ -1,0 +1,107 @@
+"""Input checks shared by the metric, report and plotting functions.
+
+Every public function that takes ``(y_true, proba)`` funnels through
+:func:`check_binary_proba`, so bad input fails the same way everywhere and the
+error names the offending rows (pandas index labels when given a Series).
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import column_or_1d
+
+# Label sets whose positive class is unambiguous (same rule as sklearn's
+# ``_check_pos_label_consistency``): anything else needs an explicit pos_label.
+_CONVENTIONAL_LABEL_SETS = ({0, 1}, {-1, 1}, {0}, {1}, {-1})
+
+
+def _row_names(mask, index, limit=10):
+    """Describe the rows flagged by ``mask`` by index label (or position)."""
+    names = index[mask].tolist() if index is not None else np.flatnonzero(mask).tolist()
+    shown = ", ".join(repr(name) for name in names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"[{shown}{more}]"
+
+
+def _as_1d(values, name):
+    index = values.index if isinstance(values, pd.Series | pd.DataFrame) else None
+    array = np.asarray(values)
+    if array.ndim == 2 and array.shape[1] == 2 and name == "proba":
+        # Accept ``predict_proba`` output directly: the positive column is the second.
+        array = array[:, 1]
+    try:
+        array = column_or_1d(array)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}.") from exc
+    return array, index
+
+
+def resolve_pos_label(classes, pos_label):
+    """Return the positive label among ``classes`` (sorted unique labels)."""
+    if pos_label is None:
+        if not set(classes.tolist()) <= set().union(*_CONVENTIONAL_LABEL_SETS):
+            raise ValueError(
+                f"y_true has labels {classes.tolist()}, which are not {{0, 1}} or {{-1, 1}}; "
+                "pass pos_label to say which one is the positive class."
+            )
+        return 1 if classes.dtype != bool else True
+    if pos_label not in classes.tolist():
+        raise ValueError(
+            f"pos_label={pos_label!r} is not one of the labels in y_true: {classes.tolist()}."
+        )
+    return pos_label
+
+
+def check_binary_proba(y_true, proba, *, pos_label=None, name="proba"):
+    """Validate a binary target and probabilities of the positive class.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels with exactly two classes.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        Probability of the positive class (or ``predict_proba`` output).
+    pos_label : int, str or bool, default=None
+        Positive class; inferred only for labels {0, 1} or {-1, 1}.
+    name : str, default="proba"
+        Name of the probability argument used in error messages.
+
+    Returns
+    -------
+    y_bin : ndarray of shape (n_samples,), dtype=bool
+        True where ``y_true == pos_label``.
+    proba : ndarray of shape (n_samples,), dtype=float
+        Validated probabilities.
+    """
+    y_array, y_index = _as_1d(y_true, "y_true")
+    p_array, p_index = _as_1d(proba, "proba")
+    if y_array.shape[0] != p_array.shape[0]:
+        raise ValueError(
+            f"y_true has {y_array.shape[0]} samples but {name} has {p_array.shape[0]}; "
+            "they must have the same length."
+        )
+    if y_array.shape[0] == 0:
+        raise ValueError("y_true and proba are empty.")
+    index = y_index if y_index is not None else p_index
+    missing = np.asarray(pd.isna(y_array), dtype=bool)
+    if missing.any():
+        raise ValueError(f"y_true contains NaN/None at rows {_row_names(missing, index)}.")
+    try:
+        p_array = p_array.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric probabilities.") from exc
+    if np.isnan(p_array).any():
+        raise ValueError(f"{name} contains NaN at rows {_row_names(np.isnan(p_array), index)}.")
+    outside = (p_array < 0) | (p_array > 1)
+    if outside.any():
+        raise ValueError(
+            f"{name} must be probabilities in [0, 1]; rows {_row_names(outside, index)} "
+            f"have values such as {p_array[outside][0]!r}."
+        )
+    classes = np.unique(y_array)
+    if classes.shape[0] != 2:
+        raise ValueError(
+            f"y_true must contain exactly two classes; got {classes.shape[0]}: "
+            f"{classes.tolist()}. Metrics such as AUC, sensitivity and specificity need both."
+        )
+    positive = resolve_pos_label(classes, pos_label)
+    return y_array == positive, p_array

@@ -1,0 +1,234 @@
+"""Running pyradiomics on (case, ROI, rater) triples: caches, parallel workers, failures.
+
+One *task* is one pyradiomics run: one image, one label map, one set of label values whose
+union forms the ROI, one settings document. Its key is the content digest of both files,
+the label values, the canonical settings JSON and the pyradiomics version, so a result is
+reused whenever (and only when) it would come out the same:
+
+1. an in-process LRU cache (shared by every clone of the estimator in this process: the
+   folds of ``cross_val_score`` and the candidates of ``GridSearchCV``);
+2. the persistent :class:`joblib.Memory` cache, when one is given: one entry per task,
+   written as soon as that task finishes, so a killed run resumes where it stopped;
+3. otherwise pyradiomics runs, in parallel over tasks with joblib.
+
+A failing task never loses the others: every task runs, failures are collected and reported
+together by the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import radiomics
+import SimpleITK as sitk
+from joblib import Parallel, delayed, effective_n_jobs
+from tqdm.auto import tqdm
+
+from rdinet_sklearn._cache import file_digest
+from rdinet_sklearn._imaging import (
+    CaseError,
+    geometry_mismatches,
+    is_missing_path,
+    labels_present,
+    read_image,
+    roi_mask,
+)
+from rdinet_sklearn.radiomics._settings import (
+    build_pyradiomics_extractor,
+    geometry_tolerance,
+    quiet_pyradiomics,
+)
+
+PROCESS_CACHE_SIZE = 4096
+"""Most task results kept in memory (a 944-feature result takes about 8 kB)."""
+
+PROGRESS_MIN_TASKS = 20
+"""With ``progress="auto"``, a bar is shown for more pyradiomics runs than this."""
+
+_PROCESS_CACHE: OrderedDict = OrderedDict()
+_STATS: Counter = Counter()
+
+
+def extraction_stats() -> dict:
+    """Counts of task results in this process since start or :func:`clear_process_cache`.
+
+    Returns
+    -------
+    stats : dict
+        ``extracted`` (pyradiomics runs), ``disk_hits`` (read from a ``memory=`` cache) and
+        ``memory_hits`` (reused from the in-process cache).
+    """
+    return {key: _STATS[key] for key in ("extracted", "disk_hits", "memory_hits")}
+
+
+def clear_process_cache():
+    """Forget the in-process results and reset :func:`extraction_stats`."""
+    _PROCESS_CACHE.clear()
+    _STATS.clear()
+
+
+@dataclass(frozen=True)
+class Task:
+    """One pyradiomics run; ``key`` identifies its result across rows, clones and runs."""
+
+    row: object
+    image_column: str
+    mask_column: str
+    image_path: str
+    mask_path: str
+    key: tuple  # (image digest, mask digest, label values, settings JSON, pyradiomics version)
+
+
+def _digest(path, row, column):
+    if is_missing_path(path):
+        raise CaseError(row, column, path, "no path given")
+    if not os.path.exists(path):
+        raise CaseError(row, column, path, "file not found")
+    try:
+        return file_digest(path)
+    except OSError as exc:
+        raise CaseError(row, column, path, f"cannot be read ({exc.strerror or exc})") from exc
+
+
+def make_task(row, image_column, mask_column, image_path, mask_path, label_values, settings_json):
+    """A :class:`Task`, or raise :class:`CaseError` if a file is missing or unreadable."""
+    image_digest = _digest(image_path, row, image_column)
+    mask_digest = _digest(mask_path, row, mask_column)
+    key = (
+        image_digest,
+        mask_digest,
+        tuple(sorted(label_values)),
+        settings_json,
+        radiomics.__version__,
+    )
+    return Task(row, image_column, mask_column, os.fspath(image_path), os.fspath(mask_path), key)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_pyradiomics_extractor(settings_json):
+    # pyradiomics' execute() works on a copy of its settings, so one instance serves all runs.
+    return build_pyradiomics_extractor(json.loads(settings_json))
+
+
+def _finite_features(result, where):
+    names = tuple(name for name in result if not name.startswith("diagnostics_"))
+    values = np.array([float(result[name]) for name in names], dtype=np.float64)
+    bad = [f"{names[j]} = {values[j]}" for j in np.flatnonzero(~np.isfinite(values))]
+    if bad:
+        raise CaseError(*where, f"pyradiomics returned non-finite features: {', '.join(bad)}")
+    return names, values
+
+
+def compute_features(image_digest, mask_digest, label_values, settings_json, version, *, task):
+    """Run pyradiomics for one task (the persistent cache keys on all but ``task``).
+
+    Returns ``(names, values)``: pyradiomics' feature names (no diagnostics) in its order and
+    their float64 values. Raises :class:`CaseError` naming the row and file on any problem.
+    """
+    settings = json.loads(settings_json)
+    image = read_image(task.image_path, row=task.row, column=task.image_column)
+    where = (task.row, task.mask_column, task.mask_path)
+    mask = read_image(task.mask_path, row=task.row, column=task.mask_column)
+    mismatches = geometry_mismatches(image, mask, tolerance=geometry_tolerance(settings))
+    if mismatches:
+        raise CaseError(*where, f"grid differs from the image's: {'; '.join(mismatches)}")
+    present = labels_present(mask, row=task.row, column=task.mask_column, path=task.mask_path)
+    absent = sorted(set(label_values) - present)
+    if absent:
+        raise CaseError(
+            *where, f"ROI labels {absent} absent (labels found: {sorted(present) or 'none'})"
+        )
+    roi = roi_mask(mask, label_values, row=task.row, column=task.mask_column, path=task.mask_path)
+    # Within tolerance the grids are the same; give pyradiomics the image's exact grid so
+    # its own (much stricter) geometry check cannot fail with an obscure ITK message.
+    roi.CopyInformation(image)
+    extractor = _cached_pyradiomics_extractor(settings_json)
+    try:
+        with quiet_pyradiomics(), np.errstate(all="ignore"):
+            result = extractor.execute(image, roi, label=1)
+    except Exception as exc:  # pyradiomics and ITK raise many types; name the case for all
+        raise CaseError(*where, f"pyradiomics failed ({type(exc).__name__}: {exc})") from exc
+    return _finite_features(result, where)
+
+
+@contextlib.contextmanager
+def _single_threaded_simpleitk(enabled):
+    """SimpleITK's own threads fight joblib's workers for the cores: one thread per worker."""
+    if not enabled:
+        yield
+        return
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+
+
+def _run_task(task, memory, single_threaded):
+    """Worker body: returns ``(key, names, values, source, failure)``; never raises a CaseError.
+
+    A failure travels as a plain tuple because CaseError's constructor does not survive
+    pickling back from a process worker.
+    """
+    cached = memory.cache(compute_features, ignore=["task"])
+    try:
+        with _single_threaded_simpleitk(single_threaded):
+            on_disk = memory.location is not None and cached.check_call_in_cache(
+                *task.key, task=task
+            )
+            names, values = cached(*task.key, task=task)
+    except CaseError as err:
+        return task.key, None, None, "failed", (err.row, err.column, err.path, err.problem)
+    return task.key, names, values, "disk_hits" if on_disk else "extracted", None
+
+
+def _show_progress(progress, n_tasks):
+    if progress == "auto":
+        return n_tasks > PROGRESS_MIN_TASKS and sys.stderr.isatty()
+    return bool(progress)
+
+
+def run_tasks(tasks, *, memory, n_jobs=None, progress="auto"):
+    """Results of ``tasks``: ``({key: (names, values)}, [CaseError, ...])``.
+
+    Every task runs (or is read from a cache) even when others fail.
+    """
+    results, failures, pending = {}, [], {}
+    for task in tasks:
+        if task.key in results or task.key in pending:
+            continue
+        if task.key in _PROCESS_CACHE:
+            _PROCESS_CACHE.move_to_end(task.key)
+            results[task.key] = _PROCESS_CACHE[task.key]
+            _STATS["memory_hits"] += 1
+        else:
+            pending[task.key] = task
+    if pending:
+        n_workers = min(effective_n_jobs(n_jobs), len(pending))
+        outputs = Parallel(n_jobs=n_workers, return_as="generator")(
+            delayed(_run_task)(task, memory, n_workers > 1) for task in pending.values()
+        )
+        bar = tqdm(
+            outputs,
+            total=len(pending),
+            desc="radiomics",
+            unit="ROI",
+            disable=not _show_progress(progress, len(pending)),
+        )
+        for key, names, values, source, failure in bar:
+            if failure is not None:
+                failures.append(CaseError(*failure))
+                continue
+            _STATS[source] += 1
+            results[key] = _PROCESS_CACHE[key] = (names, values)
+            if len(_PROCESS_CACHE) > PROCESS_CACHE_SIZE:
+                _PROCESS_CACHE.popitem(last=False)
+    return results, failures

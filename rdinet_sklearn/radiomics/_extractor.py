@@ -1,0 +1,342 @@
+"""RadiomicsExtractor: pyradiomics features of one ROI as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from rdinet_sklearn._cache import resolve_memory
+from rdinet_sklearn._cases import REFERENCE_SUFFIX, resolve_roi, validate_case_table
+from rdinet_sklearn._imaging import CaseError, is_missing_path
+from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
+from rdinet_sklearn.radiomics._settings import load_settings, settings_key
+
+
+class ExtractionError(ValueError):
+    """Feature extraction failed for some cases; ``failures`` holds one CaseError per task."""
+
+    def __init__(self, failures):
+        self.failures = list(failures)
+        listing = "\n".join(f"  - {failure}" for failure in self.failures)
+        super().__init__(
+            f"radiomics extraction failed for {len(self.failures)} ROI(s) (the other cases' "
+            f"results are kept in the caches):\n{listing}"
+        )
+
+
+class RadiomicsExtractor(TransformerMixin, BaseEstimator):
+    """pyradiomics features of one region of interest for every case of a case table.
+
+    Each row of the case table names an image and its label map (and optionally a second
+    rater's label map); the ROI is the union of one or more labelled structures, passed to
+    pyradiomics as a binary mask (label 1), so any organ and any pyradiomics configuration
+    works. Output columns are named ``<roi name>_<pyradiomics feature name>``, e.g.
+    ``MR+LR_original_shape_MajorAxisLength``; pyradiomics' diagnostics are left out.
+
+    Parameters
+    ----------
+    roi : str or tuple of str, default=("MR", "LR")
+        One structure name of ``labels``, a tuple of names whose union forms the ROI, or
+        ``"all"`` (every structure). The names joined by ``"+"`` prefix every column.
+    labels : mapping of str to int, default=None
+        Structure names to label values; ``None`` means the extraocular-muscle map
+        ``{"IR": 1, "SR": 2, "MR": 3, "LR": 4}``.
+    params : {"study", "original", "baseline"}, str, path-like or dict, default="study"
+        pyradiomics settings: a preset, a pyradiomics YAML parameter file or a dict of the
+        same structure (``imageType``, ``featureClass``, ``setting``); see
+        :func:`load_settings`. ``"study"``: shape, first-order and texture (glcm, glrlm,
+        glszm, gldm, ngtdm) on the original image, its 4 in-plane wavelet sub-bands and its
+        square: **572** features (14 shape + 93 x 6 images). ``"original"``: the original
+        image only, 107 features, fast. ``"baseline"``: pyradiomics' baseline test settings
+        (107 features, binWidth 25, 3D). ``"study"`` and ``"original"`` z-score the image
+        (scale 100, bin width 5) since MRI has no intensity unit, and compute texture (and
+        the wavelet) in-plane per slice (``force2D``) for the thick-sliced (about
+        0.5 x 0.5 x 3 mm) orbit MRI rather than resample it.
+    reference_mask_column : str, default=None
+        Column of a second rater's label map. Each feature is then also computed on it, in
+        a column named ``<same name>__rater2``; it is NaN in rows whose cell is empty.
+    image_column : str, default="image"
+        Column of image paths.
+    mask_column : str, default="mask"
+        Column of (first rater's) label-map paths.
+    memory : None, str or joblib.Memory, default=None
+        Persistent cache of each (case, ROI, rater, settings) result, keyed on the content
+        of the image and label-map files, the ROI's label values, the settings and the
+        pyradiomics version.
+    n_jobs : int, default=None
+        Number of joblib workers over (case, rater) extractions; ``None`` means 1 unless
+        in a :func:`joblib.parallel_config` context, -1 means all cores.
+    progress : bool or "auto", default="auto"
+        Show a tqdm bar; ``"auto"`` shows it for more than 20 extractions on a terminal.
+
+    Attributes
+    ----------
+    roi_name_ : str
+        The column prefix, e.g. ``"MR+LR"``.
+    radiomics_feature_names_ : ndarray of str
+        pyradiomics' feature names, in output order.
+    n_features_in_ : int
+        Number of case-table columns seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Case-table columns seen in :meth:`fit`.
+
+    See Also
+    --------
+    load_settings : Read and check a pyradiomics settings document.
+    rdinet_sklearn.selection.ReproducibilityFilter : Uses the ``__rater2`` columns.
+
+    Notes
+    -----
+    ``fit`` learns nothing from the data: it checks the case table and extracts the first
+    case to learn the feature names (cached, so the later ``transform`` reuses it).
+
+    *Caching.* Results are kept in an in-process cache shared by clones (folds of
+    ``cross_val_score``, candidates of ``GridSearchCV``) and, with ``memory``, on disk: a
+    triple is never extracted twice, and a killed run resumes without redoing finished
+    cases. See :func:`extraction_stats`.
+
+    *Parallelism.* Extractions run in ``n_jobs`` joblib workers, each with SimpleITK
+    limited to one thread (its threads would otherwise compete with the workers).
+
+    *Errors.* All extractions run even when some fail; failed ones (missing or unreadable
+    file, image/mask grid mismatch, ROI label absent, pyradiomics error, non-finite feature)
+    are then reported together in one :class:`ExtractionError` naming each row and file.
+
+    Output is a DataFrame indexed like the case table, so that the feature names reach the
+    next step of a pipeline (``ReproducibilityFilter`` pairs columns by name).
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.radiomics import RadiomicsExtractor
+    >>> folder, rng, rows = tempfile.mkdtemp(), np.random.default_rng(0), {}
+    >>> for case in ["P1", "P2"]:
+    ...     image = sitk.GetImageFromArray(rng.normal(100, 20, (4, 24, 24)))
+    ...     labels = np.zeros((4, 24, 24), np.uint8)
+    ...     labels[1:3, 4:12, 4:10], labels[1:3, 4:12, 12:20] = 3, 4  # MR, LR
+    ...     mask = sitk.GetImageFromArray(labels)
+    ...     rows[case] = {"image": f"{folder}/{case}.nrrd", "mask": f"{folder}/{case}_m.nrrd"}
+    ...     sitk.WriteImage(image, rows[case]["image"])
+    ...     sitk.WriteImage(mask, rows[case]["mask"])
+    >>> cases = pd.DataFrame.from_dict(rows, orient="index")
+    >>> features = RadiomicsExtractor(roi=("MR", "LR"), params="original").fit_transform(cases)
+    >>> features.shape
+    (2, 107)
+    >>> print(features.columns[0])
+    MR+LR_original_shape_Elongation
+    >>> shutil.rmtree(folder)
+    """
+
+    _parameter_constraints: dict = {
+        "roi": [str, tuple, list],
+        "labels": [Mapping, None],
+        "params": [str, os.PathLike, Mapping],
+        "reference_mask_column": [str, None],
+        "image_column": [str],
+        "mask_column": [str],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "n_jobs": [Integral, None],
+        "progress": ["boolean", StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        roi=("MR", "LR"),
+        *,
+        labels=None,
+        params="study",
+        reference_mask_column=None,
+        image_column="image",
+        mask_column="mask",
+        memory=None,
+        n_jobs=None,
+        progress="auto",
+    ):
+        self.roi = roi
+        self.labels = labels
+        self.params = params
+        self.reference_mask_column = reference_mask_column
+        self.image_column = image_column
+        self.mask_column = mask_column
+        self.memory = memory
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the case table and learn the output feature names from its first case.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_cases, n_columns)
+            The case table (see :mod:`rdinet_sklearn._cases`).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : RadiomicsExtractor
+            The fitted extractor.
+        """
+        table = self._check_table(X, reset=True)
+        self._extract_and_set_names(table.iloc[:1], with_reference=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit and extract every case, each (case, rater) once.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_cases, n_columns)
+            The case table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        features : DataFrame of shape (n_cases, n_features_out)
+            Indexed like ``X``; columns as :meth:`get_feature_names_out`.
+        """
+        table = self._check_table(X, reset=True)
+        return self._extract_and_set_names(table, with_reference=True)
+
+    def transform(self, X):
+        """Extract the features of every case.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_cases, n_columns)
+            A case table with the columns seen in :meth:`fit`.
+
+        Returns
+        -------
+        features : DataFrame of shape (n_cases, n_features_out)
+            Indexed like ``X``; columns as :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self)
+        table = self._check_table(X, reset=False)
+        return self._extract(table, with_reference=True)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output column names: ROI features, then (with a reference mask) their rater-2 twins.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the output does not derive from input columns).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        names = [f"{self.roi_name_}_{name}" for name in self.radiomics_feature_names_]
+        if self.reference_mask_column is not None:
+            names += [name + REFERENCE_SUFFIX for name in names]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Input is a case table of file paths and clinical columns, not a float array.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.input_tags.allow_nan = True  # empty reference-mask cells
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    def _check_table(self, X, *, reset):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"{type(self).__name__} expects a case table (pandas DataFrame, e.g. from "
+                f"rdinet_sklearn.read_case_table), got {type(X).__name__}"
+            )
+        validate_case_table(
+            X,
+            labels=self.labels,
+            roi=self.roi,
+            image_column=self.image_column,
+            mask_column=self.mask_column,
+            reference_mask_column=self.reference_mask_column,
+            check_files=False,
+        )
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return X
+
+    def _extract_and_set_names(self, table, *, with_reference):
+        self.roi_name_, self._label_values = resolve_roi(self.roi, self.labels)
+        self._settings_json = settings_key(load_settings(self.params))
+        tasks, results, n_raters = self._run(table, with_reference=with_reference)
+        first = tasks[table.index[0], 0]
+        self.radiomics_feature_names_ = np.asarray(results[first.key][0], dtype=object)
+        return self._assemble(table, tasks, results, n_raters=n_raters)
+
+    def _extract(self, table, *, with_reference):
+        tasks, results, n_raters = self._run(table, with_reference=with_reference)
+        return self._assemble(table, tasks, results, n_raters=n_raters)
+
+    def _run(self, table, *, with_reference):
+        """Run (or fetch from the caches) every (row, rater) task; raise all failures at once."""
+        columns = [self.mask_column]
+        if with_reference and self.reference_mask_column is not None:
+            columns.append(self.reference_mask_column)
+        tasks, failures = {}, []
+        for row, entry in table.iterrows():
+            for rater, column in enumerate(columns):
+                if rater > 0 and is_missing_path(entry[column]):
+                    continue
+                try:
+                    tasks[row, rater] = make_task(
+                        row,
+                        self.image_column,
+                        column,
+                        entry[self.image_column],
+                        entry[column],
+                        self._label_values,
+                        self._settings_json,
+                    )
+                except CaseError as err:
+                    failures.append(err)
+        memory = os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory
+        results, run_failures = run_tasks(
+            tasks.values(),
+            memory=resolve_memory(memory),
+            n_jobs=self.n_jobs,
+            progress=self.progress,
+        )
+        failures += run_failures
+        if failures:
+            raise ExtractionError(failures)
+        return tasks, results, len(columns)
+
+    def _assemble(self, table, tasks, results, *, n_raters):
+        expected = tuple(self.radiomics_feature_names_)
+        n_names = len(expected)
+        values = np.full((len(table), n_names * n_raters), np.nan)
+        mismatched = []
+        for i, row in enumerate(table.index):
+            for rater in range(n_raters):
+                if (row, rater) not in tasks:
+                    continue
+                names, row_values = results[tasks[row, rater].key]
+                if names != expected:
+                    mismatched.append(
+                        f"row {row!r}: pyradiomics features differ from those seen in fit "
+                        f"(missing {sorted(set(expected) - set(names))[:5]}, "
+                        f"extra {sorted(set(names) - set(expected))[:5]})"
+                    )
+                    continue
+                values[i, rater * n_names : (rater + 1) * n_names] = row_values
+        if mismatched:
+            raise ValueError("\n".join(mismatched))
+        names_out = self.get_feature_names_out()[: n_names * n_raters]
+        return pd.DataFrame(values, index=table.index, columns=names_out)

@@ -1,0 +1,107 @@
+"""The study's candidate models as scikit-learn estimators with their tuning grids.
+
+Radiomics models work on features extracted once per ROI strategy (extraction is per case
+and learns nothing from the data, so doing it once is leakage-free); every fitted step
+(ICC filter, t-test, LASSO, scaling, classifier) sits in the pipeline and is refitted inside
+each cross-validation fold.
+"""
+
+from __future__ import annotations
+
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import SVC
+
+from ..nn import RDINetClassifier, ResNet50Classifier
+from ..selection import LassoSelector, ReproducibilityFilter, TTestSelector
+from ._config import parse_roi
+
+CLASSIFIERS = {
+    "svm": (
+        lambda seed: SVC(probability=True, random_state=seed),
+        {"clf__C": [0.1, 1.0, 10.0]},
+    ),
+    "logreg": (
+        lambda seed: LogisticRegression(max_iter=5000),
+        {"clf__C": [0.1, 1.0, 10.0]},
+    ),
+    "rf": (
+        lambda seed: RandomForestClassifier(n_estimators=200, random_state=seed),
+        {"clf__max_depth": [3, None]},
+    ),
+}
+
+
+def selection_steps(config):
+    """ICC filter, t-test and LASSO as configured, then standardisation."""
+    radiomics = config["radiomics"]
+    return [
+        ("reproducibility", ReproducibilityFilter(threshold=radiomics["icc_threshold"])),
+        ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
+        ("lasso", LassoSelector(random_state=config["seed"])),
+        ("scale", StandardScaler()),
+    ]
+
+
+def radiomics_model(classifier, config, *, memory=None):
+    """A selection + classifier pipeline over one ROI strategy's feature columns, and its grid.
+
+    With ``memory`` the fitted selection steps are cached, so a grid over the classifier's
+    parameters fits the selectors once per fold instead of once per grid point.
+    """
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"unknown classifier {classifier!r}; choose from {sorted(CLASSIFIERS)}")
+    make, grid = CLASSIFIERS[classifier]
+    steps = [*selection_steps(config), ("clf", make(config["seed"]))]
+    return Pipeline(steps, memory=memory), dict(grid)
+
+
+def _network_params(config, roi):
+    deep = config["deep"]
+    return {
+        "roi": parse_roi(roi),
+        "labels": config["labels"],
+        "depth": deep["depth"],
+        "volume_size": tuple(deep["volume_size"]),
+        "max_epochs": deep["max_epochs"],
+        "batch_size": deep["batch_size"],
+        "lr": deep["lr"],
+        "device": deep["device"],
+        "image_column": config["image_column"],
+        "mask_column": config["mask_column"],
+        "random_state": config["seed"],
+    }
+
+
+def resnet_model(config, roi, *, memory=None):
+    """The 3D ResNet on ROI crops of ``roi``."""
+    return ResNet50Classifier(**_network_params(config, roi), memory=memory)
+
+
+def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
+    """RDINet over selected radiomics features (plus clinical columns when given).
+
+    Parameters
+    ----------
+    clinical : tuple of (list of str, list of str), default=None
+        Numeric and categorical clinical columns; categorical ones are one-hot encoded.
+    """
+    deep = config["deep"]
+    branches = [("radiomics", Pipeline(selection_steps(config)), list(radiomics_columns))]
+    if clinical is not None:
+        numeric, categorical = clinical
+        if numeric:
+            branches.append(("clinical", StandardScaler(), list(numeric)))
+        if categorical:
+            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+            branches.append(("categorical", encoder, list(categorical)))
+    branches.append(("volumes", "passthrough", [config["image_column"], config["mask_column"]]))
+    features = ColumnTransformer(branches, verbose_feature_names_out=False)
+    features.set_output(transform="pandas")
+    network = RDINetClassifier(
+        **_network_params(config, roi), k=deep["k"], d=deep["d"], memory=memory
+    )
+    return Pipeline([("features", features), ("clf", network)])

@@ -1,0 +1,152 @@
+"""The study's deliverables from finished stages: tables, DeLong tests, figures, report, JSON."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import binary_report, delong_test, table2
+from ..plots import (
+    cv_scores_frame,
+    plot_calibration,
+    plot_cv_scores,
+    plot_decision_curve,
+    plot_radar,
+    plot_roc,
+    save_figure,
+)
+from ..report import write_html_report
+from ._store import slug
+
+
+def cv_table(stages):
+    """Mean and SD of each CV metric per model that was tuned by cross-validation."""
+    rows = []
+    for name, stage in stages.items():
+        if stage["cv"] is None:
+            continue
+        row = {"model": name, **stage.get("info", {})}
+        for key, scores in stage["cv"].items():
+            row[f"{key[5:]}_mean"] = float(np.mean(scores))
+            row[f"{key[5:]}_sd"] = float(np.std(scores, ddof=1))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def headline_models(stages):
+    """The best radiomics model (by CV AUC) and every deep model, in that order."""
+    radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics"}
+    chosen = []
+    if radiomics:
+        chosen.append(max(radiomics, key=lambda n: np.mean(radiomics[n]["cv"]["test_roc_auc"])))
+    chosen += [n for n, s in stages.items() if s["info"]["family"] != "radiomics"]
+    return chosen
+
+
+def best_per_roi(stages):
+    """For each radiomics ROI strategy, its classifier with the best CV AUC."""
+    best = {}
+    for name, stage in stages.items():
+        info = stage["info"]
+        if info["family"] != "radiomics":
+            continue
+        score = np.mean(stage["cv"]["test_roc_auc"])
+        if info["roi"] not in best or score > best[info["roi"]][1]:
+            best[info["roi"]] = (name, score)
+    return [name for name, _ in best.values()]
+
+
+def performance_table(stages, names, cohorts, *, n_bootstraps, seed, formatted=True):
+    """Table 2: the six metrics with CIs per model and cohort (thresholds from training)."""
+    results = {
+        name: {
+            cohort: (y, stages[name][f"proba_{cohort}"], stages[name]["threshold"])
+            for cohort, y in cohorts.items()
+        }
+        for name in names
+    }
+    return table2(results, n_bootstraps=n_bootstraps, random_state=seed, formatted=formatted)
+
+
+def delong_table(stages, names, y_test):
+    """Paired DeLong tests on the test cohort between every two headline models."""
+    rows = []
+    for a, b in itertools.combinations(names, 2):
+        result = delong_test(y_test, stages[a]["proba_test"], stages[b]["proba_test"])
+        rows.append({"model_a": a, "model_b": b, **result._asdict()})
+    return pd.DataFrame(rows)
+
+
+def make_figures(stages, names, y_train, y_test, *, n_bootstraps, seed):
+    """ROC (train, test), calibration, decision curve, radar and CV box plot figures."""
+    test_curves = {n: (y_test, stages[n]["proba_test"]) for n in names}
+    figures = {
+        "ROC, training cohort": plot_roc({n: (y_train, stages[n]["proba_train"]) for n in names}),
+        "ROC, test cohort": plot_roc(test_curves),
+        "Calibration, test cohort": plot_calibration(test_curves),
+        "Decision curves, test cohort": plot_decision_curve(test_curves),
+    }
+    radar_scores = {
+        n: binary_report(
+            y_test,
+            stages[n]["proba_test"],
+            threshold=stages[n]["threshold"],
+            n_bootstraps=n_bootstraps,
+            random_state=seed,
+        )
+        for n in names
+    }
+    figures["Radar of test metrics"] = plot_radar(radar_scores)
+    radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics" and s["cv"]}
+    if radiomics:
+        frame = cv_scores_frame({n: s["cv"] for n, s in radiomics.items()}, metrics=["roc_auc"])
+        frame["roi"] = [radiomics[n]["info"]["roi"] for n in frame["model"]]
+        frame["classifier"] = [radiomics[n]["info"]["classifier"] for n in frame["model"]]
+        figures["CV AUC by ROI strategy (radiomics)"] = plot_cv_scores(
+            frame, x="roi", hue="classifier", title="5-fold CV AUC in the training cohort"
+        )
+    return {name: getattr(fig, "figure", fig) for name, fig in figures.items()}
+
+
+def save_figures(figures, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, (name, figure) in enumerate(figures.items(), start=1):
+        save_figure(figure, folder / f"{index:02d}_{slug(name)}")
+
+
+def write_outputs(out, *, config, tables, figures, stages, split, title):
+    """Write the HTML report, the tables as CSV, the figures and ``results.json``."""
+    for name, frame in tables.items():
+        frame.to_csv(out / "tables" / f"{slug(name)}.csv")
+    save_figures(figures, out / "figures")
+    write_html_report(
+        out / "report.html",
+        title=title,
+        table1=tables.get("Table 1"),
+        table2=tables.get("Table 2"),
+        figures=figures,
+        tables={k: v for k, v in tables.items() if k not in ("Table 1", "Table 2")},
+        settings=config,
+    )
+    results = {
+        "config": config,
+        "split": split,
+        "models": {
+            name: {
+                **stage["info"],
+                "best_params": {k: repr(v) for k, v in stage["best_params"].items()},
+                "threshold": stage["threshold"],
+                "cv": stage["cv"],
+                "fit_seconds": stage["fit_seconds"],
+                "model_file": stage["model_file"],
+            }
+            for name, stage in stages.items()
+        },
+        "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
+        "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    return results

@@ -1,0 +1,281 @@
+"""The study design as one function: split, tune in training, test, report; cached and resumable."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
+
+from .._cache import file_digest
+from .._cases import read_case_table, validate_case_table
+from ..metrics import table1
+from ..radiomics import RadiomicsExtractor
+from ._config import fingerprint, make_config, parse_roi
+from ._fit import fit_and_predict
+from ._models import radiomics_model, rdinet_model, resnet_model
+from ._outputs import (
+    best_per_roi,
+    cv_table,
+    delong_table,
+    headline_models,
+    make_figures,
+    performance_table,
+    write_outputs,
+)
+from ._store import StageStore
+
+logger = logging.getLogger("rdinet_sklearn.study")
+
+
+def _start_log(out):
+    handler = logging.FileHandler(out / "study.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
+def _binary_target(y, index):
+    y = pd.Series(np.asarray(y), index=index, name=getattr(y, "name", None) or "response")
+    if y.isna().any():
+        raise ValueError(f"the target is missing for rows {list(y.index[y.isna()])[:10]}")
+    classes = np.unique(y)
+    if len(classes) != 2:
+        raise ValueError(f"the study needs a binary target; found classes {list(classes)}")
+    return (y == classes[1]).astype(int), classes
+
+
+def clinical_columns(cases, config):
+    """Numeric and categorical clinical columns: all but paths and identifiers."""
+    skip = {config["image_column"], config["mask_column"], config["reference_mask_column"]}
+    numeric, categorical = [], []
+    for column in cases.columns:
+        values = cases[column]
+        if column in skip or column == config["id_column"]:
+            continue
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numeric.append(column)
+        elif values.nunique() < len(values):  # an all-distinct text column is an identifier
+            categorical.append(column)
+    return numeric, categorical
+
+
+def _extract(cases, roi, config, cache):
+    extractor = RadiomicsExtractor(
+        roi=parse_roi(roi),
+        labels=config["labels"],
+        params=config["radiomics"]["params"],
+        reference_mask_column=config["reference_mask_column"],
+        image_column=config["image_column"],
+        mask_column=config["mask_column"],
+        memory=cache,
+        n_jobs=config["n_jobs"],
+        progress=False,
+    ).set_output(transform="pandas")
+    return extractor.fit_transform(cases)
+
+
+def _model_plan(config, roi_features, clinical, cache):
+    """``{name: (info, estimator, grid, X-builder)}`` for every model the config asks for."""
+    plan = {}
+    wanted = set(config["models"])
+    if "radiomics" in wanted:
+        for roi in config["radiomics"]["roi_strategies"]:
+            for classifier in config["radiomics"]["classifiers"]:
+                estimator, grid = radiomics_model(classifier, config, memory=f"{cache}/pipelines")
+                info = {"family": "radiomics", "roi": roi, "classifier": classifier}
+                plan[f"Radiomics {roi} {classifier.upper()}"] = (info, estimator, grid, roi)
+    for roi in config["deep"]["rois"]:
+        if "resnet" in wanted:
+            info = {"family": "resnet", "roi": roi, "classifier": "ResNet"}
+            plan[f"ResNet {roi}"] = (info, resnet_model(config, roi, memory=cache), {}, None)
+        for key, label, tabular_clinical in (
+            ("rdinet", "RDINet", None),
+            ("rdinet_clinical", "RDINet+clinical", clinical),
+        ):
+            if key in wanted:
+                columns = roi_features[roi].columns
+                estimator = rdinet_model(
+                    config, roi, columns, clinical=tabular_clinical, memory=cache
+                )
+                info = {"family": key, "roi": roi, "classifier": label}
+                plan[f"{label} {roi}"] = (info, estimator, {}, roi)
+    return plan
+
+
+def run_study(
+    cases,
+    y=None,
+    *,
+    preset="quick",
+    out="results/study",
+    config=None,
+    target=None,
+    overrides=(),
+    progress=True,
+):
+    """Run the study design on a cohort and write tables, figures, models and a report.
+
+    Design: a stratified 4:1 train/test split (seeded); on the training cohort only,
+    stratified k-fold CV tunes every model; the refitted model's operating threshold (Youden's
+    J on training probabilities) is applied unchanged to the test cohort. Models: radiomics
+    (each ROI strategy x SVM, logistic regression, random forest, after ICC, t-test and LASSO
+    selection), the 3D ResNet, RDINet and RDINet with clinical features (for each deep ROI).
+
+    Parameters
+    ----------
+    cases : DataFrame or str
+        The case table or its CSV path (see :func:`rdinet_sklearn.validate_case_table`).
+    y : array-like of shape (n_cases,), default=None
+        Binary outcome; or give ``target``, a column of ``cases`` to use (and drop).
+    preset : {"quick", "paper", "demo"}, default="quick"
+        Starting settings; see :func:`make_config`. Ignored when ``config`` is given.
+    out : str or path-like, default="results/study"
+        Output folder: ``report.html``, ``results.json``, ``config.yaml``, ``study.log``,
+        ``tables/``, ``figures/``, ``models/`` (one joblib file per fitted model),
+        ``stages/`` (their scores and predictions) and ``cache/``
+        (features and volumes). Rerunning with the same folder reuses every finished stage.
+    config : dict, default=None
+        Settings from :func:`make_config`.
+    target : str, default=None
+        Name of the outcome column of ``cases`` when ``y`` is None.
+    overrides : iterable of str or dict, default=()
+        Updates applied to the preset (``"deep.max_epochs=5"``).
+    progress : bool, default=True
+        Show a progress bar over the models.
+
+    Returns
+    -------
+    results : dict
+        What ``results.json`` holds: settings, split, per-model CV scores, thresholds and
+        files, Table 2 and DeLong tests.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import run_study
+    >>> results = run_study("cohort/cases.csv", target="response", out="results/mine",
+    ...                     preset="quick")  # doctest: +SKIP
+    """
+    config = config if config is not None else make_config(preset, overrides=overrides)
+    out = Path(out)
+    for folder in ("tables", "figures", "cache"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    handler = _start_log(out)
+    try:
+        return _run(cases, y, target, config, out, progress)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def _run(cases, y, target, config, out, progress):
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    cases = read_case_table(cases).copy()
+    if y is None:
+        if target is None or target not in cases.columns:
+            raise ValueError(f"give y, or target= naming a column of the case table ({target!r})")
+        y = cases.pop(target)
+    if config["id_column"] and config["id_column"] in cases.columns:
+        cases.index = cases[config["id_column"]].astype(str)
+    y, classes = _binary_target(y, cases.index)
+    logger.info("positive class: %s; %d cases, %d positive", classes[1], len(y), int(y.sum()))
+    validate_case_table(
+        cases,
+        labels=config["labels"],
+        image_column=config["image_column"],
+        mask_column=config["mask_column"],
+        reference_mask_column=config["reference_mask_column"],
+    )
+    train_ids, test_ids = train_test_split(
+        cases.index.to_numpy(),
+        test_size=config["test_size"],
+        stratify=y,
+        random_state=config["seed"],
+    )
+    numeric, categorical = clinical_columns(cases, config)
+    cohort = pd.Series("training", index=cases.index).where(cases.index.isin(train_ids), "test")
+    clinical = cases[numeric + categorical]
+    tables = {
+        "Table 1": table1(clinical, cohort, group_order=["training", "test"]),
+        "Table 1 by response (training)": table1(
+            clinical.loc[train_ids],
+            y.loc[train_ids].map({0: "non-responder", 1: "responder"}),
+            group_order=["non-responder", "responder"],
+        ),
+    }
+    cache = str(out / "cache")
+    rois = set(config["radiomics"]["roi_strategies"] if "radiomics" in config["models"] else [])
+    if set(config["models"]) & {"rdinet", "rdinet_clinical"}:
+        rois |= set(config["deep"]["rois"])
+    roi_features = {
+        roi: _extract(cases, roi, config, cache)
+        for roi in tqdm(sorted(rois), desc="radiomics features", disable=not progress)
+    }
+    plan = _model_plan(config, roi_features, (numeric, categorical), cache)
+    data_key = (
+        pd.util.hash_pandas_object(cases.astype(str)).sum().item(),
+        [file_digest(p) for p in cases[config["image_column"]]],
+        [file_digest(p) for p in cases[config["mask_column"]]],
+        y.tolist(),
+        list(train_ids),
+    )
+    store = StageStore(out)
+    stages = {}
+    bar = tqdm(plan.items(), desc="models", unit="model", disable=not progress)
+    for name, (info, estimator, grid, roi) in bar:
+        bar.set_postfix_str(name)
+        if roi is None:
+            X = cases
+        elif info["family"] == "radiomics":
+            X = roi_features[roi]
+        else:
+            X = cases.join(roi_features[roi])
+        radiomics = info["family"] == "radiomics"
+
+        def compute(estimator=estimator, grid=grid, X=X, radiomics=radiomics):
+            return fit_and_predict(
+                estimator,
+                grid,
+                (X.loc[train_ids], y.loc[train_ids]),
+                (X.loc[test_ids], y.loc[test_ids]),
+                cv_folds=config["cv_folds"] if radiomics else config["deep"]["cv_folds"],
+                seed=config["seed"],
+                n_jobs=config["n_jobs"] if radiomics else None,
+            )
+
+        key = fingerprint(name, config, repr(estimator), grid, data_key)
+        stage = store.get_or_run(name, key, compute)
+        stage.update(info=info, model_file=str(store.path(name)))
+        logger.info("model %s: threshold %.3f", name, stage["threshold"])
+        stages[name] = stage
+    return _report(stages, tables, config, out, y, train_ids, test_ids)
+
+
+def _report(stages, tables, config, out, y, train_ids, test_ids):
+    y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
+    headline = headline_models(stages)
+    table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
+    cohorts = {"train": y_train, "test": y_test}
+    seed, boots = config["seed"], config["bootstraps"]
+    for key, formatted in (("Table 2", True), ("Table 2 (numeric)", False)):
+        tables[key] = performance_table(
+            stages, table_models, cohorts, n_bootstraps=boots, seed=seed, formatted=formatted
+        )
+    tables["Cross-validation in the training cohort"] = cv_table(stages)
+    tables["DeLong tests"] = delong_table(stages, headline, y_test)
+    figures = make_figures(stages, headline, y_train, y_test, n_bootstraps=boots, seed=seed)
+    split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
+    return write_outputs(
+        out,
+        config=config,
+        tables=tables,
+        figures=figures,
+        stages=stages,
+        split=split,
+        title=f"rdinet-sklearn study ({config['preset']} preset)",
+    )

@@ -1,0 +1,387 @@
+"""Fixed-size ROI volumes for 3D CNNs: crop around the ROI, z-score, resample, cache.
+
+Per case, :class:`VolumeCropper` finds the bounding box of the ROI's labels, keeps the slices
+that hold the ROI, widens the box in-plane by ``margin`` millimetres, z-scores the intensities
+with the mean and standard deviation of the box, and resamples the box to ``volume_size`` in
+physical space with SimpleITK (so anisotropic voxels are handled). With ``orbits="split"`` the
+two orbits are cropped separately and stacked as two channels.
+
+Results are cached twice: on disk through ``memory`` (a :class:`joblib.Memory` keyed on the
+files' content digests and the cropping parameters) and in an in-process LRU shared by every
+cropper, so the folds of a grid search, and every epoch of a fit, reuse one preprocessing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, namedtuple
+from numbers import Integral, Real
+
+import numpy as np
+import SimpleITK as sitk
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._cache import file_digest, resolve_memory
+from .._cases import read_case_table, resolve_roi
+from .._imaging import CaseError, geometry_mismatches, is_missing_path, read_image
+
+VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nbytes")
+
+_CACHE_BUDGET_BYTES = 4 * 1024**3
+"""In-process cache size; the study's 147 cases x 2 orbits x 32x128x128 floats take ~0.6 GiB."""
+
+_VOLUMES: OrderedDict = OrderedDict()
+_STATS = {"hits": 0, "misses": 0, "computed": 0}
+
+
+def volume_cache_info():
+    """Statistics of the in-process volume cache shared by every :class:`VolumeCropper`.
+
+    Returns
+    -------
+    info : VolumeCacheInfo
+        ``hits`` and ``misses`` of the in-process cache, ``computed`` (cases actually
+        preprocessed, i.e. found in neither cache), ``entries`` and ``nbytes`` held.
+    """
+    nbytes = sum(v.nbytes for v in _VOLUMES.values())
+    return VolumeCacheInfo(
+        _STATS["hits"], _STATS["misses"], _STATS["computed"], len(_VOLUMES), nbytes
+    )
+
+
+def clear_volume_cache():
+    """Empty the in-process volume cache and reset its statistics (the disk cache is kept)."""
+    _VOLUMES.clear()
+    _STATS.update(hits=0, misses=0, computed=0)
+
+
+def _remember(key, volume):
+    _VOLUMES[key] = volume
+    _VOLUMES.move_to_end(key)
+    while len(_VOLUMES) > 1 and sum(v.nbytes for v in _VOLUMES.values()) > _CACHE_BUDGET_BYTES:
+        _VOLUMES.popitem(last=False)
+
+
+def _box_to_volume(image, lower, upper, volume_size):
+    """Crop ``image`` to voxel box [lower, upper] (x, y, z), resample to ``volume_size`` (z, y, x).
+
+    The output grid covers exactly the box's physical extent (voxel edges, not centres) with
+    ``volume_size`` voxels, keeping the image's direction, so spacing may differ per axis.
+    """
+    size = [int(u - lo + 1) for lo, u in zip(lower, upper, strict=True)]
+    box = sitk.RegionOfInterest(image, size=size, index=[int(v) for v in lower])
+    out_size = [int(v) for v in reversed(volume_size)]
+    in_spacing = np.asarray(box.GetSpacing())
+    out_spacing = np.asarray(size) * in_spacing / np.asarray(out_size)
+    first_centre = -0.5 + 0.5 * out_spacing / in_spacing
+    origin = box.TransformContinuousIndexToPhysicalPoint([float(v) for v in first_centre])
+    resampled = sitk.Resample(
+        box,
+        out_size,
+        sitk.Transform(),
+        sitk.sitkLinear,
+        origin,
+        [float(v) for v in out_spacing],
+        box.GetDirection(),
+        0.0,
+        sitk.sitkFloat32,
+    )
+    return sitk.GetArrayFromImage(resampled)
+
+
+def _crop_case(
+    image_digest,
+    mask_digest,
+    label_values,
+    volume_size,
+    margin,
+    orbits,
+    *,
+    image_path,
+    mask_path,
+    row,
+    image_column,
+    mask_column,
+):
+    """Preprocess one case; the digests and parameters key the disk cache, paths are ignored."""
+    _STATS["computed"] += 1
+    image = read_image(image_path, row=row, column=image_column)
+    mask = read_image(mask_path, row=row, column=mask_column)
+    mismatch = geometry_mismatches(image, mask)
+    if mismatch:
+        raise CaseError(row, mask_column, mask_path, f"grid differs from image: {mismatch[0]}")
+    intensities = sitk.GetArrayFromImage(image)  # a copy: `image` is replaced below
+    if not np.all(np.isfinite(intensities)):
+        raise CaseError(row, image_column, image_path, "holds NaN or infinite intensities")
+    labels = sitk.GetArrayViewFromImage(mask)
+    roi = np.isin(labels, label_values)
+    if not roi.any():
+        found = sorted(int(v) for v in np.unique(labels) if v != 0) or "none"
+        raise CaseError(
+            row,
+            mask_column,
+            mask_path,
+            f"ROI labels {list(label_values)} absent (labels found: {found})",
+        )
+    spacing = np.asarray(image.GetSpacing())  # x, y, z
+    pad = [math.ceil(margin / spacing[0] - 1e-9), math.ceil(margin / spacing[1] - 1e-9), 0]
+    halves = _orbit_halves(
+        roi, image, orbits, row=row, mask_column=mask_column, mask_path=mask_path
+    )
+    image = sitk.Cast(image, sitk.sitkFloat32)
+    channels = []
+    for part, mirror in halves:
+        z, y, x = np.nonzero(part)
+        lower = np.maximum([x.min() - pad[0], y.min() - pad[1], z.min()], 0)
+        upper = np.minimum(
+            [x.max() + pad[0], y.max() + pad[1], z.max()], np.asarray(image.GetSize()) - 1
+        )
+        if np.any((upper - lower + 1)[:2] < 2):
+            raise CaseError(
+                row,
+                mask_column,
+                mask_path,
+                f"ROI box is {tuple(int(v) for v in upper - lower + 1)} voxels (x, y, z): "
+                "less than 2 voxels in-plane, too small to resample",
+            )
+        inside = intensities[
+            lower[2] : upper[2] + 1, lower[1] : upper[1] + 1, lower[0] : upper[0] + 1
+        ]
+        mean, std = float(inside.mean()), float(inside.std())
+        if std <= 1e-6 * max(1.0, abs(mean)):
+            raise CaseError(
+                row, image_column, image_path, "intensity is constant inside the ROI box"
+            )
+        volume = (_box_to_volume(image, lower, upper, volume_size) - mean) / std
+        channels.append(volume[..., ::-1] if mirror else volume)
+    return np.stack(channels).astype(np.float32, copy=False)
+
+
+def _orbit_halves(roi, image, orbits, *, row, mask_column, mask_path):
+    """[(binary array, mirror?)]: one entry for "joint", (left, right mirrored) for "split".
+
+    The split is at the middle column of the label map, so it assumes the head is roughly
+    centred left-right in the field of view. ITK's physical space is LPS: when the column
+    axis points towards +x the low-index half is the patient's right.
+    """
+    if orbits == "joint":
+        return [(roi, False)]
+    middle = roi.shape[2] // 2
+    low, high = roi.copy(), roi.copy()
+    low[:, :, middle:] = False
+    high[:, :, :middle] = False
+    if not low.any() or not high.any():
+        raise CaseError(
+            row,
+            mask_column,
+            mask_path,
+            "orbits='split' found the ROI on one side of the image midline only; "
+            "use orbits='joint' for a single structure",
+        )
+    column_points_left = image.GetDirection()[0] >= 0
+    right, left = (low, high) if column_points_left else (high, low)
+    return [(left, False), (right, True)]
+
+
+class VolumeCropper(TransformerMixin, BaseEstimator):
+    """Crop the ROI of each case to a fixed-size, z-scored 3D volume (CNN input).
+
+    Parameters
+    ----------
+    roi : str or tuple of str, default="all"
+        Structures whose union is the ROI (names of ``labels``), or ``"all"``.
+    labels : dict of str to int, default=None
+        Structure names to label values; ``None`` means the extraocular muscles
+        ``{"IR": 1, "SR": 2, "MR": 3, "LR": 4}``.
+    volume_size : tuple of 3 int, default=(32, 128, 128)
+        Output size (slices, rows, columns); the study's 128x128x32.
+    margin : float, default=5.0
+        In-plane margin added around the ROI's bounding box, in **millimetres** (converted to
+        voxels with the image spacing, rounded up). Slices are not padded: the box keeps
+        exactly the slices that contain the ROI.
+    orbits : {"split", "joint"}, default="split"
+        ``"split"``: one box per orbit (the label map's left and right halves), stacked as two
+        channels (left orbit, right orbit mirrored left-right so both look alike).
+        ``"joint"``: one box around the whole ROI, one channel; use it for non-bilateral
+        structures.
+    image_column, mask_column : str, default="image", "mask"
+        Case-table columns holding the image and label-map paths.
+    memory : None, str or joblib.Memory, default=None
+        Disk cache of preprocessed volumes, keyed on the files' content and the parameters.
+    n_jobs : int, default=None
+        Cases preprocessed in parallel (threads; SimpleITK releases the GIL).
+
+    Attributes
+    ----------
+    roi_name_ : str
+        The ROI's name, e.g. ``"MR+LR"``.
+    label_values_ : tuple of int
+        Label values forming the ROI.
+    n_channels_ : int
+        Channels per volume: 2 for ``"split"``, 1 for ``"joint"``.
+
+    See Also
+    --------
+    volume_cache_info : Hits, misses and cases computed by the in-process cache.
+    rdinet_sklearn.nn.ResNet50Classifier : Trains a 3D CNN on these volumes.
+
+    Notes
+    -----
+    Intensities are z-scored with the statistics of the (unresampled) box, ROI and margin
+    together, :math:`x' = (x - \\mu_{box}) / \\sigma_{box}`: the muscles alone are too few
+    voxels for stable statistics. Resampling uses linear interpolation onto a grid covering
+    the box's physical extent. The output is a float32 array, not a table, so there is no
+    ``get_feature_names_out`` and ``set_output`` does not apply.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.volumes import VolumeCropper
+    >>> cropper = VolumeCropper(roi=("MR", "LR"), volume_size=(8, 24, 24))
+    >>> cropper.fit(None).n_channels_
+    2
+    """
+
+    _parameter_constraints: dict = {
+        "roi": [str, tuple, list],
+        "labels": [dict, None],
+        "volume_size": [tuple, list],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "orbits": [StrOptions({"split", "joint"})],
+        "image_column": [str],
+        "mask_column": [str],
+        "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        roi="all",
+        *,
+        labels=None,
+        volume_size=(32, 128, 128),
+        margin=5.0,
+        orbits="split",
+        image_column="image",
+        mask_column="mask",
+        memory=None,
+        n_jobs=None,
+    ):
+        self.roi = roi
+        self.labels = labels
+        self.volume_size = volume_size
+        self.margin = margin
+        self.orbits = orbits
+        self.image_column = image_column
+        self.mask_column = mask_column
+        self.memory = memory
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the parameters; the volumes are computed by :meth:`transform`.
+
+        Parameters
+        ----------
+        X : DataFrame, str or None
+            The case table (ignored beyond a column check; fitting learns nothing from data).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VolumeCropper
+        """
+        size = tuple(self.volume_size)
+        if len(size) != 3 or not all(isinstance(v, Integral) and v > 0 for v in size):
+            raise ValueError(
+                f"volume_size must be 3 positive ints (slices, rows, cols), got {size}"
+            )
+        self.roi_name_, self.label_values_ = resolve_roi(self.roi, self.labels)
+        self.n_channels_ = 2 if self.orbits == "split" else 1
+        if X is not None:
+            self._check_columns(read_case_table(X))
+        return self
+
+    def _check_columns(self, table):
+        missing = [c for c in (self.image_column, self.mask_column) if c not in table.columns]
+        if missing:
+            raise ValueError(f"case table lacks column(s) {missing}; it has {list(table.columns)}")
+
+    def _digest(self, row, column, path):
+        if is_missing_path(path):
+            raise CaseError(row, column, path, "no path given")
+        try:
+            return file_digest(path)
+        except FileNotFoundError as exc:
+            raise CaseError(row, column, path, "file not found") from exc
+
+    def transform(self, X):
+        """Preprocess every case (or fetch it from the caches).
+
+        Parameters
+        ----------
+        X : DataFrame or str
+            The case table, or the path of a CSV holding it.
+
+        Returns
+        -------
+        volumes : ndarray of shape (n_cases, n_channels_, *volume_size), dtype float32
+        """
+        check_is_fitted(self)
+        table = read_case_table(X)
+        self._check_columns(table)
+        params = (
+            self.label_values_,
+            tuple(int(v) for v in self.volume_size),
+            float(self.margin),
+            self.orbits,
+        )
+        keys, found, missing = [], {}, {}
+        for row, entry in table.iterrows():
+            image_path, mask_path = entry[self.image_column], entry[self.mask_column]
+            key = (
+                self._digest(row, self.image_column, image_path),
+                self._digest(row, self.mask_column, mask_path),
+                *params,
+            )
+            keys.append(key)
+            if key in _VOLUMES:
+                _STATS["hits"] += 1
+                _VOLUMES.move_to_end(key)
+                found[key] = _VOLUMES[key]
+            elif key not in missing:
+                _STATS["misses"] += 1
+                missing[key] = (row, image_path, mask_path)
+        if missing:
+            crop = resolve_memory(self.memory).cache(
+                _crop_case, ignore=["image_path", "mask_path", "row", "image_column", "mask_column"]
+            )
+            results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(crop)(
+                    *key,
+                    image_path=image,
+                    mask_path=mask,
+                    row=row,
+                    image_column=self.image_column,
+                    mask_column=self.mask_column,
+                )
+                for key, (row, image, mask) in missing.items()
+            )
+            for key, volume in zip(missing, results, strict=True):
+                _remember(key, volume)
+                found[key] = volume
+        return (
+            np.stack([found[key] for key in keys])
+            if keys
+            else np.empty((0, self.n_channels_, *self.volume_size), dtype=np.float32)
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags

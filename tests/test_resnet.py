@@ -1,0 +1,288 @@
+"""ResNet50Classifier and its skorch training core, at CPU size on synthetic cohorts."""
+
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+from skorch.exceptions import DeviceWarning
+
+from rdinet_sklearn.nn import ResNet3DModule, ResNet50Classifier, build_resnet
+
+CPU_SIZE = {"depth": 10, "volume_size": (8, 24, 24), "max_epochs": 2, "batch_size": 8}
+
+
+def _small(**params):
+    return ResNet50Classifier(roi=("MR", "LR"), **{"random_state": 0, **CPU_SIZE, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted(small_cohort):
+    cases, y = small_cohort
+    return _small().fit(cases, y)
+
+
+def test_study_usage_as_written(small_cohort):
+    cases, y = small_cohort
+    cnn = ResNet50Classifier(roi=("MR", "LR"), volume_size=(32, 128, 128),  # the study's
+                             max_epochs=100, batch_size=16, lr=1e-3, random_state=0)
+    params = cnn.get_params()
+    assert (params["depth"], params["max_epochs"], params["batch_size"]) == (50, 100, 16)
+    assert params["optimizer"] is torch.optim.Adam and params["device"] == "auto"
+    assert params["train_split"] is None
+    cnn.set_params(**CPU_SIZE)  # CPU-sized from here on
+    cnn.fit(cases, y)
+    proba = cnn.predict_proba(cases)[:, 1]
+    assert proba.shape == (len(cases),) and np.all((proba >= 0) & (proba <= 1))
+    small = ResNet50Classifier(roi=("MR", "LR"), depth=10, volume_size=(16, 32, 32), max_epochs=2)
+    search = GridSearchCV(small, {"lr": [1e-3, 1e-4]}, cv=StratifiedKFold(3), scoring="roc_auc")
+    search.fit(cases, y)
+    assert set(search.best_params_) == {"lr"} and np.isfinite(search.best_score_)
+    assert search.best_estimator_.predict_proba(cases).shape == (len(cases), 2)
+
+
+def test_outputs_and_features(fitted, small_cohort):
+    cases, y = small_cohort
+    proba = fitted.predict_proba(cases)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
+    np.testing.assert_array_equal(fitted.predict(cases), fitted.classes_[proba.argmax(axis=1)])
+    features = fitted.transform(cases)
+    assert features.shape == (len(cases), 512) and features.dtype == np.float32
+    assert fitted.get_feature_names_out()[0] == "cnn_feature_0"
+    assert fitted.module_.feature_dim == 512 and fitted.cropper_.n_channels_ == 2
+    assert 0.0 <= fitted.score(cases, y) <= 1.0
+
+
+def test_resnet50_has_2048_features():
+    module = ResNet3DModule(in_channels=2, depth=50).eval()
+    with torch.no_grad():
+        assert module.features(torch.zeros(1, 2, 8, 16, 16)).shape == (1, 2048)
+        assert module(torch.zeros(1, 2, 8, 16, 16)).shape == (1, 2)
+
+
+def test_prediction_is_deterministic_and_fits_repeat(fitted, small_cohort):
+    cases, y = small_cohort
+    first = fitted.predict_proba(cases)
+    np.testing.assert_array_equal(fitted.predict_proba(cases), first)  # no augmentation
+    again = _small().fit(cases, y)
+    np.testing.assert_array_equal(again.predict_proba(cases), first)
+    other_seed = _small(random_state=1).fit(cases, y)
+    assert not np.allclose(other_seed.predict_proba(cases), first)
+
+
+def test_augmentation_acts_in_training_only(fitted, small_cohort):
+    cases, y = small_cohort
+    plain = _small(augmentation="none").fit(cases, y)
+    assert not np.allclose(plain.predict_proba(cases), fitted.predict_proba(cases))
+    # fitting does not leave the (unpicklable-on-other-devices) augmenter behind
+    assert fitted._augmenter_ is None
+
+
+def test_fit_leaves_parameters_and_global_rng_alone(small_cohort):
+    cases, y = small_cohort
+    cnn = _small(max_epochs=1)
+    before = {k: v for k, v in cnn.get_params(deep=False).items()}
+    torch.manual_seed(123)
+    expected_draw = torch.rand(1)
+    torch.manual_seed(123)
+    cnn.fit(cases, y)
+    assert torch.equal(torch.rand(1), expected_draw)
+    after = cnn.get_params(deep=False)
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] or after[k] == before[k] for k in before)
+    assert cnn.device == "auto"
+
+
+def test_string_labels(small_cohort):
+    cases, y = small_cohort
+    labels = np.where(y == 1, "responder", "non-responder")
+    cnn = _small(max_epochs=1).fit(cases, labels)
+    np.testing.assert_array_equal(cnn.classes_, ["non-responder", "responder"])
+    assert set(cnn.predict(cases)) <= {"non-responder", "responder"}
+    assert cnn.predict_proba(cases).shape == (len(cases), 2)
+
+
+def test_target_errors(small_cohort):
+    cases, y = small_cohort
+    with pytest.raises(ValueError, match="two classes.*only \\[1\\]"):
+        _small().fit(cases, np.ones(len(cases)))
+    with pytest.raises(ValueError, match="Only binary classification"):
+        _small().fit(cases, np.arange(len(cases)) % 3)
+    with pytest.raises(ValueError, match="rows but y has"):
+        _small().fit(cases, y[:-1])
+    with pytest.raises(TypeError, match="expects a case table"):
+        _small().fit(np.zeros((len(y), 3)), y)
+
+
+def test_not_fitted(small_cohort):
+    cases, _ = small_cohort
+    for method in ("predict_proba", "predict", "transform"):
+        with pytest.raises(NotFittedError):
+            getattr(_small(), method)(cases)
+
+
+def test_vanished_file_is_named_at_predict(fitted, small_cohort, tmp_path):
+    cases, _ = small_cohort
+    table = cases.iloc[:2].copy()
+    table.iloc[1, table.columns.get_loc("image")] = str(tmp_path / "gone.nii.gz")
+    with pytest.raises(ValueError, match=f"{table.index[1]}.*gone.nii.gz.*not found"):
+        fitted.predict_proba(table)
+
+
+def test_pickle_round_trip(fitted, small_cohort, tmp_path):
+    cases, _ = small_cohort
+    joblib.dump(fitted, tmp_path / "cnn.joblib")
+    loaded = joblib.load(tmp_path / "cnn.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(cases), fitted.predict_proba(cases))
+    assert loaded.device == "auto"
+
+
+def test_model_saved_for_cuda_loads_on_cpu(fitted, small_cohort):
+    """As skorch tests it: a pickle whose device is "cuda" loads on a machine without one."""
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    cases, _ = small_cohort
+    expected = fitted.predict_proba(cases)
+    net = pickle.loads(pickle.dumps(fitted))
+    vars(net)["device"] = "cuda"
+    blob = pickle.dumps(net)
+    with pytest.warns(DeviceWarning, match="cuda"):
+        loaded = pickle.loads(blob)
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(cases), expected)
+
+
+def test_skorch_knobs_reach_skorch(small_cohort):
+    cases, y = small_cohort
+    cnn = _small(
+        max_epochs=4,
+        optimizer__weight_decay=1e-4,
+        train_split=ValidSplit(3, stratified=True),
+        callbacks=[EarlyStopping(patience=1, threshold=10.0)],
+        module__conv1_stride=1,
+        iterator_train__drop_last=True,
+    )
+    clone(cnn).fit(cases, y)  # clone keeps the skorch parameters
+    cnn.fit(cases, y)
+    assert cnn.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+    assert cnn.module_.backbone.conv1.stride == (1, 1, 1)
+    assert "valid_loss" in cnn.history[-1]
+    assert len(cnn.history) < 4  # early stopping kicked in
+
+
+def test_pretrained_weights_load_from_a_local_file(tmp_path):
+    source = build_resnet(10, in_channels=1)
+    state = {f"module.{k}": v for k, v in source.state_dict().items()}  # DataParallel-style
+    state["fc.weight"] = torch.zeros(3, 512)  # a classification head we do not have
+    torch.save({"state_dict": state}, tmp_path / "medicalnet.pth")
+    with pytest.warns(UserWarning, match="1 unexpected"):
+        module = ResNet3DModule(in_channels=2, depth=10, pretrained=tmp_path / "medicalnet.pth")
+    assert module.pretrained_report == {"missing": [], "unexpected": ["fc.weight"],
+                                        "mismatched": []}
+    conv1 = source.conv1.weight.detach()
+    torch.testing.assert_close(module.backbone.conv1.weight, conv1.repeat(1, 2, 1, 1, 1) / 2)
+    torch.testing.assert_close(module.backbone.layer4[0].conv1.weight,
+                               source.layer4[0].conv1.weight)
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        ResNet3DModule(depth=10, pretrained=tmp_path / "missing.pth")
+
+
+def test_learns_the_response_signal(medium_cohort):
+    """CV AUC is clearly above chance with true labels and near chance with permuted ones.
+
+    A smaller version of benchmarks/bench_cnn.py's learning check (5 epochs, 8x24x24).
+    """
+    cases, y = medium_cohort
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    cnn = _small(max_epochs=5, batch_size=16)
+    true_auc = cross_val_score(cnn, cases, y, cv=cv, scoring="roc_auc").mean()
+    permuted = np.random.RandomState(0).permutation(y.to_numpy())
+    null_auc = cross_val_score(cnn, cases, permuted, cv=cv, scoring="roc_auc").mean()
+    assert true_auc > 0.75
+    assert 0.3 < null_auc < 0.7
+    assert true_auc - null_auc > 0.2
+
+
+# -- scikit-learn's estimator checks --------------------------------------------------------
+
+_TWO_D = "feeds a 2D numeric array; the estimator takes a case table of file paths"
+EXPECTED_FAILED_CHECKS = {
+    "check_no_attributes_set_in_init": "skorch's __init__ sets history_, initialized_ and "
+    "virtual_params_ by design",
+    "check_classifier_data_not_an_array": _TWO_D,
+    "check_classifiers_classes": _TWO_D,
+    "check_classifiers_one_label_sample_weights": _TWO_D + " (and no sample_weight)",
+    "check_classifiers_train": _TWO_D + " (row-count mismatch is tested on case tables)",
+    "check_dict_unchanged": _TWO_D,
+    "check_dont_overwrite_parameters": _TWO_D + " (tested on a case table here)",
+    "check_dtype_object": _TWO_D,
+    "check_estimator_sparse_array": _TWO_D + " (sparse)",
+    "check_estimator_sparse_matrix": _TWO_D + " (sparse)",
+    "check_estimator_sparse_tag": _TWO_D + " (sparse)",
+    "check_estimators_dtypes": _TWO_D,
+    "check_estimators_empty_data_messages": _TWO_D,
+    "check_estimators_fit_returns_self": _TWO_D,
+    "check_estimators_nan_inf": _TWO_D + " (NaN/inf images are tested in test_volumes.py)",
+    "check_estimators_overwrite_params": _TWO_D + " (tested on a case table here)",
+    "check_estimators_partial_fit_n_features": _TWO_D,
+    "check_estimators_pickle": _TWO_D + " (pickling is tested on a case table here)",
+    "check_f_contiguous_array_estimator": _TWO_D,
+    "check_fit1d": _TWO_D,
+    "check_fit2d_1feature": _TWO_D,
+    "check_fit2d_1sample": _TWO_D,
+    "check_fit2d_predict1d": _TWO_D,
+    "check_fit_check_is_fitted": _TWO_D,
+    "check_fit_idempotent": _TWO_D + " (repeatable fits are tested here)",
+    "check_fit_score_takes_y": _TWO_D,
+    "check_methods_sample_order_invariance": _TWO_D,
+    "check_methods_subset_invariance": _TWO_D,
+    "check_n_features_in": _TWO_D + "; a case table has no fixed feature count",
+    "check_n_features_in_after_fitting": _TWO_D,
+    "check_pipeline_consistency": _TWO_D,
+    "check_positive_only_tag_during_fit": _TWO_D,
+    "check_readonly_memmap_input": _TWO_D,
+    "check_requires_y_none": _TWO_D,
+    "check_supervised_y_2d": _TWO_D,
+    "check_transformer_data_not_an_array": _TWO_D,
+    "check_transformer_general": _TWO_D,
+}
+
+
+class _ResNetUnderSklearnChecks(ResNet50Classifier):
+    """ResNet50Classifier claiming 2D-array input, only so sklearn runs its checks at all.
+
+    With the true tags (no 2D arrays, strings) sklearn skips the whole suite; claiming 2D
+    input makes it run the API checks (clone, params, repr, tags, unfitted errors, y
+    validation) and list the data checks above as expected failures.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = False
+        return tags
+
+
+@parametrize_with_checks(
+    [_ResNetUnderSklearnChecks(depth=10, volume_size=(4, 8, 8), max_epochs=1, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+def test_true_tags_describe_a_case_table_estimator():
+    tags = ResNet50Classifier().__sklearn_tags__()
+    assert not tags.input_tags.two_d_array and tags.input_tags.string
+    assert not tags.classifier_tags.multi_class

@@ -1,0 +1,221 @@
+"""The study design end to end at CPU size: outputs, resume, CLI, other cohort layouts."""
+
+import json
+import os
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+import yaml
+
+from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from rdinet_sklearn.study import make_config, run_study
+
+TINY = {
+    "cv_folds": 3,
+    "bootstraps": 50,
+    "n_jobs": 1,
+    "radiomics": {
+        "params": "original",
+        "roi_strategies": ["IR+SR", "MR+LR"],
+        "classifiers": ["logreg"],
+    },
+    "deep": {
+        "rois": ["MR+LR"],
+        "depth": 10,
+        "volume_size": [4, 16, 16],
+        "max_epochs": 1,
+        "batch_size": 8,
+        "d": 8,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_study(small_cohort, tmp_path_factory):
+    cases, y = small_cohort
+    out = tmp_path_factory.mktemp("study")
+    config = make_config("quick", overrides=[TINY])
+    return run_study(cases, y, config=config, out=out, progress=False), out, config
+
+
+def test_study_writes_every_deliverable(tiny_study):
+    results, out, _ = tiny_study
+    for name in ("report.html", "results.json", "config.yaml", "study.log"):
+        assert (out / name).is_file(), name
+    assert {"table_1.csv", "table_2.csv", "delong_tests.csv"} <= set(os.listdir(out / "tables"))
+    assert len(list((out / "figures").glob("*.png"))) == 6
+    models = results["models"]
+    assert set(models) == {
+        "Radiomics IR+SR LOGREG",
+        "Radiomics MR+LR LOGREG",
+        "ResNet MR+LR",
+        "RDINet MR+LR",
+        "RDINet+clinical MR+LR",
+    }
+    assert len(models["Radiomics MR+LR LOGREG"]["cv"]["test_roc_auc"]) == 3
+    assert models["ResNet MR+LR"]["cv"] is None  # quick preset: deep models fitted once
+    split = results["split"]
+    assert len(split["train"]) + len(split["test"]) == 24 and len(split["test"]) == 5
+    assert not set(split["train"]) & set(split["test"])
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["split"] == split
+    report = (out / "report.html").read_text()
+    assert "Table 1" in report and "Table 2" in report and "data:image/png;base64" in report
+
+
+def test_saved_models_predict_like_the_study(tiny_study, small_cohort):
+    results, out, _ = tiny_study
+    cases, _ = small_cohort
+    stage = joblib.load(out / "stages" / "resnet_mr-lr.joblib")
+    model = joblib.load(results["models"]["ResNet MR+LR"]["model_file"])
+    test = cases.loc[results["split"]["test"]]
+    np.testing.assert_allclose(model.predict_proba(test)[:, 1], stage["proba_test"], rtol=1e-5)
+
+
+def test_rerun_resumes_from_finished_stages_with_identical_results(tiny_study, small_cohort):
+    results, out, config = tiny_study
+    cases, y = small_cohort
+    record = out / "stages" / "rdinet_mr-lr.joblib"
+    record.unlink()  # as if the run had been killed before RDINet finished
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
+    again = run_study(cases, y, config=config, out=out, progress=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
+    assert {k: v for k, v in after.items() if k in before} == before  # others reused
+    assert record.exists()
+    assert again["table2"] == results["table2"]
+    assert "reused" in (out / "study.log").read_text()
+
+
+def _relayout(cases, y, folder):
+    """The same patients as NRRD files under other names, labels 7/9 for MR/LR, more columns."""
+    rows = []
+    for pid, row in cases.iterrows():
+        target = folder / "scans" / f"subject_{pid}"
+        target.mkdir(parents=True)
+        sitk.WriteImage(sitk.ReadImage(row["image"]), str(target / "t2w.nrrd"))
+        for column, name in (("mask", "seg_a.nrrd"), ("mask_rater2", "seg_b.nrrd")):
+            labels = sitk.GetArrayFromImage(sitk.ReadImage(row[column]))
+            relabelled = np.select([labels == 3, labels == 4], [7, 9], 0).astype(np.uint8)
+            image = sitk.GetImageFromArray(relabelled)
+            image.CopyInformation(sitk.ReadImage(row[column]))
+            sitk.WriteImage(image, str(target / name))
+        rows.append(
+            {
+                "subject": f"S-{pid}",
+                "image": f"scans/subject_{pid}/t2w.nrrd",
+                "mask": f"scans/subject_{pid}/seg_a.nrrd",
+                "mask_rater2": f"scans/subject_{pid}/seg_b.nrrd",
+                "age": row["age"],
+                "site": "A" if len(rows) % 2 else "B",
+                "extra_score": float(len(rows) % 5),
+                "outcome": "good" if y[pid] else "poor",
+            }
+        )
+    pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
+
+
+def test_cli_study_on_a_cohort_laid_out_differently(small_cohort, tmp_path):
+    cases, y = small_cohort
+    _relayout(cases, y, tmp_path)
+    settings = {
+        **TINY,
+        "labels": {"medial": 7, "lateral": 9},
+        "id_column": "subject",
+        "models": ["radiomics", "rdinet_clinical"],
+        "radiomics": {**TINY["radiomics"], "roi_strategies": ["medial+lateral"]},
+        "deep": {**TINY["deep"], "rois": ["medial+lateral"]},
+    }
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings))
+    out = tmp_path / "out"
+    code = main(
+        [
+            "study",
+            "--cases",
+            str(tmp_path / "table.csv"),
+            "--target",
+            "outcome",
+            "--out",
+            str(out),
+            "--config",
+            str(tmp_path / "settings.yaml"),
+            "--no-progress",
+        ]
+    )
+    assert code == EXIT_OK
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["models"]) == {
+        "Radiomics medial+lateral LOGREG",
+        "RDINet+clinical medial+lateral",
+    }
+    assert results["config"]["labels"] == {"medial": 7, "lateral": 9}
+    assert results["split"]["test"][0].startswith("S-")
+
+
+def test_cli_reports_user_mistakes_without_traceback(tmp_path, capsys):
+    table = pd.DataFrame({"image": ["nowhere.nii.gz"], "mask": ["gone.nii.gz"], "y": [1]})
+    table.to_csv(tmp_path / "cases.csv", index=False)
+    code = main(["validate", "--cases", str(tmp_path / "cases.csv")])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert "nowhere.nii.gz): file not found" in err and "Traceback" not in err
+    code = main(
+        [
+            "study",
+            "--cases",
+            str(tmp_path / "cases.csv"),
+            "--target",
+            "y",
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "deep.nonsense=1",
+        ]
+    )
+    assert code == EXIT_BAD_INPUT
+    assert "unknown setting 'deep.nonsense'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_cli_extract_writes_named_features(small_cohort, tmp_path):
+    cases, y = small_cohort
+    csv = tmp_path / "cases.csv"
+    cases.head(3).to_csv(csv)
+    out = tmp_path / "features.parquet"
+    assert (
+        main(
+            [
+                "extract",
+                "--cases",
+                str(csv),
+                "--roi",
+                "MR",
+                "LR",
+                "--params",
+                "original",
+                "--out",
+                str(out),
+            ]
+        )
+        == EXIT_OK
+    )
+    features = pd.read_parquet(out)
+    assert features.shape[0] == 3
+    assert "MR+LR_original_firstorder_Mean" in features.columns
+
+
+def test_config_layers_and_errors(tmp_path):
+    paper = make_config("paper")
+    assert paper["deep"]["volume_size"] == [32, 128, 128] and paper["deep"]["depth"] == 50
+    (tmp_path / "c.yaml").write_text("deep:\n  max_epochs: 7\n")
+    config = make_config("paper", config_file=tmp_path / "c.yaml", overrides=["deep.lr=0.01"])
+    assert (config["deep"]["max_epochs"], config["deep"]["lr"]) == (7, 0.01)
+    with pytest.raises(ValueError, match="unknown preset"):
+        make_config("fast")
+    with pytest.raises(ValueError, match="key=value"):
+        make_config("quick", overrides=["deep.lr"])
