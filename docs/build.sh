@@ -22,5 +22,8 @@ start=$(date +%s)
 rm -rf _build/html gen_modules
 "$PYTHON" -m sphinx -b html -W --keep-going -q -j 1 . _build/html
 "$PYTHON" check_links.py _build/html
+# The >>> examples of the hand-written pages are doctests too.
+"$PYTHON" -m pytest -q -p no:cacheprovider -o addopts="" --doctest-glob="*.rst" \
+    ./*.rst user_guide/*.rst
 "$PYTHON" check_docstrings.py
 echo "docs: built in $(( $(date +%s) - start )) s -> $(pwd)/_build/html/index.html"

@@ -28,17 +28,21 @@ CHECKS = ("EX01", "PR01", "PR02")
 
 
 def public_modules():
-    """``rdinet_sklearn`` and its public submodules; raises if one fails to import."""
-    modules = [rdinet_sklearn]
+    """``rdinet_sklearn`` and its public submodules, and ``(name, error)`` of broken ones."""
+    modules, broken = [rdinet_sklearn], []
     for info in pkgutil.iter_modules(rdinet_sklearn.__path__, "rdinet_sklearn."):
-        if not info.name.rsplit(".", 1)[1].startswith("_"):
+        if info.name.rsplit(".", 1)[1].startswith("_"):
+            continue
+        try:
             modules.append(importlib.import_module(info.name))
-    return modules
+        except Exception as exc:  # report it with the docstring problems, check the rest
+            broken.append((info.name, exc))
+    return modules, broken
 
 
-def public_objects():
+def public_objects(modules):
     """Yield ``(import path, object)`` for every public class and function."""
-    for module in public_modules():
+    for module in modules:
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if inspect.isclass(obj) or inspect.isfunction(obj):
@@ -46,8 +50,11 @@ def public_objects():
 
 
 def problems(checks=CHECKS):
-    """``(import path, code, message)`` for each failed check."""
-    for path, _ in public_objects():
+    """``(import path, code, message)`` for each failed check (``IMPORT`` for a module)."""
+    modules, broken = public_modules()
+    for name, exc in broken:
+        yield name, "IMPORT", f"cannot import: {exc}"
+    for path, _ in public_objects(modules):
         for code, message in validate(path)["errors"]:
             if code in checks:
                 yield path, code, message

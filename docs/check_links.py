@@ -51,7 +51,8 @@ def _parse(page: Path) -> _PageParser:
 def check_site(root: Path, *, list_external=False) -> list[str]:
     """Return one line per broken local link of the site under ``root``."""
     root = root.resolve()
-    pages = sorted(root.rglob("*.html"))
+    # _static holds the theme's assets, including un-rendered template snippets (*.html).
+    pages = sorted(p for p in root.rglob("*.html") if "_static" not in p.relative_to(root).parts)
     if not pages:
         return [f"no HTML pages under {root}"]
     parsed = {page: _parse(page) for page in pages}
@@ -93,7 +94,7 @@ def main(argv=None):
     broken = check_site(args.site, list_external=args.list_external)
     for line in broken:
         print(line)
-    n_pages = len(list(args.site.rglob("*.html")))
+    n_pages = len([p for p in args.site.rglob("*.html") if "_static" not in p.parts])
     if broken:
         print(f"check_links: {len(broken)} broken local link(s) in {n_pages} pages")
         return 1

@@ -1,7 +1,7 @@
 """
-=========================
+========================
 Adding clinical features
-=========================
+========================
 
 The study added 16 clinical features (age, clinical activity score, TRAb, exophthalmos, ...)
 to the image features. Radiomics extraction learns nothing from the data, so the features
@@ -16,7 +16,6 @@ import shutil
 import tempfile
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_validate

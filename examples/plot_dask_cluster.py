@@ -1,13 +1,14 @@
 """
-========================
+=========================
 Running on a Dask cluster
-========================
+=========================
 
 Radiomics extraction and scikit-learn's cross-validation and grid searches parallelise
 through joblib, so a joblib backend moves them to a cluster without changing the code.
-This example starts a small local Dask cluster (two single-threaded worker processes) and
-runs extraction and a cross-validated grid search on it; against a real cluster, pass the
-scheduler's address to :class:`~dask.distributed.Client` instead. The workers must see the
+This example starts a small local Dask cluster (two single-threaded workers, inside this
+process so that the example runs anywhere) and runs extraction and a cross-validated grid
+search on it; against a real cluster, pass the scheduler's address to
+``dask.distributed.Client`` instead. The workers must see the
 image files at the same paths.
 
 Dask comes with the ``distributed`` extra: ``pip install -e ".[distributed]"``. Without it,
@@ -15,6 +16,7 @@ this example runs the same code with joblib's local processes and says so.
 """
 
 # %%
+import logging
 import shutil
 import tempfile
 import time
@@ -39,6 +41,9 @@ except ImportError:
         "process backend instead. The code is the same apart from the backend name."
     )
 
+# pyradiomics logs notes about its settings from the worker threads; keep errors only.
+logging.getLogger("radiomics").setLevel(logging.ERROR)
+
 folder = tempfile.mkdtemp()
 cases, y = make_ted_cohort(40, folder, random_state=0, shape=(8, 48, 96))
 
@@ -49,7 +54,11 @@ cases, y = make_ted_cohort(40, folder, random_state=0, shape=(8, 48, 96))
 # thread). Inside ``joblib.parallel_config(backend="dask")`` every ``n_jobs=-1`` runs on the
 # cluster's workers.
 if Client is not None:
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    # processes=False keeps the workers in this process; a script run with worker processes
+    # needs the usual ``if __name__ == "__main__":`` guard around this block.
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
     client = Client(cluster)
     backend = "dask"
     print(f"{len(client.scheduler_info()['workers'])} Dask workers")
@@ -72,7 +81,10 @@ with joblib.parallel_config(backend=backend):
     )
     grid = {"ttestselector__alpha": [0.01, 0.05, 0.2], "logisticregression__C": [0.1, 1.0]}
     search = GridSearchCV(
-        model, grid, cv=StratifiedKFold(4, shuffle=True, random_state=0), scoring="roc_auc",
+        model,
+        grid,
+        cv=StratifiedKFold(4, shuffle=True, random_state=0),
+        scoring="roc_auc",
         n_jobs=-1,
     )
     start = time.perf_counter()

@@ -1,7 +1,7 @@
 """
-=======================================
+========================================
 Loading a saved model in another project
-=======================================
+========================================
 
 A fitted pipeline, with its feature extraction settings, selected features and
 classifier, is one picklable object: save it with :mod:`joblib` and load it wherever
@@ -12,23 +12,21 @@ Only load files you trust: unpickling runs code from the file.
 """
 
 # %%
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
-import joblib
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from rdinet_sklearn import io
 from rdinet_sklearn.datasets import make_ted_cohort
 from rdinet_sklearn.radiomics import RadiomicsExtractor
-from rdinet_sklearn.report import package_versions
 from rdinet_sklearn.selection import LassoSelector, TTestSelector
 
 folder = tempfile.mkdtemp()
@@ -44,12 +42,10 @@ model = make_pipeline(
 ).fit(train, y.iloc[:36])
 
 # %%
-# Save the model with the versions it needs
-# -----------------------------------------
-model_path = os.path.join(folder, "response_model.joblib")
-joblib.dump(model, model_path)
-with open(os.path.join(folder, "versions.json"), "w") as handle:
-    json.dump(package_versions(), handle, indent=1)
+# Save the model
+# --------------
+# The file records the package versions; loading with other versions warns.
+model_path = io.save(model, os.path.join(folder, "response_model.rdinet"))
 new_table = os.path.join(folder, "new_cases.csv")
 new.to_csv(new_table, index=False)  # the same columns as the training table
 print(f"saved {os.path.getsize(model_path) / 1e3:.0f} kB")
@@ -57,12 +53,11 @@ print(f"saved {os.path.getsize(model_path) / 1e3:.0f} kB")
 # %%
 # Load it in another process
 # --------------------------
-# The "other project" needs only rdinet-sklearn installed, and a case
-# table with the columns the model was trained on.
+# The "other project" needs only rdinet-sklearn installed, and a case table with the
+# columns the model was trained on.
 other_project = f"""
-import joblib
-from rdinet_sklearn import read_case_table
-model = joblib.load({model_path!r})
+from rdinet_sklearn import io, read_case_table
+model = io.load({model_path!r})
 cases = read_case_table({new_table!r}).set_index("patient_id", drop=False)
 print(",".join(repr(float(p)) for p in model.predict_proba(cases)[:, 1]))
 """
@@ -80,7 +75,7 @@ ax.scatter(original_proba, loaded_proba)
 ax.set(
     xlabel="probability, fitted model",
     ylabel="probability, model loaded elsewhere",
-    title="Same predictions after joblib.load",
+    title="Same predictions after io.load",
     xlim=(0, 1),
     ylim=(0, 1),
 )

@@ -5,8 +5,9 @@ Quickstart
 
 Predict treatment response from the muscles' radiomics features on a small synthetic
 cohort: write the cohort, cross-validate the study's radiomics pipeline (extraction,
-reproducibility, t-test and LASSO selection, a linear classifier), then fit it on a training split and draw
-the test cohort's ROC curve and performance with confidence intervals.
+reproducibility, t-test and LASSO selection, a linear classifier), then fit it on a
+training split and draw the test cohort's ROC curve and performance with confidence
+intervals.
 """
 
 # %%

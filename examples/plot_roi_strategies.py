@@ -1,7 +1,7 @@
 """
-=======================
+========================
 Comparing ROI strategies
-=======================
+========================
 
 The study extracted radiomics features from each muscle alone, from the medial and lateral
 recti together (MR+LR) and from all four, and found MR+LR best. Here each strategy is one

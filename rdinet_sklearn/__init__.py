@@ -17,7 +17,7 @@ from ._cases import (
 )
 from ._imaging import CaseError
 from .datasets import describe_cohort, make_ted_cohort
-from .nn import ResNet50Classifier
+from .nn import RDINetClassifier, ResNet50Classifier
 from .radiomics import RadiomicsExtractor
 from .selection import LassoSelector, ReproducibilityFilter, TTestSelector
 from .volumes import VolumeCropper
@@ -30,6 +30,7 @@ __all__ = [
     "CaseError",
     "CaseTableError",
     "LassoSelector",
+    "RDINetClassifier",
     "RadiomicsExtractor",
     "ReproducibilityFilter",
     "ResNet50Classifier",

@@ -45,4 +45,6 @@ def file_digest(path) -> str:
 
 def resolve_memory(memory):
     """A :class:`joblib.Memory` from ``None`` (no caching), a folder path or a Memory."""
+    if isinstance(memory, os.PathLike):
+        memory = os.fspath(memory)
     return check_memory(memory)

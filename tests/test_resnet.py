@@ -17,7 +17,14 @@ from skorch.exceptions import DeviceWarning
 
 from rdinet_sklearn.nn import ResNet3DModule, ResNet50Classifier, build_resnet
 
-CPU_SIZE = {"depth": 10, "volume_size": (8, 24, 24), "max_epochs": 2, "batch_size": 8}
+# depth 10 at a quarter of the width: ~0.9M parameters instead of 14M, so tests stay fast
+CPU_SIZE = {
+    "depth": 10,
+    "volume_size": (8, 24, 24),
+    "max_epochs": 2,
+    "batch_size": 8,
+    "module__widen_factor": 0.25,
+}
 
 
 def _small(**params):
@@ -32,8 +39,14 @@ def fitted(small_cohort):
 
 def test_study_usage_as_written(small_cohort):
     cases, y = small_cohort
-    cnn = ResNet50Classifier(roi=("MR", "LR"), volume_size=(32, 128, 128),  # the study's
-                             max_epochs=100, batch_size=16, lr=1e-3, random_state=0)
+    cnn = ResNet50Classifier(
+        roi=("MR", "LR"),
+        volume_size=(32, 128, 128),  # the study's
+        max_epochs=100,
+        batch_size=16,
+        lr=1e-3,
+        random_state=0,
+    )
     params = cnn.get_params()
     assert (params["depth"], params["max_epochs"], params["batch_size"]) == (50, 100, 16)
     assert params["optimizer"] is torch.optim.Adam and params["device"] == "auto"
@@ -56,16 +69,18 @@ def test_outputs_and_features(fitted, small_cohort):
     np.testing.assert_array_equal(fitted.classes_, [0, 1])
     np.testing.assert_array_equal(fitted.predict(cases), fitted.classes_[proba.argmax(axis=1)])
     features = fitted.transform(cases)
-    assert features.shape == (len(cases), 512) and features.dtype == np.float32
+    assert features.shape == (len(cases), 128) and features.dtype == np.float32  # 512 / 4
     assert fitted.get_feature_names_out()[0] == "cnn_feature_0"
-    assert fitted.module_.feature_dim == 512 and fitted.cropper_.n_channels_ == 2
+    assert fitted.module_.feature_dim == 128 and fitted.cropper_.n_channels_ == 2
     assert 0.0 <= fitted.score(cases, y) <= 1.0
 
 
-def test_resnet50_has_2048_features():
-    module = ResNet3DModule(in_channels=2, depth=50).eval()
+@pytest.mark.parametrize("depth, width", [(50, 2048), (18, 512)])
+def test_feature_width_follows_depth(depth, width):
+    module = ResNet3DModule(in_channels=2, depth=depth).eval()
+    assert module.feature_dim == width
     with torch.no_grad():
-        assert module.features(torch.zeros(1, 2, 8, 16, 16)).shape == (1, 2048)
+        assert module.features(torch.zeros(1, 2, 8, 16, 16)).shape == (1, width)
         assert module(torch.zeros(1, 2, 8, 16, 16)).shape == (1, 2)
 
 
@@ -114,7 +129,7 @@ def test_string_labels(small_cohort):
 def test_target_errors(small_cohort):
     cases, y = small_cohort
     with pytest.raises(ValueError, match="two classes.*only \\[1\\]"):
-        _small().fit(cases, np.ones(len(cases)))
+        _small().fit(cases, np.ones(len(cases), dtype=int))
     with pytest.raises(ValueError, match="Only binary classification"):
         _small().fit(cases, np.arange(len(cases)) % 3)
     with pytest.raises(ValueError, match="rows but y has"):
@@ -155,10 +170,17 @@ def test_model_saved_for_cuda_loads_on_cpu(fitted, small_cohort):
     net = pickle.loads(pickle.dumps(fitted))
     vars(net)["device"] = "cuda"
     blob = pickle.dumps(net)
-    with pytest.warns(DeviceWarning, match="cuda"):
+    with pytest.warns(DeviceWarning, match="(?i)cuda"):
         loaded = pickle.loads(blob)
-    assert loaded.device == "cpu"
+    assert str(loaded.device) == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(cases), expected)
+
+
+def test_precision_is_fp32_on_cpu():
+    for precision in ("auto", "bf16", "fp16", "fp32"):
+        assert _small(precision=precision, device="cpu")._autocast_dtype() is None
+    with pytest.raises(ValueError, match="precision"):
+        _small(precision="int8")._validate_params()
 
 
 def test_skorch_knobs_reach_skorch(small_cohort):
@@ -186,12 +208,16 @@ def test_pretrained_weights_load_from_a_local_file(tmp_path):
     torch.save({"state_dict": state}, tmp_path / "medicalnet.pth")
     with pytest.warns(UserWarning, match="1 unexpected"):
         module = ResNet3DModule(in_channels=2, depth=10, pretrained=tmp_path / "medicalnet.pth")
-    assert module.pretrained_report == {"missing": [], "unexpected": ["fc.weight"],
-                                        "mismatched": []}
+    assert module.pretrained_report == {
+        "missing": [],
+        "unexpected": ["fc.weight"],
+        "mismatched": [],
+    }
     conv1 = source.conv1.weight.detach()
     torch.testing.assert_close(module.backbone.conv1.weight, conv1.repeat(1, 2, 1, 1, 1) / 2)
-    torch.testing.assert_close(module.backbone.layer4[0].conv1.weight,
-                               source.layer4[0].conv1.weight)
+    torch.testing.assert_close(
+        module.backbone.layer4[0].conv1.weight, source.layer4[0].conv1.weight
+    )
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         ResNet3DModule(depth=10, pretrained=tmp_path / "missing.pth")
 
@@ -199,7 +225,8 @@ def test_pretrained_weights_load_from_a_local_file(tmp_path):
 def test_learns_the_response_signal(medium_cohort):
     """CV AUC is clearly above chance with true labels and near chance with permuted ones.
 
-    A smaller version of benchmarks/bench_cnn.py's learning check (5 epochs, 8x24x24).
+    A smaller version of benchmarks/bench_cnn.py's learning check (5 epochs, 8x24x24,
+    quarter width here; full width there).
     """
     cases, y = medium_cohort
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
@@ -207,7 +234,7 @@ def test_learns_the_response_signal(medium_cohort):
     true_auc = cross_val_score(cnn, cases, y, cv=cv, scoring="roc_auc").mean()
     permuted = np.random.RandomState(0).permutation(y.to_numpy())
     null_auc = cross_val_score(cnn, cases, permuted, cv=cv, scoring="roc_auc").mean()
-    assert true_auc > 0.75
+    assert true_auc > 0.7
     assert 0.3 < null_auc < 0.7
     assert true_auc - null_auc > 0.2
 

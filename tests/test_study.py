@@ -69,7 +69,7 @@ def test_study_writes_every_deliverable(tiny_study):
 def test_saved_models_predict_like_the_study(tiny_study, small_cohort):
     results, out, _ = tiny_study
     cases, _ = small_cohort
-    stage = joblib.load(out / "stages" / "resnet_mr-lr.joblib")
+    stage = joblib.load(out / "stages" / "resnet_mr_lr.joblib")
     model = joblib.load(results["models"]["ResNet MR+LR"]["model_file"])
     test = cases.loc[results["split"]["test"]]
     np.testing.assert_allclose(model.predict_proba(test)[:, 1], stage["proba_test"], rtol=1e-5)
@@ -78,7 +78,7 @@ def test_saved_models_predict_like_the_study(tiny_study, small_cohort):
 def test_rerun_resumes_from_finished_stages_with_identical_results(tiny_study, small_cohort):
     results, out, config = tiny_study
     cases, y = small_cohort
-    record = out / "stages" / "rdinet_mr-lr.joblib"
+    record = out / "stages" / "rdinet_mr_lr.joblib"
     record.unlink()  # as if the run had been killed before RDINet finished
     before = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
     again = run_study(cases, y, config=config, out=out, progress=False)

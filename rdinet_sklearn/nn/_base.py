@@ -292,7 +292,9 @@ class _VolumeNetClassifier(NeuralNetClassifier):
             self.classes_inferred_ = classes = found
         unknown = np.setdiff1d(found, classes)
         if len(unknown):
-            raise ValueError(f"y holds labels {unknown.tolist()} not seen in fit {classes.tolist()}")
+            raise ValueError(
+                f"y holds labels {unknown.tolist()} not seen in fit {classes.tolist()}"
+            )
         return np.searchsorted(classes, y).astype(np.int64)
 
     def _case_targets(self, X, y, *, classes=None):
@@ -459,8 +461,6 @@ class _VolumeNetClassifier(NeuralNetClassifier):
         -------
         proba : ndarray of shape (n_cases, 2)
         """
-        if _is_case_table(X):
-            self._check_fitted()
         return super().predict_proba(self._prediction_input(X))
 
     def predict(self, X):

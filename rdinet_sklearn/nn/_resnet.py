@@ -40,7 +40,13 @@ class ResNet3DModule(nn.Module):
     """
 
     def __init__(
-        self, in_channels=1, depth=50, pretrained=None, n_classes=2, conv1_stride=2, widen_factor=1.0
+        self,
+        in_channels=1,
+        depth=50,
+        pretrained=None,
+        n_classes=2,
+        conv1_stride=2,
+        widen_factor=1.0,
     ):
         super().__init__()
         self.backbone = build_resnet(

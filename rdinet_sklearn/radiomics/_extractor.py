@@ -306,10 +306,9 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
                     )
                 except CaseError as err:
                     failures.append(err)
-        memory = os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory
         results, run_failures = run_tasks(
             tasks.values(),
-            memory=resolve_memory(memory),
+            memory=resolve_memory(self.memory),
             n_jobs=self.n_jobs,
             progress=self.progress,
         )

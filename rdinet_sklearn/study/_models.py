@@ -8,6 +8,7 @@ each cross-validation fold.
 
 from __future__ import annotations
 
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -20,9 +21,10 @@ from ..selection import LassoSelector, ReproducibilityFilter, TTestSelector
 from ._config import parse_roi
 
 CLASSIFIERS = {
+    # SVC(probability=True) is deprecated since scikit-learn 1.9; this is its replacement.
     "svm": (
-        lambda seed: SVC(probability=True, random_state=seed),
-        {"clf__C": [0.1, 1.0, 10.0]},
+        lambda seed: CalibratedClassifierCV(SVC(random_state=seed), ensemble=False),
+        {"clf__estimator__C": [0.1, 1.0, 10.0]},
     ),
     "logreg": (
         lambda seed: LogisticRegression(max_iter=5000),

@@ -89,16 +89,18 @@ def make_figures(stages, names, y_train, y_test, *, n_bootstraps, seed):
         "Calibration, test cohort": plot_calibration(test_curves),
         "Decision curves, test cohort": plot_decision_curve(test_curves),
     }
-    radar_scores = {
-        n: binary_report(
+    radar_scores = {}
+    for n in names:
+        report = binary_report(
             y_test,
             stages[n]["proba_test"],
             threshold=stages[n]["threshold"],
             n_bootstraps=n_bootstraps,
             random_state=seed,
         )
-        for n in names
-    }
+        # A metric with a zero denominator (e.g. PPV with no positive calls) is undefined;
+        # the radar draws it at 0 rather than dropping the model.
+        radar_scores[n] = report.set_index("metric")["value"].fillna(0.0).to_dict()
     figures["Radar of test metrics"] = plot_radar(radar_scores)
     radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics" and s["cv"]}
     if radiomics:

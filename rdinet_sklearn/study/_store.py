@@ -22,8 +22,8 @@ logger = logging.getLogger("rdinet_sklearn.study")
 
 
 def slug(name):
-    """A file-name-safe form of a model name: ``"RDINet MR+LR"`` -> ``"rdinet_mr-lr"``."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower().replace("+", "-")).strip("_")
+    """A file-name-safe form of a model name: ``"RDINet MR+LR"`` -> ``"rdinet_mr_lr"``."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
 def _dump_atomic(value, path):

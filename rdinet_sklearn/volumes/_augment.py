@@ -6,7 +6,8 @@ the geometric part, one ``randn`` for the noise) rather than with MONAI's per-sa
 transforms (``RandRotate``, ``RandZoom``, ``RandGaussianNoise``): the batch is already a tensor
 on the training device, so on a GPU the augmentation runs there in a few kernels instead of
 sixteen CPU resamplings per step, and rotation and scaling are composed into a single affine
-so each volume is interpolated once, not once per transform.
+so each volume is interpolated once, not once per transform. Both act in-plane (see
+:class:`RandomRotation`), which makes the resampling 2D: cheaper than a 3D one.
 
 Each transform is a small object with explicit parameters (so estimators holding them stay
 clone-safe); randomness comes from a :class:`torch.Generator` owned by
@@ -75,24 +76,22 @@ class RandomRotation:
         self.prob = prob
 
     def sample_matrix(self, n, generator, device):
-        """(n, 3, 3) sampling matrices in (x, y, z) voxel coordinates about the centre."""
+        """(n, 2, 2) in-plane sampling matrices in (x, y) voxel coordinates about the centre."""
         chosen = _apply_with_probability(n, self.prob, generator, device)
         uniform = torch.rand(n, generator=generator, device=device) * 2 - 1
         angle = torch.where(chosen, uniform * math.radians(self.max_degrees), 0.0)
         cos, sin = torch.cos(angle), torch.sin(angle)
-        matrix = torch.eye(3, device=device).repeat(n, 1, 1)
-        matrix[:, 0, 0], matrix[:, 0, 1] = cos, -sin
-        matrix[:, 1, 0], matrix[:, 1, 1] = sin, cos
-        return matrix
+        return torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
 
     def __repr__(self):
         return f"RandomRotation(max_degrees={self.max_degrees}, prob={self.prob})"
 
 
 class RandomScaling:
-    """Zoom by a factor drawn uniformly from ``scale_range`` (same factor on all axes).
+    """Zoom in-plane by a factor drawn uniformly from ``scale_range`` (same on rows and columns).
 
-    A factor above 1 enlarges the content (zoom in); the field of view stays the same.
+    A factor above 1 enlarges the content (zoom in); the field of view stays the same. As for
+    rotation, slices are left alone: zooming across thick slices would blend distant ones.
 
     Parameters
     ----------
@@ -107,12 +106,12 @@ class RandomScaling:
         self.prob = prob
 
     def sample_matrix(self, n, generator, device):
-        """(n, 3, 3) sampling matrices: coordinates are divided by the zoom factor."""
+        """(n, 2, 2) in-plane sampling matrices: coordinates are divided by the zoom factor."""
         low, high = self.scale_range
         chosen = _apply_with_probability(n, self.prob, generator, device)
         factor = low + (high - low) * torch.rand(n, generator=generator, device=device)
         factor = torch.where(chosen, factor, 1.0)
-        return torch.eye(3, device=device) / factor.view(n, 1, 1)
+        return torch.eye(2, device=device) / factor.view(n, 1, 1)
 
     def __repr__(self):
         return f"RandomScaling(scale_range={self.scale_range}, prob={self.prob})"
@@ -150,10 +149,11 @@ def resolve_augmentations(augmentation):
 class BatchAugmentation:
     """Apply transforms to a batch (n, channels, D, H, W) with a seeded generator.
 
-    Geometric transforms (those with ``sample_matrix``) are multiplied into one affine per
-    sample and applied with a single trilinear resampling; intensity transforms (callables)
-    follow, in the order given. Samples whose affine is the identity are not resampled.
-    Outside the volume, zeros are sampled: the z-scored mean intensity.
+    Geometric transforms (those with ``sample_matrix``, in-plane 2x2 matrices) are multiplied
+    into one affine per sample and applied with a single bilinear resampling of every slice;
+    intensity transforms (callables) follow, in the order given. Samples whose affine is the
+    identity are not resampled. Outside the volume, zeros are sampled: the z-scored mean
+    intensity.
 
     Parameters
     ----------
@@ -183,36 +183,37 @@ class BatchAugmentation:
 
     def _resample(self, volume, matrices):
         moved = ~torch.all(
-            torch.isclose(matrices, torch.eye(3, device=matrices.device).expand_as(matrices)),
+            torch.isclose(matrices, torch.eye(2, device=matrices.device).expand_as(matrices)),
             dim=(1, 2),
         )
         if not bool(moved.any()):
             return volume
-        depth, height, width = volume.shape[-3:]
+        n, channels, depth, height, width = volume.shape
         # affine_grid works in normalised [-1, 1] coordinates per axis; conjugating with the
-        # half-sizes makes the rotation act on voxel coordinates, so non-square volumes are
+        # half-sizes makes the rotation act on voxel coordinates, so non-square slices are
         # rotated rather than sheared.
         half = torch.tensor(
-            [(width - 1) / 2, (height - 1) / 2, (depth - 1) / 2],
-            device=volume.device,
-            dtype=matrices.dtype,
+            [(width - 1) / 2, (height - 1) / 2], device=volume.device, dtype=matrices.dtype
         ).clamp(min=0.5)
-        normalised = matrices[moved] * half.view(1, 1, 3) / half.view(1, 3, 1)
-        theta = torch.cat([normalised, normalised.new_zeros(normalised.shape[0], 3, 1)], dim=2)
-        subset = volume[moved]
-        grid = F.affine_grid(theta.to(subset.dtype), list(subset.shape), align_corners=True)
+        normalised = matrices[moved] * half.view(1, 1, 2) / half.view(1, 2, 1)
+        theta = torch.cat([normalised, normalised.new_zeros(normalised.shape[0], 2, 1)], dim=2)
+        # The transform is in-plane, so every slice of every channel shares one 2D grid:
+        # a bilinear 2D resampling of (channels x slices) planes, about half the work of a
+        # trilinear 3D one.
+        planes = volume[moved].reshape(-1, channels * depth, height, width)
+        grid = F.affine_grid(theta.to(planes.dtype), list(planes.shape), align_corners=True)
         resampled = F.grid_sample(
-            subset, grid, mode="bilinear", padding_mode="zeros", align_corners=True
+            planes, grid, mode="bilinear", padding_mode="zeros", align_corners=True
         )
         out = volume.clone()
-        out[moved] = resampled
+        out[moved] = resampled.reshape(-1, channels, depth, height, width)
         return out
 
     def __call__(self, volume):
         n, device = volume.shape[0], volume.device
         geometric = [t for t in self.transforms if hasattr(t, "sample_matrix")]
         if geometric:
-            matrices = torch.eye(3, device=device).repeat(n, 1, 1)
+            matrices = torch.eye(2, device=device).repeat(n, 1, 1)
             for transform in geometric:
                 matrices = transform.sample_matrix(n, self.generator, device) @ matrices
             volume = self._resample(volume, matrices)

@@ -1,0 +1,28 @@
+"""Saving and loading fitted models: a pickle-free format, and version checks.
+
+Two ways to save a fitted model (a Pipeline with radiomics, selectors and networks):
+
+* ``joblib.dump(model, path)`` / ``joblib.load(path)``: complete and fast, but loading runs
+  code from the file, so load only files you trust. Estimators record the package versions
+  they were saved with and warn (:class:`~rdinet_sklearn._versions.VersionMismatchWarning`)
+  when loaded with others.
+* :func:`save` / :func:`load`: one zip archive of skops, safetensors, JSON and Parquet that
+  is never unpickled; loading refuses types that are not trusted. Use it to exchange models.
+
+A model trained on a GPU loads on a CPU-only machine either way (nets use ``device="auto"``).
+"""
+
+from .._versions import VersionMismatchWarning, dependency_versions
+from ._nets import UntrustedError
+from ._safe import TRUSTED_TYPES, ModelFileError, UntrustedModelError, load, save
+
+__all__ = [
+    "TRUSTED_TYPES",
+    "ModelFileError",
+    "UntrustedError",
+    "UntrustedModelError",
+    "VersionMismatchWarning",
+    "dependency_versions",
+    "load",
+    "save",
+]
