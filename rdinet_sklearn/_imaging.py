@@ -7,7 +7,9 @@ row, the column and the file.
 
 from __future__ import annotations
 
+import gzip
 import os
+import zlib
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,6 +42,21 @@ def _dicom_series(folder):
     return reader
 
 
+def _gzip_problem(path):
+    """Why a gzip file is damaged, or None.
+
+    ITK's NIfTI reader fills whatever a truncated ``.nii.gz`` lacks with zeros and reports
+    no error, so the stream is checked to its end (gzip's CRC and length) first.
+    """
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        return f"is truncated or corrupt ({exc})"
+    return None
+
+
 def read_image(path, *, row=None, column="image", header_only=False):
     """Read an image or label map with SimpleITK, or raise a :class:`CaseError`.
 
@@ -62,9 +79,14 @@ def read_image(path, *, row=None, column="image", header_only=False):
     """
     if is_missing_path(path):
         raise CaseError(row, column, path, "no path given")
+    if not isinstance(path, str | os.PathLike):
+        raise CaseError(row, column, path, f"is not a path ({type(path).__name__})")
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CaseError(row, column, path, "file not found")
+    problem = _gzip_problem(path) if path.endswith(".gz") else None
+    if problem:
+        raise CaseError(row, column, path, problem)
     try:
         if os.path.isdir(path):
             reader = _dicom_series(path)

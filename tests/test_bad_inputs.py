@@ -3,8 +3,7 @@
 One case (row ``"P3"``) of an otherwise good 4-case table is broken in one way; each
 component that reads it must raise a ValueError whose message names ``P3`` and the
 offending file (never return a partial result). Table-level problems (duplicates, zero
-rows, missing columns, labels) are checked the same way. Components not yet raising a clear
-error are ``xfail(strict=True)`` with the suggested fix in the reason.
+rows, missing columns, labels) are checked the same way.
 """
 
 import gzip
@@ -117,11 +116,6 @@ COMPONENTS = {
 }
 
 
-def _known_gap(request, reason):
-    """Mark the running test as a known gap: it must fail until the fix lands."""
-    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 def _assert_raises_naming(component, cases, y, *, row, path, problem):
     with pytest.raises(ValueError) as caught, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -151,7 +145,7 @@ def _break(kind, folder, cases):
         with open(image_path, "wb") as handle:
             handle.write(data[: len(data) // 2])
         cases.loc[BAD, "image"] = image_path
-        return cases, image_path, ["cannot be read"]
+        return cases, image_path, ["cannot be read", "truncated", "corrupt"]
     if kind == "corrupt NIfTI":
         with gzip.open(image_path, "wb") as handle:
             handle.write(b"this is not a NIfTI header" * 20)
@@ -196,13 +190,7 @@ FILE_PROBLEMS = [
 
 @pytest.mark.parametrize("component", list(COMPONENTS))
 @pytest.mark.parametrize("kind", FILE_PROBLEMS)
-def test_broken_file_is_named(request, good, tmp_path, component, kind):
-    if kind == "truncated NIfTI":
-        _known_gap(
-            request,
-            "ITK reads a truncated .nii.gz without error (missing voxels become 0); fix: "
-            "/work/notes/patches/truncated_gzip.diff (read_image checks the gzip stream)",
-        )
+def test_broken_file_is_named(good, tmp_path, component, kind):
     cases, y = good
     cases, path, problem = _break(kind, tmp_path, cases)
     _assert_raises_naming(component, cases, y, row=BAD, path=path, problem=problem)
@@ -220,15 +208,7 @@ def test_float_label_map_with_whole_numbers_works(good, tmp_path):
 
 @pytest.mark.parametrize("component", ["radiomics", "cropper", "resnet"])
 @pytest.mark.parametrize("value", [np.nan, np.inf])
-def test_non_finite_intensities_are_named(request, good, tmp_path, component, value):
-    if component == "radiomics":
-        _known_gap(
-            request,
-            "NaN gives 'pyradiomics failed (Maximum allowed size exceeded)' naming the mask, "
-            "inf passes silently; fix: in radiomics._extraction.compute_features raise "
-            "CaseError(row, image_column, image_path, 'holds NaN or infinite intensities') "
-            "as VolumeCropper does",
-        )
+def test_non_finite_intensities_are_named(good, tmp_path, component, value):
     cases, y = good
     image = _image(3)
     image[2, 10, 8] = value  # inside the ROI
@@ -268,30 +248,17 @@ def test_roi_lost_by_resampling_is_named(good, tmp_path, component):
 
 
 @pytest.mark.parametrize("component", list(COMPONENTS))
-def test_duplicate_patient_ids(request, good, component):
+def test_duplicate_patient_ids(good, component):
     cases, y = good
     duplicated = cases.rename(index={"P4": "P3"})
-    if component in ("cropper", "resnet", "rdinet"):
-        _known_gap(
-            request,
-            "duplicate row labels are not checked by VolumeCropper/_VolumeNetClassifier; fix: "
-            "call validate_case_table(..., check_files=False) in VolumeCropper.transform and "
-            "_VolumeNetClassifier._check_cases, as RadiomicsExtractor does",
-        )
     with pytest.raises(ValueError, match="duplicate.*P3"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         COMPONENTS[component](duplicated, y)
 
 
 @pytest.mark.parametrize("component", list(COMPONENTS))
-def test_zero_rows(request, good, component):
+def test_zero_rows(good, component):
     cases, y = good
-    if component == "cropper":
-        _known_gap(
-            request,
-            "VolumeCropper.transform returns an empty array for a table without rows; fix: "
-            "raise ValueError('the case table has no rows') as the nets' _check_cases does",
-        )
     # the nets check y first (as sklearn does): "needs two classes in y; got only []"
     with pytest.raises(ValueError, match=r"no rows|got only \[\]"):
         COMPONENTS[component](cases.iloc[:0], y[:0])

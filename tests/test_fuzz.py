@@ -150,13 +150,6 @@ def test_reproducibility_filter_selects_or_explains(data, noise):
     _check_selector(ReproducibilityFilter(threshold=0.75), frame, y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="a number in a path column raises TypeError from os.fspath; fix: in "
-    "_imaging.read_image raise CaseError(row, column, path, 'is not a path') for cells that "
-    "are not str/PathLike (found by fuzzing; kept out of the strategy until fixed)",
-)
 def test_numeric_path_cell_is_explained():
     table = pd.DataFrame({"image": [5], "mask": [3.5]}, index=["P1"])
     with pytest.raises(CaseTableError, match="P1"):

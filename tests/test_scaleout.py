@@ -101,12 +101,6 @@ def test_grid_search_on_dask_equals_local(dask_client, cohort, local_features):
 # -- Ray (only where installed) --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="Ray's joblib backend has no return_as='generator'; "
-    "fix: /work/notes/patches/ray_backend_extraction.diff",
-)
 def test_extraction_on_ray_equals_local(cohort, local_features):
     ray = pytest.importorskip("ray")
     from ray.util.joblib import register_ray

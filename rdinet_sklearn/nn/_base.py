@@ -48,6 +48,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_numpy, to_tensor
 
 from .._cases import read_case_table
+from .._versions import _VersionStampMixin
 from ..volumes import BatchAugmentation, VolumeCropper, resolve_augmentations
 
 
@@ -72,7 +73,7 @@ def _seeded_torch(seed, device):
         yield
 
 
-class _VolumeNetClassifier(NeuralNetClassifier):
+class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
     """Private base: see the module docstring for the subclass hooks.
 
     Parameters specific to this class (the rest are skorch's):

@@ -146,6 +146,12 @@ def compute_features(image_digest, mask_digest, label_values, settings_json, ver
             *where, f"ROI labels {absent} absent (labels found: {sorted(present) or 'none'})"
         )
     roi = roi_mask(mask, label_values, row=task.row, column=task.mask_column, path=task.mask_path)
+    # pyradiomics normalises over the whole image: one NaN or inf voxel anywhere poisons every
+    # feature (or fails obscurely), so refuse such images up front.
+    if not np.isfinite(sitk.GetArrayViewFromImage(image)).all():
+        raise CaseError(
+            task.row, task.image_column, task.image_path, "holds NaN or infinite intensities"
+        )
     # Within tolerance the grids are the same; give pyradiomics the image's exact grid so
     # its own (much stricter) geometry check cannot fail with an obscure ITK message.
     roi.CopyInformation(image)
@@ -213,9 +219,11 @@ def run_tasks(tasks, *, memory, n_jobs=None, progress="auto"):
             pending[task.key] = task
     if pending:
         n_workers = min(effective_n_jobs(n_jobs), len(pending))
-        outputs = Parallel(n_jobs=n_workers, return_as="generator")(
-            delayed(_run_task)(task, memory, n_workers > 1) for task in pending.values()
-        )
+        calls = [delayed(_run_task)(task, memory, n_workers > 1) for task in pending.values()]
+        try:
+            outputs = Parallel(n_jobs=n_workers, return_as="generator")(calls)
+        except ValueError:  # backends without generator support (Ray): all results at once
+            outputs = Parallel(n_jobs=n_workers)(calls)
         bar = tqdm(
             outputs,
             total=len(pending),

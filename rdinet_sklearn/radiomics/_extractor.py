@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from rdinet_sklearn._cache import resolve_memory
 from rdinet_sklearn._cases import REFERENCE_SUFFIX, resolve_roi, validate_case_table
 from rdinet_sklearn._imaging import CaseError, is_missing_path
+from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
@@ -31,7 +32,7 @@ class ExtractionError(ValueError):
         )
 
 
-class RadiomicsExtractor(TransformerMixin, BaseEstimator):
+class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     """pyradiomics features of one region of interest for every case of a case table.
 
     Each row of the case table names an image and its label map (and optionally a second

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.selection._validation import (
     SelectionFallbackWarning,
     binary_target_tags,
@@ -38,7 +39,7 @@ def first_feature_on_l1_path(X_standardised, is_positive):
     return int(np.argmax(np.abs(X_standardised.T @ centred)))
 
 
-class LassoSelector(SelectorMixin, BaseEstimator):
+class LassoSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
     """Keep the features with non-zero coefficients of an L1-penalised logistic regression.
 
     The features are standardised (a :class:`~sklearn.preprocessing.StandardScaler` fitted

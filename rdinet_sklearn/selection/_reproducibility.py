@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cases import REFERENCE_SUFFIX
+from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.selection._icc import ICC_KINDS, intraclass_correlation
 from rdinet_sklearn.selection._validation import (
     SelectionFallbackWarning,
@@ -23,7 +24,7 @@ MIN_PAIRED_ROWS = 3
 freedom and the ICC is little more than the sign of one difference."""
 
 
-class ReproducibilityFilter(SelectorMixin, BaseEstimator):
+class ReproducibilityFilter(_VersionStampMixin, SelectorMixin, BaseEstimator):
     """Keep the features that two raters reproduce (ICC >= threshold); drop rater-2 columns.
 
     The radiomics extractor emits, for each feature ``f`` computed on the first rater's

@@ -10,6 +10,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.selection._validation import (
     SelectionFallbackWarning,
     binary_target_tags,
@@ -73,7 +74,7 @@ def two_sample_test(X, y, *, test="welch"):
     return statistics, pvalues
 
 
-class TTestSelector(SelectorMixin, BaseEstimator):
+class TTestSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
     """Keep the features whose two-sample test between the classes of y is significant.
 
     Parameters

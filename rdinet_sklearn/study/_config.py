@@ -38,6 +38,7 @@ PRESETS = {
         "deep": {
             "rois": ["MR+LR", "all"],
             "depth": 50,
+            "widen_factor": 1.0,
             "volume_size": [32, 128, 128],
             "max_epochs": 100,
             "batch_size": 16,
@@ -62,6 +63,7 @@ PRESETS = {
         "deep": {
             "rois": ["MR+LR", "all"],
             "depth": 10,
+            "widen_factor": 0.5,
             "volume_size": [8, 32, 32],
             "max_epochs": 12,
             "batch_size": 16,

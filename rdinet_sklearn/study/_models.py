@@ -75,6 +75,7 @@ def _network_params(config, roi):
         "image_column": config["image_column"],
         "mask_column": config["mask_column"],
         "random_state": config["seed"],
+        "module__widen_factor": deep["widen_factor"],
     }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
@@ -15,6 +17,7 @@ from .._cache import file_digest
 from .._cases import read_case_table, validate_case_table
 from ..metrics import table1
 from ..radiomics import RadiomicsExtractor
+from ..selection import SelectionFallbackWarning
 from ._config import fingerprint, make_config, parse_roi
 from ._fit import fit_and_predict
 from ._models import radiomics_model, rdinet_model, resnet_model
@@ -37,6 +40,7 @@ def _start_log(out):
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # the console shows progress bars; details go to the log file
     return handler
 
 
@@ -167,7 +171,12 @@ def run_study(
         (out / folder).mkdir(parents=True, exist_ok=True)
     handler = _start_log(out)
     try:
-        return _run(cases, y, target, config, out, progress)
+        with warnings.catch_warnings():
+            # Expected on small folds and recorded in the fitted estimators (e.g. which
+            # selector fell back to its minimum); hundreds of copies would bury the progress.
+            for category in (SelectionFallbackWarning, UndefinedMetricWarning, FutureWarning):
+                warnings.simplefilter("ignore", category)
+            return _run(cases, y, target, config, out, progress)
     finally:
         logger.removeHandler(handler)
         handler.close()

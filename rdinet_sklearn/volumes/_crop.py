@@ -25,8 +25,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._cache import file_digest, resolve_memory
-from .._cases import read_case_table, resolve_roi
+from .._cases import read_case_table, resolve_roi, validate_case_table
 from .._imaging import CaseError, geometry_mismatches, is_missing_path, read_image
+from .._versions import _VersionStampMixin
 
 VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nbytes")
 
@@ -186,7 +187,7 @@ def _orbit_halves(roi, image, orbits, *, row, mask_column, mask_path):
     return [(left, False), (right, True)]
 
 
-class VolumeCropper(TransformerMixin, BaseEstimator):
+class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
     """Crop the ROI of each case to a fixed-size, z-scored 3D volume (CNN input).
 
     Parameters
@@ -306,9 +307,14 @@ class VolumeCropper(TransformerMixin, BaseEstimator):
         return self
 
     def _check_columns(self, table):
-        missing = [c for c in (self.image_column, self.mask_column) if c not in table.columns]
-        if missing:
-            raise ValueError(f"case table lacks column(s) {missing}; it has {list(table.columns)}")
+        validate_case_table(
+            table,
+            labels=self.labels,
+            roi=self.roi,
+            image_column=self.image_column,
+            mask_column=self.mask_column,
+            check_files=False,
+        )
 
     def _digest(self, row, column, path):
         if is_missing_path(path):
