@@ -53,7 +53,7 @@ def _gzip_problem(path):
             while handle.read(1 << 22):
                 pass
     except (OSError, EOFError, zlib.error) as exc:
-        return f"is truncated or corrupt ({exc})"
+        return f"cannot be read: truncated or corrupt ({exc})"
     return None
 
 

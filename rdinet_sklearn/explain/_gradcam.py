@@ -200,10 +200,12 @@ def plot_gradcam(
         overlay = axes[1, i].imshow(heatmaps[i, slices[i]], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         for ax in axes[:, i]:
             ax.set_axis_off()
-    axes[0, 0].text(-0.08, 0.5, "MRI", transform=axes[0, 0].transAxes, rotation=90,
-                    ha="right", va="center")
-    axes[1, 0].text(-0.08, 0.5, "Grad-CAM", transform=axes[1, 0].transAxes, rotation=90,
-                    ha="right", va="center")
+    axes[0, 0].text(
+        -0.08, 0.5, "MRI", transform=axes[0, 0].transAxes, rotation=90, ha="right", va="center"
+    )
+    axes[1, 0].text(
+        -0.08, 0.5, "Grad-CAM", transform=axes[1, 0].transAxes, rotation=90, ha="right", va="center"
+    )
     figure.colorbar(overlay, ax=axes[1, :].tolist(), shrink=0.8, label="relevance")
     if path is not None:
         save_figure(figure, path)

@@ -47,7 +47,10 @@ class DynamicMappingIteration(nn.Module):
         z_m &= \mathrm{ReLU}(\mathrm{LN}(\tilde z)) + z_i \\
         z_{i+1} &= \mathrm{ReLU}(\mathrm{LN}(\mathrm{FC}(z_m)))
 
-    The generator costs about ``hidden * d**2`` weights (its last layer dominates).
+    The generator costs about ``hidden * d**2`` weights (its last layer dominates). Its last
+    layer starts at zero weights and an identity bias, so :math:`W_i = I` for every patient
+    at initialisation (Dynamic MLP uses PyTorch's default initialisation; see the comment in
+    ``__init__`` for why we depart from it).
 
     Examples
     --------
@@ -65,6 +68,13 @@ class DynamicMappingIteration(nn.Module):
         self.generator = nn.Sequential(
             nn.Linear(d_q, hidden), *_norm_relu(hidden), nn.Linear(hidden, d * d)
         )
+        # Start every W_i at the identity (zero weights, identity bias): the iteration is
+        # then an image-only residual MLP, and the tabular data bend W_i away from I only as
+        # far as the gradients justify. With default initialisation the random W_i(q)
+        # scramble z_0 and, on small cohorts, the easier-to-fit tabular branch dominates.
+        nn.init.zeros_(self.generator[-1].weight)
+        with torch.no_grad():
+            self.generator[-1].bias.copy_(torch.eye(d).flatten())
         self.mapped_norm = nn.LayerNorm(d)
         self.mlp = nn.Sequential(nn.Linear(d, d), *_norm_relu(d), nn.Dropout(dropout))
 
