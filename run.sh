@@ -3,6 +3,7 @@
 #
 #   bash run.sh demo   # set up .venv, then run the study demo on the built-in synthetic cohort
 #   bash run.sh test   # set up .venv with the dev extras, then ruff + the test suite
+#   bash run.sh docs   # set up .venv with the docs extras, then build the site and gallery
 #
 # Set-up is idempotent. Torch is installed before the package: without CUDA we ask for the
 # CPU build (TORCH_SPEC, default torch==2.13.0, which this project's machines hold on local
@@ -47,8 +48,13 @@ case "${1:-}" in
         "$VENV/bin/ruff" check .
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
+    docs)
+        shift
+        setup "[docs]"
+        exec bash docs/build.sh "$@"
+        ;;
     *)
-        echo "usage: bash run.sh demo|test [extra arguments]" >&2
+        echo "usage: bash run.sh demo|test|docs [extra arguments]" >&2
         exit 2
         ;;
 esac

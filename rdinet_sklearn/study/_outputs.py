@@ -80,6 +80,16 @@ def delong_table(stages, names, y_test):
     return pd.DataFrame(rows)
 
 
+CV_TITLE = "CV AUC in the training cohort (one point per fold)"
+
+
+def _cv_frame(stages):
+    frame = cv_scores_frame({n: s["cv"] for n, s in stages.items()}, metrics=["roc_auc"])
+    frame["roi"] = [stages[n]["info"]["roi"] for n in frame["model"]]
+    frame["classifier"] = [stages[n]["info"]["classifier"] for n in frame["model"]]
+    return frame
+
+
 def make_figures(stages, names, y_train, y_test, *, n_bootstraps, seed):
     """ROC (train, test), calibration, decision curve, radar and CV box plot figures."""
     test_curves = {n: (y_test, stages[n]["proba_test"]) for n in names}
@@ -104,11 +114,21 @@ def make_figures(stages, names, y_train, y_test, *, n_bootstraps, seed):
     figures["Radar of test metrics"] = plot_radar(radar_scores)
     radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics" and s["cv"]}
     if radiomics:
-        frame = cv_scores_frame({n: s["cv"] for n, s in radiomics.items()}, metrics=["roc_auc"])
-        frame["roi"] = [radiomics[n]["info"]["roi"] for n in frame["model"]]
-        frame["classifier"] = [radiomics[n]["info"]["classifier"] for n in frame["model"]]
         figures["CV AUC by ROI strategy (radiomics)"] = plot_cv_scores(
-            frame, x="roi", hue="classifier", title="5-fold CV AUC in the training cohort"
+            _cv_frame(radiomics), x="roi", hue="classifier", title=CV_TITLE
+        )
+    deep = {n: s for n, s in stages.items() if s["info"]["family"] != "radiomics" and s["cv"]}
+    if deep:
+        # Each deep ROI next to its best radiomics model (by mean CV AUC): the fusion's inputs.
+        compared = dict(deep)
+        for roi in {s["info"]["roi"] for s in deep.values()}:
+            candidates = {n: s for n, s in radiomics.items() if s["info"]["roi"] == roi}
+            if candidates:
+                best = max(candidates, key=lambda n: np.mean(candidates[n]["cv"]["test_roc_auc"]))
+                compared[best] = {**candidates[best], "info": {**candidates[best]["info"]}}
+                compared[best]["info"]["classifier"] = "Radiomics (best)"
+        figures["CV AUC of the deep models"] = plot_cv_scores(
+            _cv_frame(compared), x="roi", hue="classifier", title=CV_TITLE
         )
     return {name: getattr(fig, "figure", fig) for name, fig in figures.items()}
 
@@ -122,7 +142,8 @@ def save_figures(figures, folder):
 def write_outputs(out, *, config, tables, figures, stages, split, title):
     """Write the HTML report, the tables as CSV, the figures and ``results.json``."""
     for name, frame in tables.items():
-        frame.to_csv(out / "tables" / f"{slug(name)}.csv")
+        keep_index = not isinstance(frame.index, pd.RangeIndex)  # a plain row count says nothing
+        frame.to_csv(out / "tables" / f"{slug(name)}.csv", index=keep_index)
     save_figures(figures, out / "figures")
     write_html_report(
         out / "report.html",
