@@ -25,5 +25,5 @@ rm -rf _build/html gen_modules
 # The >>> examples of the hand-written pages are doctests too.
 "$PYTHON" -m pytest -q -p no:cacheprovider -o addopts="" --doctest-glob="*.rst" \
     ./*.rst user_guide/*.rst
-"$PYTHON" check_docstrings.py
+"$PYTHON" check_docstrings.py --strict
 echo "docs: built in $(( $(date +%s) - start )) s -> $(pwd)/_build/html/index.html"

@@ -38,7 +38,29 @@ ALL_ROI = "all"
 
 
 class CaseTableError(ValueError):
-    """Raised by :func:`validate_case_table` with every problem found, one per line."""
+    """Raised by :func:`validate_case_table` with every problem found, one per line.
+
+    Parameters
+    ----------
+    problems : iterable of str
+        One message per problem; kept as the list :attr:`problems`.
+
+    Attributes
+    ----------
+    problems : list of str
+        The problems, in the order they were found.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn import CaseTableError
+    >>> err = CaseTableError(["column 'mask' is missing", "the table has no rows"])
+    >>> print(err)
+    the case table has 2 problem(s):
+      - column 'mask' is missing
+      - the table has no rows
+    >>> err.problems
+    ["column 'mask' is missing", 'the table has no rows']
+    """
 
     def __init__(self, problems):
         self.problems = list(problems)
@@ -95,6 +117,44 @@ def read_case_table(cases):
 
     Relative paths in a CSV are taken relative to the CSV's folder, so a cohort folder can be
     moved as a whole.
+
+    Parameters
+    ----------
+    cases : DataFrame or str or path-like
+        A case table, returned unchanged, or the path of a CSV file holding one. In a CSV, the
+        cells of the ``image`` column and of every column whose name starts with ``mask`` are
+        made absolute; empty cells stay empty.
+
+    Returns
+    -------
+    table : DataFrame
+        The case table.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the CSV file does not exist.
+    TypeError
+        If ``cases`` is neither a DataFrame nor a path.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> import pandas as pd
+    >>> from rdinet_sklearn import read_case_table
+    >>> folder = tempfile.mkdtemp()
+    >>> csv = os.path.join(folder, "cases.csv")
+    >>> pd.DataFrame(
+    ...     {"image": ["P1.nii.gz"], "mask": ["P1_mask.nii.gz"], "mask_rater2": [""], "age": [52]}
+    ... ).to_csv(csv, index=False)
+    >>> table = read_case_table(csv)
+    >>> table.loc[0, "image"] == os.path.join(folder, "P1.nii.gz")
+    True
+    >>> table.loc[0, "mask"] == os.path.join(folder, "P1_mask.nii.gz")
+    True
+    >>> bool(pd.isna(table.loc[0, "mask_rater2"]))  # an empty cell stays empty
+    True
+    >>> shutil.rmtree(folder)
     """
     if isinstance(cases, pd.DataFrame):
         return cases

@@ -17,7 +17,30 @@ import SimpleITK as sitk
 
 
 class CaseError(ValueError):
-    """A problem with one patient's files, naming the row, the column and the path."""
+    """A problem with one patient's files, naming the row, the column and the path.
+
+    Parameters
+    ----------
+    row : hashable
+        The case-table row (patient) the file belongs to.
+    column : str
+        The case-table column the path came from.
+    path : str or path-like
+        The offending file or folder (may be empty or not a path at all).
+    problem : str
+        What is wrong with it, e.g. ``"file not found"``.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn import CaseError
+    >>> err = CaseError("P1", "mask", "p1_mask.nii.gz", "file not found")
+    >>> print(err)
+    row 'P1', column 'mask' (p1_mask.nii.gz): file not found
+    >>> err.row, err.column, err.problem
+    ('P1', 'mask', 'file not found')
+    >>> isinstance(err, ValueError)
+    True
+    """
 
     def __init__(self, row, column, path, problem):
         self.row, self.column, self.path, self.problem = row, column, path, problem

@@ -36,7 +36,29 @@ STAMP_KEY = "_rdinet_versions"
 
 
 class VersionMismatchWarning(UserWarning):
-    """A saved model is loaded with package versions other than those it was saved with."""
+    """A saved model is loaded with package versions other than those it was saved with.
+
+    Emitted when an rdinet-sklearn estimator is unpickled (``joblib.load``,
+    :func:`pickle.load`) or a model is read by :func:`rdinet_sklearn.io.load` with package
+    versions that differ from those recorded at save time; the message names each package,
+    the saved version and the installed one. Turn it into an error with
+    ``warnings.simplefilter("error", VersionMismatchWarning)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from rdinet_sklearn.io import VersionMismatchWarning
+    >>> from rdinet_sklearn.selection import TTestSelector
+    >>> state = TTestSelector().__getstate__()  # what pickling stores
+    >>> state["_rdinet_versions"]["numpy"] = "0.0"  # as if saved with another numpy
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     TTestSelector.__new__(TTestSelector).__setstate__(state)  # what unpickling does
+    >>> [w.category is VersionMismatchWarning for w in caught]
+    [True]
+    >>> "numpy 0.0 (installed: " in str(caught[0].message)
+    True
+    """
 
 
 @functools.cache

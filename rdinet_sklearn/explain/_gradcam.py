@@ -92,6 +92,29 @@ def gradcam(model, cases, *, layer=None, class_index=None, return_volumes=False)
     tabular inputs too; they are passed unchanged, so the map shows where in the volume
     the network looks *given* the patient's tabular data. The network is copied so that
     the hooks MONAI registers never stay on the fitted model.
+
+    Examples
+    --------
+    A CPU-sized network on a tiny synthetic cohort; on an input this small the last stage
+    is a single voxel, so an earlier one is explained:
+
+    >>> import shutil, tempfile
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
+    >>> from rdinet_sklearn.explain import gradcam
+    >>> from rdinet_sklearn.nn import ResNet50Classifier
+    >>> folder = tempfile.mkdtemp()
+    >>> cases, y = make_ted_cohort(6, folder, shape=(4, 32, 64))
+    >>> X = cases[["image", "mask"]]
+    >>> cnn = ResNet50Classifier(
+    ...     ("MR", "LR"), depth=10, volume_size=(4, 16, 16), module__widen_factor=0.125,
+    ...     max_epochs=1, random_state=0,
+    ... ).fit(X, y)
+    >>> heatmaps, volumes = gradcam(cnn, X.iloc[:2], layer="backbone.layer1", return_volumes=True)
+    >>> heatmaps.shape, volumes.shape  # (cases, D, H, W) and (cases, orbits, D, H, W)
+    ((2, 4, 16, 16), (2, 2, 4, 16, 16))
+    >>> bool(heatmaps.min() >= 0 and heatmaps.max() <= 1)
+    True
+    >>> shutil.rmtree(folder)
     """
     classifier, cases = _classifier_and_cases(model, cases)
     net_input = classifier._prediction_input(classifier._check_cases(cases))

@@ -183,7 +183,27 @@ def decode(value, trusted, where):
 
 
 class UntrustedError(ValueError):
-    """A saved model names a type or function that the loader was not told to trust."""
+    """A saved model names a type or function that the loader was not told to trust.
+
+    The base class of :class:`~rdinet_sklearn.io.UntrustedModelError`, which
+    :func:`~rdinet_sklearn.io.load` raises; catch this class to handle every refusal.
+
+    Examples
+    --------
+    >>> import math, os, shutil, tempfile
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from rdinet_sklearn import io
+    >>> folder = tempfile.mkdtemp()
+    >>> path = io.save(FunctionTransformer(math.sqrt), os.path.join(folder, "sqrt.model"))
+    >>> try:
+    ...     io.load(path)
+    ... except io.UntrustedError as err:
+    ...     print(type(err).__name__, "math.sqrt" in str(err))
+    UntrustedModelError True
+    >>> issubclass(io.UntrustedError, ValueError)
+    True
+    >>> shutil.rmtree(folder)
+    """
 
 
 # -- nets ------------------------------------------------------------------------------------

@@ -66,11 +66,52 @@ TRUSTED_TYPES = (
 
 
 class ModelFileError(ValueError):
-    """The file is not a readable rdinet-sklearn model (damaged, truncated or foreign)."""
+    """The file is not a readable rdinet-sklearn model (damaged, truncated or foreign).
+
+    Raised by :func:`load`; the message names the file and what is wrong with it.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> from rdinet_sklearn import io
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "notes.txt")
+    >>> with open(path, "w") as handle:
+    ...     _ = handle.write("not a model")
+    >>> try:
+    ...     io.load(path)
+    ... except io.ModelFileError as err:
+    ...     print(str(err).replace(path, "<path>"))
+    <path>: not an rdinet-sklearn model file (File is not a zip file)
+    >>> shutil.rmtree(folder)
+    """
 
 
 class UntrustedModelError(UntrustedError):
-    """The file names types or functions that are not trusted; nothing was built."""
+    """The file names types or functions that are not trusted; nothing was built.
+
+    Raised by :func:`load`, before any object is built, when the file refers to classes or
+    functions beyond skops' defaults, :data:`TRUSTED_TYPES` and ``trusted``. A subclass of
+    :class:`UntrustedError`.
+
+    Examples
+    --------
+    >>> import math, os, shutil, tempfile, textwrap
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from rdinet_sklearn import io
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "sqrt.model")
+    >>> _ = io.save(FunctionTransformer(math.sqrt), path)
+    >>> try:
+    ...     io.load(path)
+    ... except io.UntrustedModelError as err:
+    ...     print(textwrap.fill(str(err).replace(path, "<path>"), 88))
+    <path> holds types that are not trusted: ['math.sqrt']. Nothing was loaded. If you know
+    where the file comes from and trust these types, pass them as load(path, trusted=[...]).
+    >>> io.load(path, trusted=["math.sqrt"]).func is math.sqrt
+    True
+    >>> shutil.rmtree(folder)
+    """
 
 
 def _trusted_names(trusted):
@@ -232,6 +273,37 @@ def load(path, *, trusted=None):
     -----
     VersionMismatchWarning
         If package versions differ from those recorded at save time.
+
+    See Also
+    --------
+    save : Write the file.
+
+    Examples
+    --------
+    >>> import math, os, shutil, tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from rdinet_sklearn import io
+    >>> folder = tempfile.mkdtemp()
+    >>> model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    >>> path = io.save(model, os.path.join(folder, "model.rdinet"))
+    >>> loaded = io.load(path)
+    >>> loaded.predict([[0.5], [2.5]]), bool((loaded.coef_ == model.coef_).all())
+    (array([0, 1]), True)
+
+    A model that uses a function outside the allow-list loads only when it is trusted:
+
+    >>> pipeline = make_pipeline(FunctionTransformer(math.sqrt), LogisticRegression())
+    >>> path = io.save(pipeline, os.path.join(folder, "sqrt.rdinet"))
+    >>> try:
+    ...     io.load(path)
+    ... except io.UntrustedModelError as err:
+    ...     print("refused:", "math.sqrt" in str(err))
+    refused: True
+    >>> io.load(path, trusted=["math.sqrt"]).steps[0][1].func is math.sqrt
+    True
+    >>> shutil.rmtree(folder)
     """
     path = os.fspath(path)
     try:

@@ -14,7 +14,36 @@ from ._validation import check_binary_proba
 
 
 class AUCConfidenceInterval(NamedTuple):
-    """ROC AUC with its DeLong variance and normal-theory confidence interval."""
+    """ROC AUC with its DeLong variance and normal-theory confidence interval.
+
+    Returned by :func:`delong_auc_ci`; a named tuple, so it also unpacks as
+    ``auc, variance, ci_low, ci_high``.
+
+    Parameters
+    ----------
+    auc : float
+        Area under the ROC curve.
+    variance : float
+        DeLong estimate of the variance of ``auc`` (NaN when a class has fewer than two
+        samples).
+    ci_low, ci_high : float
+        Bounds of the normal-theory confidence interval ``auc ± z * sqrt(variance)``,
+        clipped to [0, 1].
+
+    See Also
+    --------
+    delong_auc_ci : Computes it.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.metrics import delong_auc_ci
+    >>> result = delong_auc_ci([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    >>> type(result).__name__, result._fields
+    ('AUCConfidenceInterval', ('auc', 'variance', 'ci_low', 'ci_high'))
+    >>> auc, variance, ci_low, ci_high = result
+    >>> round(auc, 3), round(ci_low, 3), ci_high
+    (0.889, 0.581, 1.0)
+    """
 
     auc: float
     variance: float
@@ -23,7 +52,40 @@ class AUCConfidenceInterval(NamedTuple):
 
 
 class DeLongResult(NamedTuple):
-    """Paired DeLong comparison of two ROC AUCs on the same samples."""
+    """Paired DeLong comparison of two ROC AUCs on the same samples.
+
+    Returned by :func:`delong_test`; a named tuple, so it also unpacks in field order.
+
+    Parameters
+    ----------
+    auc_a, auc_b : float
+        ROC AUCs of the two models.
+    difference : float
+        ``auc_a - auc_b``.
+    z : float
+        The DeLong statistic, ``difference`` over its standard error (0 or ±inf when the
+        difference has zero variance).
+    p_value : float
+        Two-sided p-value of ``z`` under the standard normal.
+    ci_low, ci_high : float
+        Bounds of the normal-theory confidence interval of ``difference`` (not clipped).
+
+    See Also
+    --------
+    delong_test : Computes it.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.metrics import delong_test
+    >>> y = [0, 0, 0, 1, 1, 1]
+    >>> result = delong_test(y, [0.1, 0.3, 0.6, 0.4, 0.8, 0.9], [0.2, 0.5, 0.3, 0.4, 0.1, 0.7])
+    >>> type(result).__name__
+    'DeLongResult'
+    >>> round(result.auc_a, 3), round(result.auc_b, 3), round(result.z, 3)
+    (0.889, 0.556, 0.866)
+    >>> round(result.ci_low, 3), round(result.ci_high, 3)
+    (-0.421, 1.088)
+    """
 
     auc_a: float
     auc_b: float

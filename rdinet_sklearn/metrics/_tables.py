@@ -15,11 +15,26 @@ TABLE2_METRICS = ("AUC", "ACC", "SEN", "SPE", "PPV", "NPV")
 def format_p_value(p_value, digits=3):
     """Format a p-value for a publication table ("<0.001", "0.042", "" for NaN).
 
+    Parameters
+    ----------
+    p_value : float or None
+        The p-value; ``None`` and NaN give an empty string.
+    digits : int, default=3
+        Decimal places shown; values below ``10**-digits`` are written ``"<0.001"`` (for
+        ``digits=3``).
+
+    Returns
+    -------
+    text : str
+        The formatted p-value.
+
     Examples
     --------
     >>> from rdinet_sklearn.metrics import format_p_value
     >>> format_p_value(0.0004), format_p_value(0.04213), format_p_value(float("nan"))
     ('<0.001', '0.042', '')
+    >>> format_p_value(0.00004, digits=4), format_p_value(0.5), format_p_value(None)
+    ('<0.0001', '0.500', '')
     """
     if p_value is None or np.isnan(p_value):
         return ""

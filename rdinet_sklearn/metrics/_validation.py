@@ -71,6 +71,28 @@ def check_binary_proba(y_true, proba, *, pos_label=None, name="proba"):
         True where ``y_true == pos_label``.
     proba : ndarray of shape (n_samples,), dtype=float
         Validated probabilities.
+
+    Raises
+    ------
+    ValueError
+        On mismatched lengths, empty input, missing labels, NaN or out-of-range
+        probabilities, a number of classes other than two, or labels whose positive class is
+        ambiguous without ``pos_label``; row names come from a pandas index when given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from rdinet_sklearn.metrics import check_binary_proba
+    >>> y_bin, proba = check_binary_proba(
+    ...     ["no", "yes", "yes"], [[0.8, 0.2], [0.3, 0.7], [0.4, 0.6]], pos_label="yes"
+    ... )
+    >>> y_bin.tolist(), proba.tolist()
+    ([False, True, True], [0.2, 0.7, 0.6])
+    >>> y = pd.Series([0, 1, 1], index=["P1", "P2", "P3"])
+    >>> check_binary_proba(y, [0.2, float("nan"), 0.5])
+    Traceback (most recent call last):
+    ...
+    ValueError: proba contains NaN at rows ['P2'].
     """
     y_array, y_index = _as_1d(y_true, "y_true")
     p_array, p_index = _as_1d(proba, "proba")

@@ -58,6 +58,60 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
     ``class MyNet(VolumeNetAccelerateMixin, ResNet50Classifier)`` (at module level, so that
     it can be pickled). It keeps the core's augmentation and seeding, which skorch's own
     mixin would bypass, and hands device placement and mixed precision to Accelerate.
+
+    Parameters
+    ----------
+    *args
+        Positional arguments of the classifier it is mixed into: only ``roi``.
+    accelerator : accelerate.Accelerator
+        Devices, distributed training and mixed precision.
+    device : None, default=None
+        Must stay None while the accelerator places the model (its default,
+        ``device_placement=True``); the training core then works on Accelerate's device.
+    unwrap_after_train : bool, default=True
+        Unwrap the module(s) and criterion from Accelerate's wrappers after ``fit`` so that
+        the estimator can be pickled or saved.
+    callbacks__print_log__sink : "auto" or callable, default="auto"
+        Where skorch's per-epoch log goes. ``"auto"``: ``accelerator.print`` (the main
+        process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
+        the log whatever ``verbose`` is.
+    **kwargs
+        Every other parameter of the classifier it is mixed into, e.g.
+        :class:`~rdinet_sklearn.nn.ResNet50Classifier`'s ``depth`` or ``max_epochs``.
+
+    See Also
+    --------
+    AcceleratedResNet50Classifier : ResNet50Classifier with this mixin.
+    AcceleratedRDINetClassifier : RDINetClassifier with this mixin.
+
+    Notes
+    -----
+    The ``precision`` parameter of the classifier is ignored: mixed precision is the
+    Accelerator's ``mixed_precision``. See :mod:`rdinet_sklearn.nn._accelerate` for the
+    ``accelerate launch`` recipe.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> import numpy as np
+    >>> from accelerate import Accelerator
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
+    >>> from rdinet_sklearn.nn import ResNet50Classifier, VolumeNetAccelerateMixin
+    >>> class AcceleratedCNN(VolumeNetAccelerateMixin, ResNet50Classifier):
+    ...     pass
+    >>> folder = tempfile.mkdtemp()
+    >>> cases, y = make_ted_cohort(6, folder, shape=(4, 32, 64))
+    >>> X = cases[["image", "mask"]]
+    >>> net = AcceleratedCNN(
+    ...     ("MR", "LR"), accelerator=Accelerator(cpu=True), depth=10, volume_size=(4, 16, 16),
+    ...     module__widen_factor=0.125, max_epochs=1, random_state=0,
+    ... ).fit(X, y)
+    >>> plain = net.to_plain()  # no Accelerator attached: ready to pickle or share
+    >>> type(plain).__name__, plain.device
+    ('ResNet50Classifier', 'auto')
+    >>> np.allclose(plain.predict_proba(X), net.predict_proba(X))
+    True
+    >>> shutil.rmtree(folder)
     """
 
     def _plain_class(self):
@@ -158,16 +212,27 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
 class AcceleratedResNet50Classifier(VolumeNetAccelerateMixin, ResNet50Classifier):
     """:class:`~rdinet_sklearn.nn.ResNet50Classifier` trained with Hugging Face Accelerate.
 
-    Takes every parameter of :class:`~rdinet_sklearn.nn.ResNet50Classifier` plus:
+    Takes every parameter of :class:`~rdinet_sklearn.nn.ResNet50Classifier` (through ``*args``
+    and ``**kwargs``) plus the Accelerate ones of :class:`VolumeNetAccelerateMixin`.
 
     Parameters
     ----------
+    *args
+        Positional arguments of :class:`~rdinet_sklearn.nn.ResNet50Classifier`: only ``roi``.
     accelerator : accelerate.Accelerator
         Devices, distributed training and mixed precision.
     device : None, default=None
-        Must stay None: Accelerate places the model.
+        Must stay None while the accelerator places the model (its default,
+        ``device_placement=True``); the training core then works on Accelerate's device.
     unwrap_after_train : bool, default=True
-        Unwrap the model after ``fit`` so that the estimator can be saved.
+        Unwrap the module(s) and criterion from Accelerate's wrappers after ``fit`` so that
+        the estimator can be pickled or saved.
+    callbacks__print_log__sink : "auto" or callable, default="auto"
+        Where skorch's per-epoch log goes. ``"auto"``: ``accelerator.print`` (the main
+        process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
+        the log whatever ``verbose`` is.
+    **kwargs
+        Every other parameter: see :class:`~rdinet_sklearn.nn.ResNet50Classifier`.
 
     See Also
     --------
@@ -190,11 +255,43 @@ class AcceleratedResNet50Classifier(VolumeNetAccelerateMixin, ResNet50Classifier
 class AcceleratedRDINetClassifier(VolumeNetAccelerateMixin, RDINetClassifier):
     """:class:`~rdinet_sklearn.nn.RDINetClassifier` trained with Hugging Face Accelerate.
 
-    Takes every parameter of :class:`~rdinet_sklearn.nn.RDINetClassifier` plus
-    ``accelerator``, ``device=None`` and ``unwrap_after_train``, as
-    :class:`AcceleratedResNet50Classifier`.
+    Takes every parameter of :class:`~rdinet_sklearn.nn.RDINetClassifier` (through ``*args``
+    and ``**kwargs``) plus the Accelerate ones of :class:`VolumeNetAccelerateMixin`.
+
+    Parameters
+    ----------
+    *args
+        Positional arguments of :class:`~rdinet_sklearn.nn.RDINetClassifier`: only ``roi``.
+    accelerator : accelerate.Accelerator
+        Devices, distributed training and mixed precision.
+    device : None, default=None
+        Must stay None while the accelerator places the model (its default,
+        ``device_placement=True``); the training core then works on Accelerate's device.
+    unwrap_after_train : bool, default=True
+        Unwrap the module(s) and criterion from Accelerate's wrappers after ``fit`` so that
+        the estimator can be pickled or saved.
+    callbacks__print_log__sink : "auto" or callable, default="auto"
+        Where skorch's per-epoch log goes. ``"auto"``: ``accelerator.print`` (the main
+        process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
+        the log whatever ``verbose`` is.
+    **kwargs
+        Every other parameter: see :class:`~rdinet_sklearn.nn.RDINetClassifier`.
 
     See Also
     --------
     AcceleratedResNet50Classifier : The image-only network, accelerated.
+
+    Notes
+    -----
+    See :mod:`rdinet_sklearn.nn._accelerate` for the ``accelerate launch`` recipe.
+
+    Examples
+    --------
+    >>> from accelerate import Accelerator
+    >>> from rdinet_sklearn.nn import AcceleratedRDINetClassifier
+    >>> net = AcceleratedRDINetClassifier(
+    ...     ("MR", "LR"), accelerator=Accelerator(cpu=True), fusion="concat", depth=10
+    ... )
+    >>> net.device is None, net.get_params()["fusion"], net.get_params()["roi"]
+    (True, 'concat', ('MR', 'LR'))
     """

@@ -33,7 +33,26 @@ RESNET_LAYERS = {
 
 
 def resnet_feature_dim(depth, widen_factor=1.0):
-    """Width of the pooled features: 512 for depths 10/18/34, 2048 from 50 up (at width 1)."""
+    """Width of the pooled features: 512 for depths 10/18/34, 2048 from 50 up (at width 1).
+
+    Parameters
+    ----------
+    depth : {10, 18, 34, 50, 101, 152, 200}
+        ResNet depth.
+    widen_factor : float, default=1.0
+        Width multiplier of the network (see :func:`build_resnet`).
+
+    Returns
+    -------
+    feature_dim : int
+        Length of the feature vector that :func:`build_resnet`'s network returns per volume.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.nn import resnet_feature_dim
+    >>> resnet_feature_dim(10), resnet_feature_dim(50), resnet_feature_dim(10, 0.125)
+    (512, 2048, 64)
+    """
     block, _ = RESNET_LAYERS[depth]
     return int(get_inplanes()[-1] * widen_factor) * block.expansion
 
@@ -58,6 +77,21 @@ def build_resnet(depth=50, *, in_channels=1, conv1_stride=2, widen_factor=1.0):
     -------
     net : monai.networks.nets.ResNet
         ``net(x)`` maps (n, in_channels, D, H, W) to (n, feature_dim).
+
+    See Also
+    --------
+    resnet_feature_dim : The width of the features.
+    load_pretrained : Load local weights into the network.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rdinet_sklearn.nn import build_resnet
+    >>> net = build_resnet(10, in_channels=2, widen_factor=0.125)  # small and fast
+    >>> with torch.no_grad():
+    ...     features = net(torch.zeros(3, 2, 4, 16, 16))
+    >>> features.shape
+    torch.Size([3, 64])
     """
     if depth not in RESNET_LAYERS:
         raise ValueError(f"depth must be one of {sorted(RESNET_LAYERS)}, got {depth!r}")
@@ -109,6 +143,23 @@ def load_pretrained(net, path):
     report : dict
         ``{"missing": [...], "unexpected": [...], "mismatched": [...]}`` key names; a warning
         is also emitted when any list is non-empty.
+
+    Examples
+    --------
+    Weights of a one-channel network, loaded into a two-channel one:
+
+    >>> import os, shutil, tempfile, torch
+    >>> from rdinet_sklearn.nn import build_resnet, load_pretrained
+    >>> source = build_resnet(10, in_channels=1, widen_factor=0.125)
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "resnet10.pt")
+    >>> torch.save(source.state_dict(), path)
+    >>> net = build_resnet(10, in_channels=2, widen_factor=0.125)
+    >>> load_pretrained(net, path)
+    {'missing': [], 'unexpected': [], 'mismatched': []}
+    >>> torch.allclose(net.conv1.weight, source.conv1.weight.repeat(1, 2, 1, 1, 1) / 2)
+    True
+    >>> shutil.rmtree(folder)
     """
     state = _read_state_dict(os.fspath(path))
     own = net.state_dict()

@@ -61,12 +61,45 @@ class RDINetClassifier(_VolumeNetClassifier):
         ResNet depth; 10 is a quick CPU-sized variant.
     pretrained : str or path-like, default=None
         Local backbone state dict (e.g. MedicalNet's); never downloaded.
-    labels, volume_size, margin, orbits, image_column, mask_column, memory, n_jobs
-        Volume cropping, as in :class:`~rdinet_sklearn.nn.ResNet50Classifier`.
-    augmentation, precision, random_state, criterion, optimizer, lr, max_epochs, \
-batch_size, train_split, device, verbose, **kwargs
-        Training, as in :class:`~rdinet_sklearn.nn.ResNet50Classifier`; any skorch
-        parameter (``callbacks``, ``optimizer__weight_decay``, ``module__...``) works.
+    labels : dict, default=None
+        Structure names to label values (``None``: IR=1, SR=2, MR=3, LR=4).
+    volume_size : tuple of 3 int, default=(32, 128, 128)
+        Network input size (slices, rows, columns).
+    margin : float, default=5.0
+        In-plane margin around the ROI box, in millimetres.
+    orbits : {"split", "joint"}, default="split"
+        Two channels (one per orbit, right mirrored) or one box around the whole ROI.
+    image_column, mask_column : str, default="image", "mask"
+        Case-table columns of the image and label-map paths; they (and any other column
+        whose name starts with ``"image"`` or ``"mask"``) are never tabular inputs.
+    memory : None, str or joblib.Memory, default=None
+        Disk cache of the preprocessed volumes.
+    n_jobs : int, default=None
+        Cases preprocessed in parallel.
+    augmentation : "study", "none", None or list, default="study"
+        Online augmentation of the training volumes (the tabular inputs are never
+        augmented); see :mod:`rdinet_sklearn.volumes`.
+    precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
+        Mixed precision on CUDA; the CPU always trains in fp32.
+    random_state : int, RandomState or None, default=None
+        Makes CPU fits repeatable (initialisation, batch order, augmentation, dropout).
+    criterion, optimizer : default=CrossEntropyLoss, Adam
+        Loss and optimizer classes (``optimizer__weight_decay=...`` etc. reach them).
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=100
+        Training epochs.
+    batch_size : int, default=16
+        Cases per training and prediction batch.
+    train_split : callable or None, default=None
+        skorch's internal validation split; ``None`` trains on everything.
+    device : "auto" or a torch device, default="auto"
+        ``"auto"``: CUDA when available.
+    verbose : int, default=0
+        skorch's per-epoch log when > 0.
+    **kwargs
+        Any other skorch parameter: ``callbacks``, ``iterator_train__num_workers``,
+        ``module__conv1_stride``, ``warm_start``, ...
 
     Attributes
     ----------

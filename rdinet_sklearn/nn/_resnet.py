@@ -37,6 +37,22 @@ class ResNet3DModule(nn.Module):
         Width of :meth:`features` (512 for depths 10-34, 2048 from 50).
     pretrained_report : dict or None
         Missing / unexpected / mismatched keys from loading ``pretrained``.
+
+    See Also
+    --------
+    ResNet50Classifier : Trains this module on case tables.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rdinet_sklearn.nn import ResNet3DModule
+    >>> module = ResNet3DModule(in_channels=2, depth=10, widen_factor=0.125)
+    >>> module.feature_dim, module.pretrained_report
+    (64, None)
+    >>> volumes = torch.zeros(3, 2, 4, 16, 16)  # (n, channels, D, H, W)
+    >>> with torch.no_grad():
+    ...     print(module(volumes).shape, module.features(volumes).shape)
+    torch.Size([3, 2]) torch.Size([3, 64])
     """
 
     def __init__(

@@ -64,13 +64,78 @@ def extraction_stats() -> dict:
     stats : dict
         ``extracted`` (pyradiomics runs), ``disk_hits`` (read from a ``memory=`` cache) and
         ``memory_hits`` (reused from the in-process cache).
+
+    See Also
+    --------
+    clear_process_cache : Empty the in-process cache and reset these counts.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.radiomics import (
+    ...     RadiomicsExtractor, clear_process_cache, extraction_stats)
+    >>> folder = tempfile.mkdtemp()
+    >>> labels = np.zeros((4, 16, 16), np.uint8)
+    >>> labels[1:3, 4:12, 4:12] = 3  # MR
+    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
+    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
+    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
+    >>> cases = pd.DataFrame(
+    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
+    ... )
+    >>> params = {"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean"]}}
+    >>> clear_process_cache()
+    >>> extractor = RadiomicsExtractor(roi="MR", params=params).fit(cases)
+    >>> extraction_stats()
+    {'extracted': 1, 'disk_hits': 0, 'memory_hits': 0}
+    >>> extractor.transform(cases)  # the same case again: reused, not extracted
+        MR_original_firstorder_Mean
+    P1                        511.5
+    >>> extraction_stats()
+    {'extracted': 1, 'disk_hits': 0, 'memory_hits': 1}
+    >>> shutil.rmtree(folder)
     """
     return {key: _STATS[key] for key in ("extracted", "disk_hits", "memory_hits")}
 
 
 def clear_process_cache():
-    """Forget the in-process results and reset :func:`extraction_stats`."""
+    """Forget the in-process results and reset :func:`extraction_stats`.
+
+    Results cached on disk (a ``memory=`` cache) are kept; only this process's in-memory
+    cache, shared by every :class:`RadiomicsExtractor`, is emptied.
+
+    See Also
+    --------
+    extraction_stats : The counts this resets.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.radiomics import (
+    ...     RadiomicsExtractor, clear_process_cache, extraction_stats)
+    >>> folder = tempfile.mkdtemp()
+    >>> labels = np.zeros((4, 16, 16), np.uint8)
+    >>> labels[1:3, 4:12, 4:12] = 3  # MR
+    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
+    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
+    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
+    >>> cases = pd.DataFrame(
+    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
+    ... )
+    >>> params = {"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean"]}}
+    >>> extractor = RadiomicsExtractor(roi="MR", params=params).fit(cases)
+    >>> clear_process_cache()
+    >>> extraction_stats()
+    {'extracted': 0, 'disk_hits': 0, 'memory_hits': 0}
+    >>> _ = extractor.transform(cases)  # nothing cached any more: pyradiomics runs again
+    >>> extraction_stats()
+    {'extracted': 1, 'disk_hits': 0, 'memory_hits': 0}
+    >>> shutil.rmtree(folder)
+    """
     _PROCESS_CACHE.clear()
+    _read_checked_image.cache_clear()
     _STATS.clear()
 
 
@@ -126,6 +191,23 @@ def _finite_features(result, where):
     return names, values
 
 
+@functools.lru_cache(maxsize=2)
+def _read_checked_image(path, digest, row, column):
+    """The image of ``path`` (content ``digest``), read and checked once for consecutive tasks.
+
+    Tasks come case by case (rater 1, rater 2, then the next ROI strategy of a case), so a
+    two-entry cache spares re-reading and re-checking the same volume: what a hand-written
+    pyradiomics loop saves by reading each image once. pyradiomics never modifies its input.
+    A failed read raises and is not cached.
+    """
+    image = read_image(path, row=row, column=column)
+    # pyradiomics normalises over the whole image: one NaN or inf voxel anywhere poisons every
+    # feature (or fails obscurely), so refuse such images up front.
+    if not np.isfinite(sitk.GetArrayViewFromImage(image)).all():
+        raise CaseError(row, column, path, "holds NaN or infinite intensities")
+    return image
+
+
 def compute_features(image_digest, mask_digest, label_values, settings_json, version, *, task):
     """Run pyradiomics for one task (the persistent cache keys on all but ``task``).
 
@@ -133,7 +215,7 @@ def compute_features(image_digest, mask_digest, label_values, settings_json, ver
     their float64 values. Raises :class:`CaseError` naming the row and file on any problem.
     """
     settings = json.loads(settings_json)
-    image = read_image(task.image_path, row=task.row, column=task.image_column)
+    image = _read_checked_image(task.image_path, image_digest, task.row, task.image_column)
     where = (task.row, task.mask_column, task.mask_path)
     mask = read_image(task.mask_path, row=task.row, column=task.mask_column)
     mismatches = geometry_mismatches(image, mask, tolerance=geometry_tolerance(settings))
@@ -146,12 +228,6 @@ def compute_features(image_digest, mask_digest, label_values, settings_json, ver
             *where, f"ROI labels {absent} absent (labels found: {sorted(present) or 'none'})"
         )
     roi = roi_mask(mask, label_values, row=task.row, column=task.mask_column, path=task.mask_path)
-    # pyradiomics normalises over the whole image: one NaN or inf voxel anywhere poisons every
-    # feature (or fails obscurely), so refuse such images up front.
-    if not np.isfinite(sitk.GetArrayViewFromImage(image)).all():
-        raise CaseError(
-            task.row, task.image_column, task.image_path, "holds NaN or infinite intensities"
-        )
     # Within tolerance the grids are the same; give pyradiomics the image's exact grid so
     # its own (much stricter) geometry check cannot fail with an obscure ITK message.
     roi.CopyInformation(image)

@@ -21,7 +21,33 @@ from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
 
 class ExtractionError(ValueError):
-    """Feature extraction failed for some cases; ``failures`` holds one CaseError per task."""
+    """Feature extraction failed for some cases; ``failures`` holds one CaseError per task.
+
+    Raised by :class:`RadiomicsExtractor` after every extraction has run, so that all the
+    failed (case, rater) extractions are reported at once.
+
+    Parameters
+    ----------
+    failures : iterable of CaseError
+        One error per failed extraction, naming the row, the column and the file; kept as
+        the list :attr:`failures`.
+
+    Attributes
+    ----------
+    failures : list of CaseError
+        The failed extractions.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn import CaseError
+    >>> from rdinet_sklearn.radiomics import ExtractionError
+    >>> err = ExtractionError([CaseError("P7", "mask", "P7_mask.nrrd", "file not found")])
+    >>> print(err)
+    radiomics extraction failed for 1 ROI(s) (the other cases' results are kept in the caches):
+      - row 'P7', column 'mask' (P7_mask.nrrd): file not found
+    >>> [failure.row for failure in err.failures]
+    ['P7']
+    """
 
     def __init__(self, failures):
         self.failures = list(failures)

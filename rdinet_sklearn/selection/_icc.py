@@ -17,7 +17,44 @@ ICC_KINDS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)")
 
 class ICCMeanSquares(NamedTuple):
     """Two-way ANOVA mean squares of one ratings table per feature (each an array of shape
-    ``(n_features,)``)."""
+    ``(n_features,)``).
+
+    Returned by :func:`icc_mean_squares`; a named tuple, so it also unpacks in field order.
+
+    Parameters
+    ----------
+    subjects : ndarray of shape (n_features,)
+        MS_R: between subjects (rows), ``n - 1`` degrees of freedom.
+    raters : ndarray of shape (n_features,)
+        MS_C: between raters (columns), ``k - 1`` degrees of freedom.
+    error : ndarray of shape (n_features,)
+        MS_E: residual of the two-way model, ``(n - 1)(k - 1)`` degrees of freedom.
+    within : ndarray of shape (n_features,)
+        MS_W: within subjects (raters + residual) of the one-way model, ``n (k - 1)``
+        degrees of freedom.
+    n_subjects : ndarray of shape (n_features,)
+        n: subjects rated by every rater (no NaN), per feature.
+    n_raters : int
+        k: number of raters.
+
+    See Also
+    --------
+    icc_mean_squares : Computes it.
+    intraclass_correlation : The ICCs built from it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rdinet_sklearn.selection import icc_mean_squares, intraclass_correlation
+    >>> ratings = np.array([[1.0, 1.0], [2.0, 3.0], [3.0, 3.0]])[:, :, None]  # 1 feature
+    >>> ms = icc_mean_squares(ratings)
+    >>> type(ms).__name__, ms.n_raters, ms.n_subjects
+    ('ICCMeanSquares', 2, array([3]))
+    >>> k = ms.n_raters
+    >>> icc3 = (ms.subjects - ms.error) / (ms.subjects + (k - 1) * ms.error)  # ICC(3,1)
+    >>> np.round(icc3, 3), np.round(intraclass_correlation(ratings, kind="ICC(3,1)"), 3)
+    (array([0.857]), array([0.857]))
+    """
 
     subjects: np.ndarray
     """MS_R: between subjects (rows), ``n - 1`` degrees of freedom."""
@@ -54,6 +91,19 @@ def icc_mean_squares(ratings):
     See Also
     --------
     intraclass_correlation : The ICC computed from these mean squares.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rdinet_sklearn.selection import icc_mean_squares
+    >>> ratings = np.array(  # 3 subjects x 2 raters x 2 features; one missing rating
+    ...     [[[1.0, 10.0], [1.0, 12.0]], [[2.0, 20.0], [3.0, 22.0]], [[3.0, 30.0], [3.0, np.nan]]]
+    ... )
+    >>> ms = icc_mean_squares(ratings)
+    >>> ms.n_subjects  # the second feature leaves out the third subject
+    array([3, 2])
+    >>> np.round(ms.subjects, 3), np.round(ms.raters, 3), np.round(ms.error, 3)
+    (array([  2.167, 100.   ]), array([0.167, 4.   ]), array([0.167, 0.   ]))
     """
     ratings = np.asarray(ratings, dtype=np.float64)
     if ratings.ndim != 3 or ratings.shape[1] < 2:

@@ -34,6 +34,27 @@ def first_feature_on_l1_path(X_standardised, is_positive):
     At the smallest penalty that leaves the model non-empty, the lasso gradient is largest
     for this feature; on standardised data it is the feature with the largest absolute
     point-biserial correlation with y.
+
+    Parameters
+    ----------
+    X_standardised : ndarray of shape (n_samples, n_features)
+        Features, standardised (zero mean, unit variance) as the lasso sees them.
+    is_positive : ndarray of shape (n_samples,)
+        1.0 for positive-class samples and 0.0 for the others (booleans work too).
+
+    Returns
+    -------
+    index : int
+        Column of ``X_standardised`` that enters the path first (the first one on ties).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rdinet_sklearn.selection import first_feature_on_l1_path
+    >>> X = np.array([[1.0, -1.0], [-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    >>> is_positive = np.array([0.0, 0.0, 1.0, 1.0])  # follows the second column
+    >>> first_feature_on_l1_path(X, is_positive)
+    1
     """
     centred = is_positive - is_positive.mean()
     return int(np.argmax(np.abs(X_standardised.T @ centred)))

@@ -40,6 +40,24 @@ class RandomGaussianNoise:
         Standard deviation of the noise.
     prob : float, default=0.5
         Probability that a given sample of the batch receives noise.
+
+    See Also
+    --------
+    BatchAugmentation : Applies transforms to training batches.
+
+    Examples
+    --------
+    A transform is called with a batch and a :class:`torch.Generator`:
+
+    >>> import torch
+    >>> from rdinet_sklearn.volumes import RandomGaussianNoise
+    >>> batch = torch.zeros(3, 1, 2, 4, 4)  # (n, channels, D, H, W)
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> noisy = RandomGaussianNoise(std=0.1, prob=1.0)(batch, generator)
+    >>> noisy.shape, bool((noisy != 0).flatten(1).all(dim=1).all())  # every sample
+    (torch.Size([3, 1, 2, 4, 4]), True)
+    >>> torch.equal(RandomGaussianNoise(prob=0.0)(batch, generator), batch)
+    True
     """
 
     def __init__(self, std=0.1, prob=0.5):
@@ -69,6 +87,27 @@ class RandomRotation:
         Largest rotation angle, in degrees.
     prob : float, default=0.5
         Probability that a given sample is rotated.
+
+    See Also
+    --------
+    BatchAugmentation : Composes the geometric transforms into one resampling per sample.
+
+    Examples
+    --------
+    ``sample_matrix`` draws one in-plane 2x2 rotation matrix per sample:
+
+    >>> import torch
+    >>> from rdinet_sklearn.volumes import RandomRotation
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> matrices = RandomRotation(max_degrees=10.0, prob=1.0).sample_matrix(4, generator, "cpu")
+    >>> matrices.shape
+    torch.Size([4, 2, 2])
+    >>> angles = torch.rad2deg(torch.atan2(matrices[:, 1, 0], matrices[:, 0, 0]))
+    >>> bool((angles.abs() <= 10.0).all()), torch.allclose(torch.det(matrices), torch.ones(4))
+    (True, True)
+    >>> RandomRotation(prob=0.0).sample_matrix(1, generator, "cpu")  # not rotated
+    tensor([[[1., -0.],
+             [0., 1.]]])
     """
 
     def __init__(self, max_degrees=10.0, prob=0.5):
@@ -99,6 +138,25 @@ class RandomScaling:
         Smallest and largest zoom factor.
     prob : float, default=0.5
         Probability that a given sample is scaled.
+
+    See Also
+    --------
+    BatchAugmentation : Composes the geometric transforms into one resampling per sample.
+
+    Examples
+    --------
+    ``sample_matrix`` draws one sampling matrix per sample, the identity divided by the
+    zoom factor:
+
+    >>> import torch
+    >>> from rdinet_sklearn.volumes import RandomScaling
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> matrices = RandomScaling((0.9, 1.1), prob=1.0).sample_matrix(4, generator, "cpu")
+    >>> factors = 1 / matrices[:, 0, 0]
+    >>> bool(((factors >= 0.9) & (factors <= 1.1)).all())
+    True
+    >>> torch.equal(matrices[:, 0, 0], matrices[:, 1, 1]), bool((matrices[:, 0, 1] == 0).all())
+    (True, True)
     """
 
     def __init__(self, scale_range=(0.9, 1.1), prob=0.5):
@@ -118,7 +176,23 @@ class RandomScaling:
 
 
 def study_augmentations():
-    """The study's three augmentations with this package's default strengths."""
+    """The study's three augmentations with this package's default strengths.
+
+    Returns
+    -------
+    transforms : list
+        New :class:`RandomRotation`, :class:`RandomScaling` and :class:`RandomGaussianNoise`
+        instances with their default parameters, in the order they are applied.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.volumes import study_augmentations
+    >>> for transform in study_augmentations():
+    ...     print(transform)
+    RandomRotation(max_degrees=10.0, prob=0.5)
+    RandomScaling(scale_range=(0.9, 1.1), prob=0.5)
+    RandomGaussianNoise(std=0.1, prob=0.5)
+    """
     return [RandomRotation(), RandomScaling(), RandomGaussianNoise()]
 
 
@@ -127,6 +201,35 @@ def resolve_augmentations(augmentation):
 
     ``"study"`` gives :func:`study_augmentations`, ``None`` or ``"none"`` gives ``[]``, and a
     sequence of transforms is returned as a list.
+
+    Parameters
+    ----------
+    augmentation : {"study", "none"}, None or sequence of transforms
+        The classifiers' ``augmentation`` parameter. A transform is either geometric (has a
+        ``sample_matrix(n, generator, device)`` method, like :class:`RandomRotation`) or an
+        intensity transform called as ``transform(volume, generator)``.
+
+    Returns
+    -------
+    transforms : list
+        The transforms, in the order given.
+
+    Raises
+    ------
+    ValueError
+        If ``augmentation`` is another string.
+    TypeError
+        If an element is neither callable nor has a ``sample_matrix`` method.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.volumes import RandomGaussianNoise, resolve_augmentations
+    >>> [type(t).__name__ for t in resolve_augmentations("study")]
+    ['RandomRotation', 'RandomScaling', 'RandomGaussianNoise']
+    >>> resolve_augmentations("none"), resolve_augmentations(None)
+    ([], [])
+    >>> resolve_augmentations((RandomGaussianNoise(std=0.05),))
+    [RandomGaussianNoise(std=0.05, prob=0.5)]
     """
     if augmentation is None or (isinstance(augmentation, str) and augmentation == "none"):
         return []

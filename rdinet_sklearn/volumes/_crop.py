@@ -46,6 +46,35 @@ def volume_cache_info():
     info : VolumeCacheInfo
         ``hits`` and ``misses`` of the in-process cache, ``computed`` (cases actually
         preprocessed, i.e. found in neither cache), ``entries`` and ``nbytes`` held.
+
+    See Also
+    --------
+    clear_volume_cache : Empty the cache and reset these counts.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.volumes import VolumeCropper, clear_volume_cache, volume_cache_info
+    >>> folder = tempfile.mkdtemp()
+    >>> labels = np.zeros((4, 16, 16), np.uint8)
+    >>> labels[1:3, 4:12, 4:12] = 3  # MR
+    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
+    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
+    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
+    >>> cases = pd.DataFrame(
+    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
+    ... )
+    >>> clear_volume_cache()
+    >>> cropper = VolumeCropper("MR", orbits="joint", volume_size=(2, 8, 8)).fit(cases)
+    >>> cropper.transform(cases).shape
+    (1, 1, 2, 8, 8)
+    >>> volume_cache_info()
+    VolumeCacheInfo(hits=0, misses=1, computed=1, entries=1, nbytes=512)
+    >>> _ = cropper.transform(cases)  # the same case again: taken from the cache
+    >>> volume_cache_info()
+    VolumeCacheInfo(hits=1, misses=1, computed=1, entries=1, nbytes=512)
+    >>> shutil.rmtree(folder)
     """
     nbytes = sum(v.nbytes for v in _VOLUMES.values())
     return VolumeCacheInfo(
@@ -54,7 +83,36 @@ def volume_cache_info():
 
 
 def clear_volume_cache():
-    """Empty the in-process volume cache and reset its statistics (the disk cache is kept)."""
+    """Empty the in-process volume cache and reset its statistics (the disk cache is kept).
+
+    See Also
+    --------
+    volume_cache_info : The statistics this resets.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.volumes import VolumeCropper, clear_volume_cache, volume_cache_info
+    >>> folder = tempfile.mkdtemp()
+    >>> labels = np.zeros((4, 16, 16), np.uint8)
+    >>> labels[1:3, 4:12, 4:12] = 3  # MR
+    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
+    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
+    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
+    >>> cases = pd.DataFrame(
+    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
+    ... )
+    >>> cropper = VolumeCropper("MR", orbits="joint", volume_size=(2, 8, 8)).fit(cases)
+    >>> _ = cropper.transform(cases)
+    >>> clear_volume_cache()
+    >>> volume_cache_info()
+    VolumeCacheInfo(hits=0, misses=0, computed=0, entries=0, nbytes=0)
+    >>> _ = cropper.transform(cases)  # preprocessed again
+    >>> volume_cache_info().computed
+    1
+    >>> shutil.rmtree(folder)
+    """
     _VOLUMES.clear()
     _STATS.update(hits=0, misses=0, computed=0)
 
