@@ -19,7 +19,8 @@ Study setting (defaults): ResNet-50, 2 x 32 x 128 x 128 volumes, batch 16, bf16 
 New models plug in through ``MODELS``: a function ``(args) -> (classifier, make_batch)`` where
 ``classifier`` is an unfitted estimator built on the training core and ``make_batch(n)``
 returns ``(net_input, y)`` on the CPU (an array, or a dict with a ``"volume"`` entry). Register
-it under a name to use ``--model <name>`` (e.g. ``rdinet``).
+it under a name to use ``--model <name>``; ``--model rdinet`` runs RDINetClassifier (dynamic
+fusion, k=3) with 24 tabular inputs.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rdinet_sklearn.nn import ResNet50Classifier
+from rdinet_sklearn.nn import RDINetClassifier, ResNet50Classifier
 from rdinet_sklearn.volumes import BatchAugmentation, study_augmentations
 
 BF16_DENSE_PEAK_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0}
@@ -55,7 +56,30 @@ def _resnet(args):
     return classifier, make_batch
 
 
-MODELS = {"resnet": _resnet}
+N_TABULAR = 24
+"""Tabular inputs of the RDINet run: about 8 selected radiomics and 16 clinical features."""
+
+
+def _rdinet(args):
+    classifier = RDINetClassifier(
+        depth=args.depth,
+        volume_size=tuple(args.size),
+        batch_size=args.batch,
+        precision=args.precision,
+        random_state=0,
+        module__n_tabular=N_TABULAR,  # fixed here; fit() derives it from the tabular columns
+    )
+
+    def make_batch(n):
+        generator = torch.Generator().manual_seed(0)
+        volume = torch.randn(n, 2, *args.size, generator=generator).numpy()
+        tabular = torch.randn(n, N_TABULAR, generator=generator).numpy()
+        return {"volume": volume, "tabular": tabular}, np.arange(n) % 2
+
+    return classifier, make_batch
+
+
+MODELS = {"resnet": _resnet, "rdinet": _rdinet}
 
 
 def _peak_tflops(device):
