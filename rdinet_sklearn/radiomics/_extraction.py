@@ -72,28 +72,21 @@ def extraction_stats() -> dict:
     Examples
     --------
     >>> import shutil, tempfile
-    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.radiomics import (
     ...     RadiomicsExtractor, clear_process_cache, extraction_stats)
     >>> folder = tempfile.mkdtemp()
-    >>> labels = np.zeros((4, 16, 16), np.uint8)
-    >>> labels[1:3, 4:12, 4:12] = 3  # MR
-    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
-    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
-    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
-    >>> cases = pd.DataFrame(
-    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
-    ... )
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> params = {"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean"]}}
     >>> clear_process_cache()
     >>> extractor = RadiomicsExtractor(roi="MR", params=params).fit(cases)
-    >>> extraction_stats()
+    >>> extraction_stats()  # fit extracts one case, to learn the feature names
     {'extracted': 1, 'disk_hits': 0, 'memory_hits': 0}
-    >>> extractor.transform(cases)  # the same case again: reused, not extracted
-        MR_original_firstorder_Mean
-    P1                        511.5
+    >>> features = extractor.transform(cases)  # that case is reused, the others extracted
+    >>> features.columns.tolist()
+    ['MR_original_firstorder_Mean']
     >>> extraction_stats()
-    {'extracted': 1, 'disk_hits': 0, 'memory_hits': 1}
+    {'extracted': 4, 'disk_hits': 0, 'memory_hits': 1}
     >>> shutil.rmtree(folder)
     """
     return {key: _STATS[key] for key in ("extracted", "disk_hits", "memory_hits")}
@@ -112,18 +105,11 @@ def clear_process_cache():
     Examples
     --------
     >>> import shutil, tempfile
-    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.radiomics import (
     ...     RadiomicsExtractor, clear_process_cache, extraction_stats)
     >>> folder = tempfile.mkdtemp()
-    >>> labels = np.zeros((4, 16, 16), np.uint8)
-    >>> labels[1:3, 4:12, 4:12] = 3  # MR
-    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
-    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
-    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
-    >>> cases = pd.DataFrame(
-    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
-    ... )
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> params = {"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean"]}}
     >>> extractor = RadiomicsExtractor(roi="MR", params=params).fit(cases)
     >>> clear_process_cache()
@@ -131,7 +117,7 @@ def clear_process_cache():
     {'extracted': 0, 'disk_hits': 0, 'memory_hits': 0}
     >>> _ = extractor.transform(cases)  # nothing cached any more: pyradiomics runs again
     >>> extraction_stats()
-    {'extracted': 1, 'disk_hits': 0, 'memory_hits': 0}
+    {'extracted': 4, 'disk_hits': 0, 'memory_hits': 0}
     >>> shutil.rmtree(folder)
     """
     _PROCESS_CACHE.clear()

@@ -54,26 +54,19 @@ def volume_cache_info():
     Examples
     --------
     >>> import shutil, tempfile
-    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.volumes import VolumeCropper, clear_volume_cache, volume_cache_info
     >>> folder = tempfile.mkdtemp()
-    >>> labels = np.zeros((4, 16, 16), np.uint8)
-    >>> labels[1:3, 4:12, 4:12] = 3  # MR
-    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
-    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
-    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
-    >>> cases = pd.DataFrame(
-    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
-    ... )
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> clear_volume_cache()
     >>> cropper = VolumeCropper("MR", orbits="joint", volume_size=(2, 8, 8)).fit(cases)
     >>> cropper.transform(cases).shape
-    (1, 1, 2, 8, 8)
+    (4, 1, 2, 8, 8)
     >>> volume_cache_info()
-    VolumeCacheInfo(hits=0, misses=1, computed=1, entries=1, nbytes=512)
-    >>> _ = cropper.transform(cases)  # the same case again: taken from the cache
+    VolumeCacheInfo(hits=0, misses=4, computed=4, entries=4, nbytes=2048)
+    >>> _ = cropper.transform(cases)  # the same cases again: taken from the cache
     >>> volume_cache_info()
-    VolumeCacheInfo(hits=1, misses=1, computed=1, entries=1, nbytes=512)
+    VolumeCacheInfo(hits=4, misses=4, computed=4, entries=4, nbytes=2048)
     >>> shutil.rmtree(folder)
     """
     nbytes = sum(v.nbytes for v in _VOLUMES.values())
@@ -92,17 +85,10 @@ def clear_volume_cache():
     Examples
     --------
     >>> import shutil, tempfile
-    >>> import numpy as np, pandas as pd, SimpleITK as sitk
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.volumes import VolumeCropper, clear_volume_cache, volume_cache_info
     >>> folder = tempfile.mkdtemp()
-    >>> labels = np.zeros((4, 16, 16), np.uint8)
-    >>> labels[1:3, 4:12, 4:12] = 3  # MR
-    >>> image = np.arange(4 * 16 * 16, dtype=float).reshape(4, 16, 16)
-    >>> sitk.WriteImage(sitk.GetImageFromArray(image), f"{folder}/P1.nrrd")
-    >>> sitk.WriteImage(sitk.GetImageFromArray(labels), f"{folder}/P1_mask.nrrd")
-    >>> cases = pd.DataFrame(
-    ...     {"image": [f"{folder}/P1.nrrd"], "mask": [f"{folder}/P1_mask.nrrd"]}, index=["P1"]
-    ... )
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> cropper = VolumeCropper("MR", orbits="joint", volume_size=(2, 8, 8)).fit(cases)
     >>> _ = cropper.transform(cases)
     >>> clear_volume_cache()
@@ -110,7 +96,7 @@ def clear_volume_cache():
     VolumeCacheInfo(hits=0, misses=0, computed=0, entries=0, nbytes=0)
     >>> _ = cropper.transform(cases)  # preprocessed again
     >>> volume_cache_info().computed
-    1
+    4
     >>> shutil.rmtree(folder)
     """
     _VOLUMES.clear()
