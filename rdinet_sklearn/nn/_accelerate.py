@@ -209,16 +209,17 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
         return rebuild_net(config, tensors, attributes, table)
 
 
-class AcceleratedResNet50Classifier(VolumeNetAccelerateMixin, ResNet50Classifier):
-    """:class:`~rdinet_sklearn.nn.ResNet50Classifier` trained with Hugging Face Accelerate.
+def _accelerated_doc(base, other, other_summary, example):
+    """The docstring of an accelerated classifier: one template, so the two cannot drift."""
+    return f"""{base} trained with Hugging Face Accelerate.
 
-    Takes every parameter of :class:`~rdinet_sklearn.nn.ResNet50Classifier` (through ``*args``
-    and ``**kwargs``) plus the Accelerate ones of :class:`VolumeNetAccelerateMixin`.
+    Takes every parameter of {base} (through ``*args`` and ``**kwargs``) plus the
+    Accelerate ones of :class:`VolumeNetAccelerateMixin`.
 
     Parameters
     ----------
     *args
-        Positional arguments of :class:`~rdinet_sklearn.nn.ResNet50Classifier`: only ``roi``.
+        Positional arguments of {base}: only ``roi``.
     accelerator : accelerate.Accelerator
         Devices, distributed training and mixed precision.
     device : None, default=None
@@ -232,11 +233,11 @@ class AcceleratedResNet50Classifier(VolumeNetAccelerateMixin, ResNet50Classifier
         process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
         the log whatever ``verbose`` is.
     **kwargs
-        Every other parameter: see :class:`~rdinet_sklearn.nn.ResNet50Classifier`.
+        Every other parameter: see {base}.
 
     See Also
     --------
-    AcceleratedRDINetClassifier : The fusion network, accelerated.
+    {other} : {other_summary}
 
     Notes
     -----
@@ -245,53 +246,33 @@ class AcceleratedResNet50Classifier(VolumeNetAccelerateMixin, ResNet50Classifier
     Examples
     --------
     >>> from accelerate import Accelerator
-    >>> from rdinet_sklearn.nn import AcceleratedResNet50Classifier
-    >>> net = AcceleratedResNet50Classifier(accelerator=Accelerator(cpu=True), depth=10)
-    >>> net.device is None, net.get_params()["depth"]
-    (True, 10)
+{example}
     """
 
 
+class AcceleratedResNet50Classifier(VolumeNetAccelerateMixin, ResNet50Classifier):
+    __doc__ = _accelerated_doc(
+        ":class:`~rdinet_sklearn.nn.ResNet50Classifier`",
+        "AcceleratedRDINetClassifier",
+        "The fusion network, accelerated.",
+        """\
+    >>> from rdinet_sklearn.nn import AcceleratedResNet50Classifier
+    >>> net = AcceleratedResNet50Classifier(accelerator=Accelerator(cpu=True), depth=10)
+    >>> net.device is None, net.get_params()["depth"]
+    (True, 10)""",
+    )
+
+
 class AcceleratedRDINetClassifier(VolumeNetAccelerateMixin, RDINetClassifier):
-    """:class:`~rdinet_sklearn.nn.RDINetClassifier` trained with Hugging Face Accelerate.
-
-    Takes every parameter of :class:`~rdinet_sklearn.nn.RDINetClassifier` (through ``*args``
-    and ``**kwargs``) plus the Accelerate ones of :class:`VolumeNetAccelerateMixin`.
-
-    Parameters
-    ----------
-    *args
-        Positional arguments of :class:`~rdinet_sklearn.nn.RDINetClassifier`: only ``roi``.
-    accelerator : accelerate.Accelerator
-        Devices, distributed training and mixed precision.
-    device : None, default=None
-        Must stay None while the accelerator places the model (its default,
-        ``device_placement=True``); the training core then works on Accelerate's device.
-    unwrap_after_train : bool, default=True
-        Unwrap the module(s) and criterion from Accelerate's wrappers after ``fit`` so that
-        the estimator can be pickled or saved.
-    callbacks__print_log__sink : "auto" or callable, default="auto"
-        Where skorch's per-epoch log goes. ``"auto"``: ``accelerator.print`` (the main
-        process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
-        the log whatever ``verbose`` is.
-    **kwargs
-        Every other parameter: see :class:`~rdinet_sklearn.nn.RDINetClassifier`.
-
-    See Also
-    --------
-    AcceleratedResNet50Classifier : The image-only network, accelerated.
-
-    Notes
-    -----
-    See :mod:`rdinet_sklearn.nn._accelerate` for the ``accelerate launch`` recipe.
-
-    Examples
-    --------
-    >>> from accelerate import Accelerator
+    __doc__ = _accelerated_doc(
+        ":class:`~rdinet_sklearn.nn.RDINetClassifier`",
+        "AcceleratedResNet50Classifier",
+        "The image-only network, accelerated.",
+        """\
     >>> from rdinet_sklearn.nn import AcceleratedRDINetClassifier
     >>> net = AcceleratedRDINetClassifier(
     ...     ("MR", "LR"), accelerator=Accelerator(cpu=True), fusion="concat", depth=10
     ... )
     >>> net.device is None, net.get_params()["fusion"], net.get_params()["roi"]
-    (True, 'concat', ('MR', 'LR'))
-    """
+    (True, 'concat', ('MR', 'LR'))""",
+    )

@@ -12,30 +12,19 @@ import io
 import json
 import platform
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import matplotlib as mpl
 import pandas as pd
 from matplotlib.axes import Axes
 
+from .._versions import TRACKED_MODULES, dependency_versions
 from ..metrics import format_p_value
 from ..plots import STYLE
 
-# Import names whose versions a reader needs to reproduce a run.
-REPORTED_MODULES = (
-    "rdinet_sklearn",
-    "sklearn",
-    "numpy",
-    "scipy",
-    "pandas",
-    "torch",
-    "monai",
-    "skorch",
-    "SimpleITK",
-    "radiomics",
-    "matplotlib",
-)
+# Import names whose versions a reader needs to reproduce a run: those a saved model records,
+# plus the plotting library.
+REPORTED_MODULES = (*TRACKED_MODULES, "matplotlib")
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -75,15 +64,10 @@ def package_versions(modules=REPORTED_MODULES):
     >>> sorted(package_versions(["numpy", "no_such_module"]).values())[-1]
     'not installed'
     """
-    distributions = metadata.packages_distributions()
-    versions = {}
-    for module in modules:
-        names = distributions.get(module, [])
-        try:
-            versions[module] = metadata.version(names[0]) if names else "not installed"
-        except metadata.PackageNotFoundError:
-            versions[module] = "not installed"
-    return versions
+    return {
+        module: version or "not installed"
+        for module, version in dependency_versions(modules).items()
+    }
 
 
 def _figure_html(name, figure, figure_format, dpi):
