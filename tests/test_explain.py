@@ -31,7 +31,7 @@ def fitted(small_cohort):
     return RDINetClassifier(fusion="film", **TINY).fit(X, y), X
 
 
-def _check_maps(heatmaps, volume_size):
+def assert_valid_heatmaps(heatmaps, volume_size):
     assert heatmaps.shape[1:] == volume_size
     assert np.all(np.isfinite(heatmaps)) and heatmaps.min() >= 0
     peaks = heatmaps.reshape(len(heatmaps), -1).max(axis=1)
@@ -45,7 +45,7 @@ def test_maps_align_with_the_preprocessed_volumes(fitted):
     assert heatmaps.shape == (4, *model.volume_size)
     assert volumes.shape == (4, 2, *model.volume_size)
     np.testing.assert_array_equal(volumes, model.cropper_.transform(X.iloc[:4]))
-    _check_maps(heatmaps, model.volume_size)
+    assert_valid_heatmaps(heatmaps, model.volume_size)
     assert any(np.ptp(h) > 0 for h in heatmaps)  # not all constant maps
     # the fitted network is untouched: no hooks left behind, same predictions
     assert not any(m._forward_hooks or m._backward_hooks for m in model.module_.modules())
@@ -56,7 +56,7 @@ def test_the_explained_class_matters(fitted):
     model, X = fitted
     responder = gradcam(model, X.iloc[:3], layer=LAYER, class_index=1)
     non_responder = gradcam(model, X.iloc[:3], layer=LAYER, class_index=0)
-    _check_maps(responder, model.volume_size)
+    assert_valid_heatmaps(responder, model.volume_size)
     assert not np.allclose(responder, non_responder)
 
 
@@ -67,7 +67,8 @@ def test_default_layer_pipeline_and_resnet(small_cohort):
     ).set_output(transform="pandas")
     pipeline = Pipeline([("keep", keep), ("cnn", ResNet50Classifier(**TINY))]).fit(cases, y)
     heatmaps = gradcam(pipeline, cases.iloc[:2])  # backbone.layer4 by default
-    _check_maps(heatmaps, TINY["volume_size"])
+    assert len(heatmaps) == 2
+    assert_valid_heatmaps(heatmaps, TINY["volume_size"])
 
 
 def test_errors(fitted, small_cohort):

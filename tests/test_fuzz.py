@@ -104,7 +104,7 @@ def feature_matrices(draw):
     return X, y
 
 
-def _check_selector(selector, X, y):
+def assert_selector_contract(selector, X, y):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -123,7 +123,7 @@ def _check_selector(selector, X, y):
 def test_ttest_selector_selects_or_explains(data):
     X, y = data
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    _check_selector(TTestSelector(alpha=0.5), frame, y)
+    assert_selector_contract(TTestSelector(alpha=0.5), frame, y)
 
 
 @settings(FUZZ, max_examples=15)
@@ -131,7 +131,7 @@ def test_ttest_selector_selects_or_explains(data):
 def test_lasso_selector_selects_or_explains(data):
     X, y = data
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    _check_selector(LassoSelector(Cs=4, cv=2, random_state=0), frame, y)
+    assert_selector_contract(LassoSelector(Cs=4, cv=2, random_state=0), frame, y)
 
 
 @FUZZ
@@ -147,7 +147,7 @@ def test_reproducibility_filter_selects_or_explains(data, noise):
         ],
         axis=1,
     )
-    _check_selector(ReproducibilityFilter(threshold=0.75), frame, y)
+    assert_selector_contract(ReproducibilityFilter(threshold=0.75), frame, y)
 
 
 def test_numeric_path_cell_is_explained():

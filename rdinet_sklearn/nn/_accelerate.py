@@ -50,19 +50,8 @@ from ._resnet import ResNet50Classifier
 
 _ACCELERATE_PARAMS = ("accelerator", "unwrap_after_train", "callbacks__print_log__sink")
 
-
-class VolumeNetAccelerateMixin(AccelerateMixin):
-    """:class:`skorch.hf.AccelerateMixin` fitted to rdinet-sklearn's training core.
-
-    Put it first among the bases of a case-table classifier:
-    ``class MyNet(VolumeNetAccelerateMixin, ResNet50Classifier)`` (at module level, so that
-    it can be pickled). It keeps the core's augmentation and seeding, which skorch's own
-    mixin would bypass, and hands device placement and mixed precision to Accelerate.
-
-    Parameters
-    ----------
-    *args
-        Positional arguments of the classifier it is mixed into: only ``roi``.
+# The numpydoc entries of those parameters (and ``device``), shared by every docstring below.
+_ACCELERATE_PARAMETERS = """\
     accelerator : accelerate.Accelerator
         Devices, distributed training and mixed precision.
     device : None, default=None
@@ -75,7 +64,22 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
         Where skorch's per-epoch log goes. ``"auto"``: ``accelerator.print`` (the main
         process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
         the log whatever ``verbose`` is.
-    **kwargs
+"""
+
+
+class VolumeNetAccelerateMixin(AccelerateMixin):
+    __doc__ = f""":class:`skorch.hf.AccelerateMixin` fitted to rdinet-sklearn's training core.
+
+    Put it first among the bases of a case-table classifier:
+    ``class MyNet(VolumeNetAccelerateMixin, ResNet50Classifier)`` (at module level, so that
+    it can be pickled). It keeps the core's augmentation and seeding, which skorch's own
+    mixin would bypass, and hands device placement and mixed precision to Accelerate.
+
+    Parameters
+    ----------
+    *args
+        Positional arguments of the classifier it is mixed into: only ``roi``.
+{_ACCELERATE_PARAMETERS}    **kwargs
         Every other parameter of the classifier it is mixed into, e.g.
         :class:`~rdinet_sklearn.nn.ResNet50Classifier`'s ``depth`` or ``max_epochs``.
 
@@ -220,19 +224,7 @@ def _accelerated_doc(base, other, other_summary, example):
     ----------
     *args
         Positional arguments of {base}: only ``roi``.
-    accelerator : accelerate.Accelerator
-        Devices, distributed training and mixed precision.
-    device : None, default=None
-        Must stay None while the accelerator places the model (its default,
-        ``device_placement=True``); the training core then works on Accelerate's device.
-    unwrap_after_train : bool, default=True
-        Unwrap the module(s) and criterion from Accelerate's wrappers after ``fit`` so that
-        the estimator can be pickled or saved.
-    callbacks__print_log__sink : "auto" or callable, default="auto"
-        Where skorch's per-epoch log goes. ``"auto"``: ``accelerator.print`` (the main
-        process only) when ``verbose`` > 0, no log when ``verbose=0``. A callable receives
-        the log whatever ``verbose`` is.
-    **kwargs
+{_ACCELERATE_PARAMETERS}    **kwargs
         Every other parameter: see {base}.
 
     See Also
