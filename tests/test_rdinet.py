@@ -178,9 +178,10 @@ def test_errors_name_the_problem(clinical_cases):
 
 
 def test_dynamic_fusion_learns_and_permuted_labels_stay_near_chance(medium_cohort):
-    # The comparison with radiomics alone, image alone and the other fusions (means and
-    # spreads over repeated folds) is in examples/plot_rdinet_ablation.py; this is the
-    # cheap check that the default model learns at all, and that the protocol does not leak.
+    # The comparison with radiomics alone and image alone at the study's cohort size (means,
+    # spreads and paired intervals over repeated folds) is benchmarks/bench_rdinet_accuracy.py,
+    # and the fusion ablation is examples/plot_rdinet_ablation.py; this is the cheap check
+    # that the default model learns at all, and that the protocol does not leak.
     cases, y = medium_cohort
     X = cases[["image", "mask", *_numeric_clinical(cases)]]
     cv = StratifiedKFold(3, shuffle=True, random_state=0)

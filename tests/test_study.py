@@ -221,3 +221,28 @@ def test_config_layers_and_errors(tmp_path):
         make_config("fast")
     with pytest.raises(ValueError, match="key=value"):
         make_config("quick", overrides=["deep.lr"])
+
+
+def test_clinical_selection_keeps_informative_columns_and_is_refitted_per_fold():
+    from sklearn.base import clone
+
+    from rdinet_sklearn.datasets import make_ted_clinical
+    from rdinet_sklearn.study._models import clinical_selection
+
+    clinical, y = make_ted_clinical(147, random_state=0)
+    clinical = clinical.drop(columns="patient_id", errors="ignore")
+    numeric = [c for c in clinical if pd.api.types.is_numeric_dtype(clinical[c])]
+    categorical = [c for c in clinical if c not in numeric]
+    selection = clinical_selection(make_config("quick"), numeric, categorical)
+    selection.set_output(transform="pandas")
+
+    selected = selection.fit_transform(clinical, y)
+    # CAS echoes disease activity, the strongest driver of response; the free thyroid
+    # hormones and BMI are drawn independently of the response.
+    assert "cas" in selected.columns
+    assert not {"ft3", "ft4", "bmi"} & set(selected.columns)
+    np.testing.assert_allclose(selected.mean(), 0, atol=1e-9)
+    # Every step learns from the rows it is fitted on and nothing else (fold-internal use).
+    half = clone(selection).fit(clinical.iloc[::2], y.iloc[::2])
+    assert half.named_steps["scale"].n_samples_seen_ == len(clinical.iloc[::2])
+    np.testing.assert_allclose(half.transform(clinical.iloc[::2]).mean(), 0, atol=1e-9)

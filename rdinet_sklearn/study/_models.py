@@ -84,23 +84,46 @@ def resnet_model(config, roi, *, memory=None):
     return ResNet50Classifier(**_network_params(config, roi), memory=memory)
 
 
+def clinical_selection(config, numeric, categorical):
+    """Encode the clinical columns, then keep those the t-test and LASSO select, standardised.
+
+    The clinical columns pass the same fold-internal t-test and LASSO as the radiomics
+    features (there is no second rater to filter them by ICC). Unselected, every clinical
+    column reaches the model: on ~120 training patients the uninformative ones cost more in
+    variance than the informative ones add (see ``benchmarks/bench_rdinet_accuracy.py``).
+    """
+    encoders = []
+    if numeric:
+        encoders.append(("numeric", StandardScaler(), list(numeric)))
+    if categorical:
+        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        encoders.append(("categorical", encoder, list(categorical)))
+    radiomics = config["radiomics"]
+    return Pipeline(
+        [
+            ("encode", ColumnTransformer(encoders, verbose_feature_names_out=False)),
+            ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
+            ("lasso", LassoSelector(random_state=config["seed"])),
+            ("scale", StandardScaler()),
+        ]
+    )
+
+
 def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
-    """RDINet over selected radiomics features (plus clinical columns when given).
+    """RDINet over selected radiomics features (plus selected clinical columns when given).
 
     Parameters
     ----------
     clinical : tuple of (list of str, list of str), default=None
-        Numeric and categorical clinical columns; categorical ones are one-hot encoded.
+        Numeric and categorical clinical columns; categorical ones are one-hot encoded, and
+        all of them are selected inside each fold (:func:`clinical_selection`).
     """
     deep = config["deep"]
     branches = [("radiomics", Pipeline(selection_steps(config)), list(radiomics_columns))]
-    if clinical is not None:
+    if clinical is not None and any(clinical):
         numeric, categorical = clinical
-        if numeric:
-            branches.append(("clinical", StandardScaler(), list(numeric)))
-        if categorical:
-            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-            branches.append(("categorical", encoder, list(categorical)))
+        selection = clinical_selection(config, numeric, categorical)
+        branches.append(("clinical", selection, [*numeric, *categorical]))
     branches.append(("volumes", "passthrough", [config["image_column"], config["mask_column"]]))
     features = ColumnTransformer(branches, verbose_feature_names_out=False)
     features.set_output(transform="pandas")
