@@ -59,7 +59,7 @@ print(f"{len(table)} patients, {radiomics.shape[1]} radiomics and {len(clinical)
 # The models
 # ----------
 # Every RDINet variant receives the same table: the selected, standardised radiomics
-# features, the standardised clinical columns, and the two path columns for the CNN.
+# and clinical features, and the two path columns for the CNN.
 
 
 def selected_radiomics():
@@ -68,10 +68,18 @@ def selected_radiomics():
     )
 
 
+def selected_clinical():
+    # The clinical columns pass their own t-test and LASSO, as in the study: unselected,
+    # the uninformative ones add more variance than the informative ones add signal.
+    return make_pipeline(
+        StandardScaler(), TTestSelector(), LassoSelector(random_state=0), StandardScaler()
+    )
+
+
 features = ColumnTransformer(
     [
         ("radiomics", selected_radiomics(), list(radiomics.columns)),
-        ("clinical", StandardScaler(), clinical),
+        ("clinical", selected_clinical(), clinical),
         ("volumes", "passthrough", ["image", "mask"]),
     ],
     verbose_feature_names_out=False,
