@@ -18,7 +18,7 @@ variance by ``n_test / n_train``. "Not worse beyond noise" means the interval's 
 at or above zero.
 
 Run: ``python benchmarks/bench_rdinet_accuracy.py [--patients 147 --splits 5 --repeats 2]``
-(about 15 minutes on 2 CPU cores).
+(about 7 minutes on 2 CPU cores).
 """
 
 from __future__ import annotations

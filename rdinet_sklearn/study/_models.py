@@ -98,11 +98,11 @@ def clinical_selection(config, numeric, categorical):
     if categorical:
         encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
         encoders.append(("categorical", encoder, list(categorical)))
-    radiomics = config["radiomics"]
+    settings = config["radiomics"]  # the radiomics selection's alpha applies here too
     return Pipeline(
         [
             ("encode", ColumnTransformer(encoders, verbose_feature_names_out=False)),
-            ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
+            ("ttest", TTestSelector(alpha=settings["ttest_alpha"])),
             ("lasso", LassoSelector(random_state=config["seed"])),
             ("scale", StandardScaler()),
         ]
