@@ -242,7 +242,7 @@ def test_clinical_selection_keeps_informative_columns_and_is_refitted_per_fold()
     assert "cas" in selected.columns
     assert not {"ft3", "ft4", "bmi"} & set(selected.columns)
     np.testing.assert_allclose(selected.mean(), 0, atol=1e-9)
-    # Every step learns from the rows it is fitted on and nothing else (fold-internal use).
+    # Fitted on half the rows, it learns from those rows only (seen on its final scaler).
     half = clone(selection).fit(clinical.iloc[::2], y.iloc[::2])
     assert half.named_steps["scale"].n_samples_seen_ == len(clinical.iloc[::2])
     np.testing.assert_allclose(half.transform(clinical.iloc[::2]).mean(), 0, atol=1e-9)
