@@ -7,20 +7,7 @@ cropper :class:`VolumeCropper`, and the networks :class:`ResNet50Classifier` and
 :class:`RDINetClassifier`. See :func:`validate_case_table` for the case-table contract.
 """
 
-from ._cases import (
-    DEFAULT_LABELS,
-    REFERENCE_SUFFIX,
-    CaseTableError,
-    read_case_table,
-    resolve_roi,
-    validate_case_table,
-)
-from ._imaging import CaseError
-from .datasets import describe_cohort, make_ted_cohort
-from .nn import RDINetClassifier, ResNet50Classifier
-from .radiomics import RadiomicsExtractor
-from .selection import LassoSelector, ReproducibilityFilter, TTestSelector
-from .volumes import VolumeCropper
+from ._lazy import attach
 
 __version__ = "0.1.0"
 
@@ -40,6 +27,42 @@ __all__ = [
     "make_ted_cohort",
     "read_case_table",
     "resolve_roi",
+    "tabular_columns",
     "validate_case_table",
     "__version__",
 ]
+
+# Nothing heavy (torch, pyradiomics, SimpleITK) is imported until a name is used.
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._cases": [
+            "DEFAULT_LABELS",
+            "REFERENCE_SUFFIX",
+            "CaseTableError",
+            "read_case_table",
+            "resolve_roi",
+            "tabular_columns",
+            "validate_case_table",
+        ],
+        "._imaging": ["CaseError"],
+        ".datasets": ["describe_cohort", "make_ted_cohort"],
+        ".nn": ["RDINetClassifier", "ResNet50Classifier"],
+        ".radiomics": ["RadiomicsExtractor"],
+        ".selection": ["LassoSelector", "ReproducibilityFilter", "TTestSelector"],
+        ".volumes": ["VolumeCropper"],
+    },
+    submodules=[
+        "datasets",
+        "explain",
+        "io",
+        "metrics",
+        "nn",
+        "plots",
+        "radiomics",
+        "report",
+        "selection",
+        "study",
+        "volumes",
+    ],
+)

@@ -304,3 +304,52 @@ def validate_case_table(
     if problems:
         raise CaseTableError(problems)
     return table
+
+
+def tabular_columns(table, *, exclude=()):
+    """The tabular (clinical or radiomics) columns of a case table: numeric and categorical.
+
+    The one rule for "which columns are tabular inputs", used by the study (its Table 1 and
+    clinical features) and by :class:`~rdinet_sklearn.nn.RDINetClassifier`: every column not
+    named in ``exclude`` (the image and label-map path columns, the patient identifier) is
+    tabular. Numeric columns hold values; the others are categories, except text columns
+    whose values are all distinct, which identify rows (patient ids, file paths) rather than
+    describe them and are left out.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The case table.
+    exclude : iterable of str, default=()
+        Columns that are never tabular, e.g. ``("image", "mask", "mask_rater2")``.
+
+    Returns
+    -------
+    numeric : list of str
+        Columns of numbers, in table order (booleans are categories, not numbers).
+    categorical : list of str
+        The other tabular columns, in table order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from rdinet_sklearn import tabular_columns
+    >>> table = pd.DataFrame({
+    ...     "image": ["a.nii", "b.nii", "c.nii"], "mask": ["am.nii", "bm.nii", "cm.nii"],
+    ...     "patient": ["P1", "P2", "P3"], "age": [51, 60, 47], "sex": ["F", "M", "F"],
+    ...     "smoker": [True, False, False],
+    ... })
+    >>> tabular_columns(table, exclude=["image", "mask"])
+    (['age'], ['sex', 'smoker'])
+    """
+    skip = set(exclude)
+    numeric, categorical = [], []
+    for column in table.columns:
+        if column in skip:
+            continue
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numeric.append(column)
+        elif pd.api.types.is_bool_dtype(values) or values.nunique() < len(values):
+            categorical.append(column)
+    return numeric, categorical

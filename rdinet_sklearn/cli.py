@@ -1,12 +1,79 @@
-"""``rdinet``: the study from the command line (argument parsing only; work is in ``study/``)."""
+"""``rdinet``: the study from the command line (argument parsing only; work is in ``study/``).
+
+Exit codes:
+
+* 0: done;
+* 1: internal error: one line on stderr naming a log file that holds the traceback;
+* 2: usage error (an unknown option, ``--labels`` that is not a YAML mapping, a ``--set``
+  that is not ``key=value``): one line on stderr;
+* 3: bad input: a case table, image, label map or setting that cannot be used, with the
+  message that names the row, file or setting;
+* 130: interrupted (rerun the same command to resume a study).
+
+A subcommand is a function that adds its parser (``_add_<name>``) and a handler that takes
+the parsed arguments and returns the exit code; :data:`COMMANDS` lists the parser functions.
+Only argparse, logging and the standard library load before a handler runs, so ``--help``
+and ``--version`` start instantly.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
+import traceback
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
+
+# Exceptions that mean "the input cannot be used" (exit 3), by defining module. They are
+# looked up only once raised, so that checking them imports nothing heavy.
+_BAD_INPUT = {
+    "rdinet_sklearn._cases": "CaseTableError",
+    "rdinet_sklearn._imaging": "CaseError",
+    "rdinet_sklearn.study._config": "ConfigError",
+    "rdinet_sklearn.radiomics._extractor": "ExtractionError",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), for every subcommand too."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _label_map(text):
+    """``--labels``: a YAML mapping of structure names to integer label values."""
+    import yaml
+
+    try:
+        labels = yaml.safe_load(text)
+    except yaml.YAMLError:
+        labels = None
+    if not (
+        isinstance(labels, dict)
+        and labels
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in labels.values())
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a YAML mapping of structure names to label values, "
+            'e.g. "{tumor: 1}" or "{MR: 3, LR: 4}"'
+        )
+    return {str(name): value for name, value in labels.items()}
+
+
+def _override(text):
+    """``--set``: ``section.key=value`` with a YAML value."""
+    from .study._config import ConfigError, parse_override
+
+    try:
+        parse_override(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
 
 
 def _study_options(parser):
@@ -17,6 +84,7 @@ def _study_options(parser):
         dest="overrides",
         action="append",
         default=[],
+        type=_override,
         metavar="KEY=VALUE",
         help="override one setting, e.g. --set deep.max_epochs=5 (repeatable)",
     )
@@ -24,14 +92,7 @@ def _study_options(parser):
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="rdinet",
-        description="Predict treatment response from MRI with radiomics, 3D CNNs and RDINet.",
-        epilog="Exit codes: 0 done, 1 failed, 2 usage error, 3 bad input (case table, config).",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_demo(commands):
     demo = commands.add_parser(
         "demo",
         help="run the study on the built-in synthetic cohort",
@@ -41,7 +102,10 @@ def build_parser():
     _study_options(demo)
     demo.add_argument("--patients", type=int, default=147, help="cohort size (default 147)")
     demo.add_argument("--preset", default="demo", choices=["demo", "quick", "paper"])
+    demo.set_defaults(handler=_demo)
 
+
+def _add_study(commands):
     study = commands.add_parser(
         "study",
         help="run the study design on your cohort",
@@ -52,7 +116,10 @@ def build_parser():
     study.add_argument("--target", required=True, help="outcome column of the case table")
     study.add_argument("--preset", default="quick", choices=["quick", "paper", "demo"])
     _study_options(study)
+    study.set_defaults(handler=_study)
 
+
+def _add_extract(commands):
     extract = commands.add_parser(
         "extract",
         help="extract radiomics features to a table",
@@ -62,16 +129,43 @@ def build_parser():
     extract.add_argument("--roi", nargs="+", required=True, help="structure names, e.g. MR LR")
     extract.add_argument("--out", required=True, help="output .parquet or .csv file")
     extract.add_argument("--params", default="study", help="preset name or pyradiomics YAML")
-    extract.add_argument("--labels", help='label map as YAML, e.g. "{tumor: 1}"')
+    extract.add_argument("--labels", type=_label_map, help='label map, e.g. "{tumor: 1}"')
     extract.add_argument("--reference-mask-column", help="second rater's mask column")
     extract.add_argument("--cache", help="cache folder (default: none)")
     extract.add_argument("--n-jobs", type=int, default=None)
+    extract.set_defaults(handler=_extract)
 
+
+def _add_validate(commands):
     validate = commands.add_parser("validate", help="check a case table and list every problem")
     validate.add_argument("--cases", required=True)
-    validate.add_argument("--labels", help='label map as YAML, e.g. "{tumor: 1}"')
+    validate.add_argument("--labels", type=_label_map, help='label map, e.g. "{tumor: 1}"')
     validate.add_argument("--reference-mask-column")
+    validate.set_defaults(handler=_validate)
+
+
+COMMANDS = (_add_demo, _add_study, _add_extract, _add_validate)
+"""The subcommands' parser functions, in ``--help`` order."""
+
+
+def build_parser():
+    """The ``rdinet`` argument parser (every subcommand of :data:`COMMANDS`)."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="rdinet",
+        description="Predict treatment response from MRI with radiomics, 3D CNNs and RDINet.",
+        epilog="Exit codes: 0 done, 1 internal error (traceback in the log file named), "
+        "2 usage error, 3 bad input (case table, images, settings), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"rdinet-sklearn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(commands)
     return parser
+
+
+# -- handlers ---------------------------------------------------------------------------------
 
 
 def _config(args):
@@ -83,66 +177,47 @@ def _config(args):
     return make_config(args.preset, config_file=args.config, overrides=overrides)
 
 
-def _labels(text):
-    import yaml
-
-    return None if text is None else yaml.safe_load(text)
-
-
-def _run(args):
+def _demo(args):
+    from .datasets import make_ted_cohort
     from .study import run_study
 
-    if args.command == "demo":
-        from .datasets import make_ted_cohort
-
-        config = _config(args)
-        cases, y = make_ted_cohort(args.patients, f"{args.out}/cohort", random_state=config["seed"])
-        results = run_study(cases, y, config=config, out=args.out, progress=not args.no_progress)
-    elif args.command == "study":
-        config = _config(args)
-        results = run_study(
-            args.cases,
-            target=args.target,
-            config=config,
-            out=args.out,
-            progress=not args.no_progress,
-        )
-    elif args.command == "extract":
-        return _extract(args)
-    else:
-        from . import validate_case_table
-
-        table = validate_case_table(
-            args.cases,
-            labels=_labels(args.labels),
-            reference_mask_column=args.reference_mask_column,
-        )
-        print(f"{args.cases}: {len(table)} cases, no problems found")
-        return EXIT_OK
-    print(_summary(results))
-    print(f"report: {args.out}/report.html")
-    return EXIT_OK
+    config = _config(args)
+    cases, y = make_ted_cohort(args.patients, f"{args.out}/cohort", random_state=config["seed"])
+    results = run_study(cases, y, config=config, out=args.out, progress=not args.no_progress)
+    return _report(results, args.out)
 
 
-def _summary(results):
-    """Test-cohort AUC (95% CI) per model in Table 2, one line each."""
+def _study(args):
+    from .study import run_study
+
+    config = _config(args)
+    results = run_study(
+        args.cases, target=args.target, config=config, out=args.out, progress=not args.no_progress
+    )
+    return _report(results, args.out)
+
+
+def _report(results, out):
+    """Test-cohort AUC (95% CI) per model in Table 2, one line each, and the report's path."""
     lines = ["test-cohort AUC (95% CI):"]
     for row in results["table2"]:
         if row["cohort"] == "test" and row["metric"] == "AUC":
             interval = f"({row['ci_low']:.2f}-{row['ci_high']:.2f})"
             lines.append(f"  {row['model']:<32} {row['value']:.3f} {interval}")
-    return "\n".join(lines)
+    print("\n".join(lines))
+    print(f"report: {out}/report.html")
+    return EXIT_OK
 
 
 def _extract(args):
-    from . import read_case_table
+    from ._cases import read_case_table
     from .radiomics import RadiomicsExtractor
 
     cases = read_case_table(args.cases)
     roi = tuple(args.roi) if len(args.roi) > 1 else args.roi[0]
     extractor = RadiomicsExtractor(
         roi=roi,
-        labels=_labels(args.labels),
+        labels=args.labels,
         params=args.params,
         reference_mask_column=args.reference_mask_column,
         memory=args.cache,
@@ -157,21 +232,75 @@ def _extract(args):
     return EXIT_OK
 
 
+def _validate(args):
+    from ._cases import validate_case_table
+
+    table = validate_case_table(
+        args.cases, labels=args.labels, reference_mask_column=args.reference_mask_column
+    )
+    print(f"{args.cases}: {len(table)} cases, no problems found")
+    return EXIT_OK
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def _is_bad_input(error):
+    if isinstance(error, FileNotFoundError):  # a path given on the command line or in a table
+        return True
+    for module, name in _BAD_INPUT.items():
+        defined = getattr(sys.modules.get(module), name, None)
+        if defined is not None and isinstance(error, defined):
+            return True
+    return False
+
+
+def _write_traceback(args, error):
+    """Append the traceback to the study's log (``<out>/study.log``) or to a new temp file."""
+    out = getattr(args, "out", None)
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    if args.command in ("demo", "study") and out and os.path.isdir(out):
+        path = os.path.join(out, "study.log")
+        with open(path, "a") as handle:
+            handle.write(f"rdinet {args.command}: internal error\n{text}")
+        return path
+    handle, path = tempfile.mkstemp(prefix="rdinet-error-", suffix=".log")
+    with os.fdopen(handle, "w") as log:
+        log.write(text)
+    return path
+
+
 def main(argv=None):
-    """Entry point of the ``rdinet`` command; returns the exit code."""
+    """Entry point of the ``rdinet`` command; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments (without the program name); ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    code : int
+        0 done, 1 internal error, 2 usage error, 3 bad input, 130 interrupted.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="rdinet: %(message)s")
-    from ._cases import CaseTableError
-    from ._imaging import CaseError
-
     try:
-        return _run(args)
-    except (CaseTableError, CaseError, FileNotFoundError, ValueError) as error:
-        print(f"rdinet: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return args.handler(args)
     except KeyboardInterrupt:
         print("rdinet: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as error:  # every failure ends in one line and an exit code
+        if _is_bad_input(error):
+            print(f"rdinet: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        log = _write_traceback(args, error)
+        summary = str(error).splitlines()[0] if str(error) else ""
+        print(
+            f"rdinet: internal error ({type(error).__name__}: {summary}); traceback in {log}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

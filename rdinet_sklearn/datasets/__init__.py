@@ -1,7 +1,19 @@
 """Synthetic data sets: a thyroid-eye-disease orbit-MRI cohort with a documented signal."""
 
-from ._clinical import CLINICAL_COLUMNS, make_ted_clinical
-from ._describe import describe_cohort
-from ._ted import make_ted_cohort
+from .._lazy import attach
 
-__all__ = ["CLINICAL_COLUMNS", "describe_cohort", "make_ted_clinical", "make_ted_cohort"]
+__all__ = [
+    "CLINICAL_COLUMNS",
+    "describe_cohort",
+    "make_ted_clinical",
+    "make_ted_cohort",
+]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._clinical": ["CLINICAL_COLUMNS", "make_ted_clinical"],
+        "._describe": ["describe_cohort"],
+        "._ted": ["make_ted_cohort"],
+    },
+)

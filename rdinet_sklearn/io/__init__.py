@@ -12,9 +12,7 @@ Two ways to save a fitted model (a Pipeline with radiomics, selectors and networ
 A model trained on a GPU loads on a CPU-only machine either way (nets use ``device="auto"``).
 """
 
-from .._versions import VersionMismatchWarning, dependency_versions
-from ._nets import UntrustedError
-from ._safe import TRUSTED_TYPES, ModelFileError, UntrustedModelError, load, save
+from .._lazy import attach
 
 __all__ = [
     "TRUSTED_TYPES",
@@ -26,3 +24,12 @@ __all__ = [
     "load",
     "save",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        ".._versions": ["VersionMismatchWarning", "dependency_versions"],
+        "._nets": ["UntrustedError"],
+        "._safe": ["TRUSTED_TYPES", "ModelFileError", "UntrustedModelError", "load", "save"],
+    },
+)

@@ -4,22 +4,7 @@ Everything here works on plain ``(y_true, proba)`` arrays, so it applies to the
 radiomics pipelines, the CNNs and RDINet alike.
 """
 
-from ._delong import AUCConfidenceInterval, DeLongResult, delong_auc_ci, delong_test
-from ._report import binary_report
-from ._scorers import (
-    npv_score,
-    npv_scorer,
-    paper_scoring,
-    ppv_score,
-    ppv_scorer,
-    sensitivity_score,
-    sensitivity_scorer,
-    specificity_score,
-    specificity_scorer,
-)
-from ._tables import TABLE2_METRICS, format_p_value, table1, table2
-from ._threshold import apply_threshold, select_threshold, youden_threshold
-from ._validation import check_binary_proba
+from .._lazy import attach
 
 __all__ = [
     "AUCConfidenceInterval",
@@ -45,3 +30,25 @@ __all__ = [
     "table2",
     "youden_threshold",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._delong": ["AUCConfidenceInterval", "DeLongResult", "delong_auc_ci", "delong_test"],
+        "._report": ["binary_report"],
+        "._scorers": [
+            "npv_score",
+            "npv_scorer",
+            "paper_scoring",
+            "ppv_score",
+            "ppv_scorer",
+            "sensitivity_score",
+            "sensitivity_scorer",
+            "specificity_score",
+            "specificity_scorer",
+        ],
+        "._tables": ["TABLE2_METRICS", "format_p_value", "table1", "table2"],
+        "._threshold": ["apply_threshold", "select_threshold", "youden_threshold"],
+        "._validation": ["check_binary_proba"],
+    },
+)

@@ -1,14 +1,6 @@
 """3D CNN classifiers on ROI volumes (skorch + MONAI)."""
 
-from ._accelerate import (
-    AcceleratedRDINetClassifier,
-    AcceleratedResNet50Classifier,
-    VolumeNetAccelerateMixin,
-)
-from ._backbone import build_resnet, load_pretrained, resnet_feature_dim
-from ._rdinet import RDINetClassifier
-from ._rdinet_module import RDINetModule
-from ._resnet import ResNet3DModule, ResNet50Classifier
+from .._lazy import attach
 
 __all__ = [
     "AcceleratedRDINetClassifier",
@@ -22,3 +14,18 @@ __all__ = [
     "load_pretrained",
     "resnet_feature_dim",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._accelerate": [
+            "AcceleratedRDINetClassifier",
+            "AcceleratedResNet50Classifier",
+            "VolumeNetAccelerateMixin",
+        ],
+        "._backbone": ["build_resnet", "load_pretrained", "resnet_feature_dim"],
+        "._rdinet": ["RDINetClassifier"],
+        "._rdinet_module": ["RDINetModule"],
+        "._resnet": ["ResNet3DModule", "ResNet50Classifier"],
+    },
+)

@@ -4,12 +4,7 @@ Every function takes an optional ``ax`` and returns the Axes it drew on (the
 figure is ``ax.figure``); :func:`save_figure` writes PNG and SVG.
 """
 
-from ._calibration import plot_calibration
-from ._cv_scores import cv_scores_frame, plot_cv_scores
-from ._decision_curve import net_benefit, plot_decision_curve
-from ._radar import plot_radar
-from ._roc import plot_roc
-from ._style import PALETTE, STYLE, save_figure
+from .._lazy import attach
 
 __all__ = [
     "PALETTE",
@@ -23,3 +18,15 @@ __all__ = [
     "plot_roc",
     "save_figure",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._calibration": ["plot_calibration"],
+        "._cv_scores": ["cv_scores_frame", "plot_cv_scores"],
+        "._decision_curve": ["net_benefit", "plot_decision_curve"],
+        "._radar": ["plot_radar"],
+        "._roc": ["plot_roc"],
+        "._style": ["PALETTE", "STYLE", "save_figure"],
+    },
+)

@@ -4,9 +4,7 @@ This subpackage shares its name with pyradiomics' module ``radiomics``; Python 3
 are absolute, so ``import radiomics`` anywhere (here included) still means pyradiomics.
 """
 
-from rdinet_sklearn.radiomics._extraction import clear_process_cache, extraction_stats
-from rdinet_sklearn.radiomics._extractor import ExtractionError, RadiomicsExtractor
-from rdinet_sklearn.radiomics._settings import PRESETS, load_settings
+from .._lazy import attach
 
 __all__ = [
     "PRESETS",
@@ -16,3 +14,12 @@ __all__ = [
     "extraction_stats",
     "load_settings",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._extraction": ["clear_process_cache", "extraction_stats"],
+        "._extractor": ["ExtractionError", "RadiomicsExtractor"],
+        "._settings": ["PRESETS", "load_settings"],
+    },
+)

@@ -22,7 +22,7 @@ import functools
 import json
 import os
 import sys
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +31,10 @@ import SimpleITK as sitk
 from joblib import Parallel, delayed, effective_n_jobs
 from tqdm.auto import tqdm
 
-from rdinet_sklearn._cache import file_digest
+from rdinet_sklearn._cache import LRUCache, case_file_digest
 from rdinet_sklearn._imaging import (
     CaseError,
     geometry_mismatches,
-    is_missing_path,
     labels_present,
     read_image,
     roi_mask,
@@ -52,7 +51,7 @@ PROCESS_CACHE_SIZE = 4096
 PROGRESS_MIN_TASKS = 20
 """With ``progress="auto"``, a bar is shown for more pyradiomics runs than this."""
 
-_PROCESS_CACHE: OrderedDict = OrderedDict()
+_PROCESS_CACHE = LRUCache(max_entries=PROCESS_CACHE_SIZE)
 _STATS: Counter = Counter()
 
 
@@ -137,21 +136,10 @@ class Task:
     key: tuple  # (image digest, mask digest, label values, settings JSON, pyradiomics version)
 
 
-def _digest(path, row, column):
-    if is_missing_path(path):
-        raise CaseError(row, column, path, "no path given")
-    if not os.path.exists(path):
-        raise CaseError(row, column, path, "file not found")
-    try:
-        return file_digest(path)
-    except OSError as exc:
-        raise CaseError(row, column, path, f"cannot be read ({exc.strerror or exc})") from exc
-
-
 def make_task(row, image_column, mask_column, image_path, mask_path, label_values, settings_json):
     """A :class:`Task`, or raise :class:`CaseError` if a file is missing or unreadable."""
-    image_digest = _digest(image_path, row, image_column)
-    mask_digest = _digest(mask_path, row, mask_column)
+    image_digest = case_file_digest(image_path, row=row, column=image_column)
+    mask_digest = case_file_digest(mask_path, row=row, column=mask_column)
     key = (
         image_digest,
         mask_digest,
@@ -274,8 +262,7 @@ def run_tasks(tasks, *, memory, n_jobs=None, progress="auto"):
         if task.key in results or task.key in pending:
             continue
         if task.key in _PROCESS_CACHE:
-            _PROCESS_CACHE.move_to_end(task.key)
-            results[task.key] = _PROCESS_CACHE[task.key]
+            results[task.key] = _PROCESS_CACHE.get(task.key)
             _STATS["memory_hits"] += 1
         else:
             pending[task.key] = task
@@ -298,7 +285,6 @@ def run_tasks(tasks, *, memory, n_jobs=None, progress="auto"):
                 failures.append(CaseError(*failure))
                 continue
             _STATS[source] += 1
-            results[key] = _PROCESS_CACHE[key] = (names, values)
-            if len(_PROCESS_CACHE) > PROCESS_CACHE_SIZE:
-                _PROCESS_CACHE.popitem(last=False)
+            results[key] = (names, values)
+            _PROCESS_CACHE.put(key, results[key])
     return results, failures

@@ -1,5 +1,16 @@
 """Self-contained HTML reports of a study run (tables, figures, settings, versions)."""
 
-from ._html import REPORTED_MODULES, package_versions, write_html_report
+from .._lazy import attach
 
-__all__ = ["REPORTED_MODULES", "package_versions", "write_html_report"]
+__all__ = [
+    "REPORTED_MODULES",
+    "package_versions",
+    "write_html_report",
+]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._html": ["REPORTED_MODULES", "package_versions", "write_html_report"],
+    },
+)

@@ -5,11 +5,7 @@ that can be chained in a :class:`sklearn.pipeline.Pipeline` (or an imbalanced-le
 a resampler after them) so that each is fitted on the training rows only.
 """
 
-from rdinet_sklearn.selection._icc import ICCMeanSquares, icc_mean_squares, intraclass_correlation
-from rdinet_sklearn.selection._lasso import LassoSelector, first_feature_on_l1_path
-from rdinet_sklearn.selection._reproducibility import ReproducibilityFilter
-from rdinet_sklearn.selection._ttest import TTestSelector, two_sample_test
-from rdinet_sklearn.selection._validation import SelectionFallbackWarning
+from .._lazy import attach
 
 __all__ = [
     "ICCMeanSquares",
@@ -22,3 +18,14 @@ __all__ = [
     "intraclass_correlation",
     "two_sample_test",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._icc": ["ICCMeanSquares", "icc_mean_squares", "intraclass_correlation"],
+        "._lasso": ["LassoSelector", "first_feature_on_l1_path"],
+        "._reproducibility": ["ReproducibilityFilter"],
+        "._ttest": ["TTestSelector", "two_sample_test"],
+        "._validation": ["SelectionFallbackWarning"],
+    },
+)

@@ -1,8 +1,10 @@
 """Input checks shared by the selectors: binary targets, finite columns, row labels."""
 
 import numpy as np
+import pandas as pd
 from sklearn.utils import ClassifierTags
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d
 
 
 class SelectionFallbackWarning(UserWarning):
@@ -35,15 +37,21 @@ class SelectionFallbackWarning(UserWarning):
     """
 
 
-def check_binary_target(y, *, estimator_name):
+def check_binary_target(y, *, estimator_name, rows=None):
     """Check that ``y`` holds exactly two classes and return them with a boolean target.
+
+    The one check of a binary outcome in the package: the selectors, the networks and the
+    study call it, so a bad ``y`` fails with the same message everywhere.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,)
-        Class labels.
+        Class labels (numbers, booleans or strings); a pandas Series' index names the rows
+        in error messages.
     estimator_name : str
         Name used in the error messages.
+    rows : array-like of shape (n_samples,), default=None
+        Row labels for error messages when ``y`` has no index (e.g. the case table's).
 
     Returns
     -------
@@ -51,7 +59,41 @@ def check_binary_target(y, *, estimator_name):
         The sorted class labels; ``classes[1]`` is the positive class.
     is_positive : ndarray of bool, shape (n_samples,)
         ``y == classes[1]``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is None, not one-dimensional, empty, has missing values (the rows are
+        named), is continuous, or does not hold exactly two classes.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.selection._validation import check_binary_target
+    >>> classes, is_positive = check_binary_target(["no", "yes", "yes"], estimator_name="demo")
+    >>> classes.tolist(), is_positive.tolist()
+    (['no', 'yes'], [False, True, True])
+    >>> check_binary_target([1, 1], estimator_name="demo")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: demo needs two classes in y, but y has only one class (1); ...
     """
+    if y is None:
+        raise ValueError(
+            f"{estimator_name} requires y to be passed, but the target y is None "
+            "(give one label per row, e.g. responder / non-responder)."
+        )
+    index = getattr(y, "index", None)
+    rows = np.asarray(index if index is not None else rows if rows is not None else [])
+    y = column_or_1d(y, warn=True)
+    missing = np.asarray(pd.isna(y), dtype=bool)
+    if missing.any():
+        where = rows[missing] if len(rows) == len(y) else np.flatnonzero(missing)
+        raise ValueError(
+            f"{estimator_name}: y is missing (NaN or None) at rows {where[:10].tolist()}; "
+            "every row needs a label."
+        )
+    if len(y) == 0:
+        raise ValueError(f"{estimator_name} needs two classes in y, but y has no rows.")
     y_type = type_of_target(y, input_name="y")
     if y_type not in ("binary", "multiclass"):
         raise ValueError(
@@ -62,14 +104,14 @@ def check_binary_target(y, *, estimator_name):
     if classes.size == 1:
         raise ValueError(
             f"{estimator_name} needs two classes in y, but y has only one class "
-            f"({classes[0]!r}); check that the training rows contain both outcomes."
+            f"({classes.tolist()[0]!r}); check that the training rows contain both outcomes."
         )
     if classes.size > 2:
         raise ValueError(
             f"{estimator_name} needs a binary y, but y has {classes.size} classes "
-            f"({list(classes)!r})."
+            f"({classes.tolist()!r})."
         )
-    return classes, np.asarray(y) == classes[1]
+    return classes, y == classes[1]
 
 
 def row_labels(X, n_samples):

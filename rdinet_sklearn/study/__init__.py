@@ -1,6 +1,18 @@
 """The study design (split, tuning, testing, reporting) as one call, with presets."""
 
-from ._config import PRESETS, make_config
-from ._run import run_study
+from .._lazy import attach
 
-__all__ = ["PRESETS", "make_config", "run_study"]
+__all__ = [
+    "ConfigError",
+    "PRESETS",
+    "make_config",
+    "run_study",
+]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._config": ["ConfigError", "PRESETS", "make_config"],
+        "._run": ["run_study"],
+    },
+)

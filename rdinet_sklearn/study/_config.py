@@ -9,6 +9,25 @@ import os
 
 import yaml
 
+
+class ConfigError(ValueError):
+    """A study setting is unknown, malformed or of the wrong kind (a preset, YAML file or override).
+
+    The command line reports it as bad input (exit code 3), with this message.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import ConfigError, make_config
+    >>> try:
+    ...     make_config("quick", overrides=["deep.epochs=5"])
+    ... except ConfigError as err:
+    ...     print(str(err).split(";")[0])
+    unknown setting 'deep.epochs'
+    >>> issubclass(ConfigError, ValueError)
+    True
+    """
+
+
 _COMMON = {
     "seed": 0,
     "test_size": 0.2,
@@ -89,10 +108,10 @@ def _merge(base, update, path=""):
     for key, value in update.items():
         where = f"{path}{key}"
         if key not in base:
-            raise ValueError(f"unknown setting {where!r}; known: {sorted(base)}")
+            raise ConfigError(f"unknown setting {where!r}; known: {sorted(base)}")
         if isinstance(base[key], dict) and key != "labels":
             if not isinstance(value, dict):
-                raise ValueError(f"setting {where!r} must be a mapping, got {value!r}")
+                raise ConfigError(f"setting {where!r} must be a mapping, got {value!r}")
             _merge(base[key], value, where + ".")
         else:
             base[key] = value
@@ -100,10 +119,13 @@ def _merge(base, update, path=""):
 
 def parse_override(text):
     """Turn ``"deep.max_epochs=5"`` into ``{"deep": {"max_epochs": 5}}`` (values parsed as YAML)."""
-    if "=" not in text:
-        raise ValueError(f"override {text!r} is not of the form key=value")
-    key, raw = text.split("=", 1)
-    value = yaml.safe_load(raw)
+    key, equals, raw = text.partition("=")
+    if not equals or not key.strip() or "" in key.strip().split("."):
+        raise ConfigError(f"override {text!r} is not of the form key=value")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: the value is not valid YAML") from exc
     for part in reversed(key.strip().split(".")):
         value = {part: value}
     return value
@@ -136,13 +158,17 @@ def make_config(preset="quick", *, config_file=None, overrides=()):
     if preset == "demo":
         preset = demo_preset()
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS) + ['demo']}")
+        raise ConfigError(f"unknown preset {preset!r}; choose from {sorted(PRESETS) + ['demo']}")
     config = copy.deepcopy(PRESETS[preset])
     if config_file is not None:
-        with open(os.fspath(config_file)) as handle:
-            loaded = yaml.safe_load(handle) or {}
+        try:
+            with open(os.fspath(config_file)) as handle:
+                loaded = yaml.safe_load(handle) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            problem = exc.strerror if isinstance(exc, OSError) else "not valid YAML"
+            raise ConfigError(f"{config_file}: cannot be read ({problem})") from exc
         if not isinstance(loaded, dict):
-            raise ValueError(f"{config_file}: expected a YAML mapping of settings")
+            raise ConfigError(f"{config_file}: expected a YAML mapping of settings")
         loaded.pop("preset", None)
         _merge(config, loaded)
     for override in overrides:

@@ -14,10 +14,11 @@ from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
 from .._cache import file_digest
-from .._cases import read_case_table, validate_case_table
+from .._cases import CaseTableError, read_case_table, tabular_columns, validate_case_table
 from ..metrics import table1
 from ..radiomics import RadiomicsExtractor
 from ..selection import SelectionFallbackWarning
+from ..selection._validation import check_binary_target
 from ._config import fingerprint, make_config, parse_roi
 from ._fit import fit_and_predict
 from ._models import radiomics_model, rdinet_model, resnet_model
@@ -45,28 +46,21 @@ def _start_log(out):
 
 
 def _binary_target(y, index):
-    y = pd.Series(np.asarray(y), index=index, name=getattr(y, "name", None) or "response")
-    if y.isna().any():
-        raise ValueError(f"the target is missing for rows {list(y.index[y.isna()])[:10]}")
-    classes = np.unique(y)
-    if len(classes) != 2:
-        raise ValueError(f"the study needs a binary target; found classes {list(classes)}")
-    return (y == classes[1]).astype(int), classes
+    """0/1 Series of the outcome on the case table's index, and the two classes."""
+    name = getattr(y, "name", None) or "response"
+    try:
+        classes, positive = check_binary_target(
+            np.asarray(y), estimator_name="the study", rows=index
+        )
+    except ValueError as error:  # the target is part of the input: bad input, not a bug
+        raise CaseTableError([f"target: {error}"]) from error
+    return pd.Series(positive.astype(int), index=index, name=name), classes
 
 
 def clinical_columns(cases, config):
-    """Numeric and categorical clinical columns: all but paths and identifiers."""
-    skip = {config["image_column"], config["mask_column"], config["reference_mask_column"]}
-    numeric, categorical = [], []
-    for column in cases.columns:
-        values = cases[column]
-        if column in skip or column == config["id_column"]:
-            continue
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            numeric.append(column)
-        elif values.nunique() < len(values):  # an all-distinct text column is an identifier
-            categorical.append(column)
-    return numeric, categorical
+    """Numeric and categorical clinical columns (:func:`~rdinet_sklearn.tabular_columns`)."""
+    paths = (config["image_column"], config["mask_column"], config["reference_mask_column"])
+    return tabular_columns(cases, exclude=(*paths, config["id_column"]))
 
 
 def _extract(cases, roi, config, cache):
@@ -187,7 +181,9 @@ def _run(cases, y, target, config, out, progress):
     cases = read_case_table(cases).copy()
     if y is None:
         if target is None or target not in cases.columns:
-            raise ValueError(f"give y, or target= naming a column of the case table ({target!r})")
+            raise CaseTableError(
+                [f"give y, or target= naming a column of the case table ({target!r})"]
+            )
         y = cases.pop(target)
     if config["id_column"] and config["id_column"] in cases.columns:
         cases.index = cases[config["id_column"]].astype(str)

@@ -1,14 +1,6 @@
 """Fixed-size ROI volumes for 3D CNNs and their online augmentation."""
 
-from ._augment import (
-    BatchAugmentation,
-    RandomGaussianNoise,
-    RandomRotation,
-    RandomScaling,
-    resolve_augmentations,
-    study_augmentations,
-)
-from ._crop import VolumeCropper, clear_volume_cache, volume_cache_info
+from .._lazy import attach
 
 __all__ = [
     "BatchAugmentation",
@@ -21,3 +13,18 @@ __all__ = [
     "study_augmentations",
     "volume_cache_info",
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "._augment": [
+            "BatchAugmentation",
+            "RandomGaussianNoise",
+            "RandomRotation",
+            "RandomScaling",
+            "resolve_augmentations",
+            "study_augmentations",
+        ],
+        "._crop": ["VolumeCropper", "clear_volume_cache", "volume_cache_info"],
+    },
+)

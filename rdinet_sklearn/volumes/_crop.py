@@ -14,7 +14,7 @@ cropper, so the folds of a grid search, and every epoch of a fit, reuse one prep
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,9 +24,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._cache import file_digest, resolve_memory
+from .._cache import LRUCache, case_file_digest, resolve_memory
 from .._cases import read_case_table, resolve_roi, validate_case_table
-from .._imaging import CaseError, geometry_mismatches, is_missing_path, read_image
+from .._imaging import CaseError, geometry_mismatches, read_image
 from .._versions import _VersionStampMixin
 
 VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nbytes")
@@ -34,7 +34,7 @@ VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nb
 _CACHE_BUDGET_BYTES = 4 * 1024**3
 """In-process cache size; the study's 147 cases x 2 orbits x 32x128x128 floats take ~0.6 GiB."""
 
-_VOLUMES: OrderedDict = OrderedDict()
+_VOLUMES = LRUCache(max_bytes=_CACHE_BUDGET_BYTES)
 _STATS = {"hits": 0, "misses": 0, "computed": 0}
 
 
@@ -69,9 +69,8 @@ def volume_cache_info():
     VolumeCacheInfo(hits=4, misses=4, computed=4, entries=4, nbytes=2048)
     >>> shutil.rmtree(folder)
     """
-    nbytes = sum(v.nbytes for v in _VOLUMES.values())
     return VolumeCacheInfo(
-        _STATS["hits"], _STATS["misses"], _STATS["computed"], len(_VOLUMES), nbytes
+        _STATS["hits"], _STATS["misses"], _STATS["computed"], len(_VOLUMES), _VOLUMES.nbytes
     )
 
 
@@ -101,13 +100,6 @@ def clear_volume_cache():
     """
     _VOLUMES.clear()
     _STATS.update(hits=0, misses=0, computed=0)
-
-
-def _remember(key, volume):
-    _VOLUMES[key] = volume
-    _VOLUMES.move_to_end(key)
-    while len(_VOLUMES) > 1 and sum(v.nbytes for v in _VOLUMES.values()) > _CACHE_BUDGET_BYTES:
-        _VOLUMES.popitem(last=False)
 
 
 def _box_to_volume(image, lower, upper, volume_size):
@@ -360,14 +352,6 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
             check_files=False,
         )
 
-    def _digest(self, row, column, path):
-        if is_missing_path(path):
-            raise CaseError(row, column, path, "no path given")
-        try:
-            return file_digest(path)
-        except FileNotFoundError as exc:
-            raise CaseError(row, column, path, "file not found") from exc
-
     def transform(self, X):
         """Preprocess every case (or fetch it from the caches).
 
@@ -393,15 +377,14 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
         for row, entry in table.iterrows():
             image_path, mask_path = entry[self.image_column], entry[self.mask_column]
             key = (
-                self._digest(row, self.image_column, image_path),
-                self._digest(row, self.mask_column, mask_path),
+                case_file_digest(image_path, row=row, column=self.image_column),
+                case_file_digest(mask_path, row=row, column=self.mask_column),
                 *params,
             )
             keys.append(key)
             if key in _VOLUMES:
                 _STATS["hits"] += 1
-                _VOLUMES.move_to_end(key)
-                found[key] = _VOLUMES[key]
+                found[key] = _VOLUMES.get(key)
             elif key not in missing:
                 _STATS["misses"] += 1
                 missing[key] = (row, image_path, mask_path)
@@ -421,7 +404,7 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 for key, (row, image, mask) in missing.items()
             )
             for key, volume in zip(missing, results, strict=True):
-                _remember(key, volume)
+                _VOLUMES.put(key, volume)
                 found[key] = volume
         return (
             np.stack([found[key] for key in keys])
