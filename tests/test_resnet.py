@@ -1,16 +1,15 @@
 """ResNet50Classifier and its skorch training core, at CPU size on synthetic cohorts."""
 
 import pickle
-import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from skorch.exceptions import DeviceWarning
@@ -128,9 +127,9 @@ def test_string_labels(small_cohort):
 
 def test_target_errors(small_cohort):
     cases, y = small_cohort
-    with pytest.raises(ValueError, match="two classes.*only \\[1\\]"):
+    with pytest.raises(ValueError, match=r"two classes.*only one class \(1\)"):
         _small().fit(cases, np.ones(len(cases), dtype=int))
-    with pytest.raises(ValueError, match="Only binary classification"):
+    with pytest.raises(ValueError, match="needs a binary y, but y has 3 classes"):
         _small().fit(cases, np.arange(len(cases)) % 3)
     with pytest.raises(ValueError, match="rows but y has"):
         _small().fit(cases, y[:-1])
@@ -176,11 +175,63 @@ def test_model_saved_for_cuda_loads_on_cpu(fitted, small_cohort):
     np.testing.assert_array_equal(loaded.predict_proba(cases), expected)
 
 
-def test_precision_is_fp32_on_cpu():
-    for precision in ("auto", "bf16", "fp16", "fp32"):
-        assert _small(precision=precision, device="cpu")._autocast_dtype() is None
-    with pytest.raises(ValueError, match="precision"):
-        _small(precision="int8")._validate_params()
+def test_precision_resolves_per_device():
+    cpu = {p: _small(precision=p, device="cpu") for p in ("auto", "bf16", "fp16", "fp32")}
+    assert cpu["auto"]._autocast_dtype(training=True) is None  # float32 on a CPU
+    assert cpu["bf16"]._autocast_dtype(training=True) is torch.bfloat16
+    assert cpu["fp32"]._autocast_dtype(training=True) is None
+    assert cpu["fp16"]._autocast_dtype(training=False) is None  # predicts in float32
+    with pytest.raises(ValueError, match="fp16.*CUDA only.*bf16"):
+        cpu["fp16"]._autocast_dtype(training=True)
+
+
+def test_bf16_autocast_trains_on_cpu(small_cohort):
+    """The mixed-precision path itself: bf16 autocast on the CPU, finite losses, fp32 output."""
+    cases, y = small_cohort
+    seen = []
+    cnn = _small(precision="bf16", device="cpu", max_epochs=2)
+    cnn.initialize()
+    cnn.module_.backbone.conv1.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    cnn.set_params(warm_start=True).fit(cases, y)
+    assert seen and set(seen) == {torch.bfloat16}  # convolutions ran in bfloat16
+    assert np.all(np.isfinite(cnn.history[:, "train_loss"]))
+    proba = cnn.predict_proba(cases)
+    assert proba.dtype == np.float32 and np.allclose(proba.sum(axis=1), 1, atol=1e-3)
+    assert all(p.dtype == torch.float32 for p in cnn.module_.parameters())  # fp32 weights
+    plain = _small(precision="fp32", device="cpu", max_epochs=2).fit(cases, y)
+    assert not np.allclose(plain.history[:, "train_loss"], cnn.history[:, "train_loss"])
+
+
+def test_fp16_refuses_to_train_without_cuda(small_cohort):
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    cases, y = small_cohort
+    with pytest.raises(ValueError, match="CUDA only"):
+        _small(precision="fp16").fit(cases, y)
+
+
+def test_parameters_are_checked_before_any_case_is_read(tmp_path):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    missing = pd.DataFrame({"image": [str(tmp_path / "none.nii")] * 4, "mask": ["x"] * 4})
+    y = [0, 1, 0, 1]
+    with pytest.raises(InvalidParameterError, match="'margin' parameter of ResNet50Classifier"):
+        ResNet50Classifier(margin=-5).fit(missing, y)
+    with pytest.raises(InvalidParameterError, match="'precision'"):
+        _small(precision="int8").fit(missing, y)
+    with pytest.raises(ValueError, match="volume_size must be 3 positive ints"):
+        _small(volume_size=(8, 24)).fit(missing, y)
+
+
+def test_signature_lists_every_parameter_once():
+    import inspect
+
+    from rdinet_sklearn.volumes import VolumeCropper
+
+    names = list(inspect.signature(ResNet50Classifier).parameters)
+    assert names[0] == "roi" and len(names) == len(set(names))
+    assert set(inspect.signature(VolumeCropper).parameters) < set(names)
+    assert ResNet50Classifier().get_params()["margin"] == VolumeCropper().margin
 
 
 def test_skorch_knobs_reach_skorch(small_cohort):
@@ -237,76 +288,6 @@ def test_learns_the_response_signal(medium_cohort):
     assert true_auc > 0.7
     assert 0.3 < null_auc < 0.7
     assert true_auc - null_auc > 0.2
-
-
-# -- scikit-learn's estimator checks --------------------------------------------------------
-
-_TWO_D = "feeds a 2D numeric array; the estimator takes a case table of file paths"
-EXPECTED_FAILED_CHECKS = {
-    "check_no_attributes_set_in_init": "skorch's __init__ sets history_, initialized_ and "
-    "virtual_params_ by design",
-    "check_classifier_data_not_an_array": _TWO_D,
-    "check_classifiers_classes": _TWO_D,
-    "check_classifiers_one_label_sample_weights": _TWO_D + " (and no sample_weight)",
-    "check_classifiers_train": _TWO_D + " (row-count mismatch is tested on case tables)",
-    "check_dict_unchanged": _TWO_D,
-    "check_dont_overwrite_parameters": _TWO_D + " (tested on a case table here)",
-    "check_dtype_object": _TWO_D,
-    "check_estimator_sparse_array": _TWO_D + " (sparse)",
-    "check_estimator_sparse_matrix": _TWO_D + " (sparse)",
-    "check_estimator_sparse_tag": _TWO_D + " (sparse)",
-    "check_estimators_dtypes": _TWO_D,
-    "check_estimators_empty_data_messages": _TWO_D,
-    "check_estimators_fit_returns_self": _TWO_D,
-    "check_estimators_nan_inf": _TWO_D + " (NaN/inf images are tested in test_volumes.py)",
-    "check_estimators_overwrite_params": _TWO_D + " (tested on a case table here)",
-    "check_estimators_partial_fit_n_features": _TWO_D,
-    "check_estimators_pickle": _TWO_D + " (pickling is tested on a case table here)",
-    "check_f_contiguous_array_estimator": _TWO_D,
-    "check_fit1d": _TWO_D,
-    "check_fit2d_1feature": _TWO_D,
-    "check_fit2d_1sample": _TWO_D,
-    "check_fit2d_predict1d": _TWO_D,
-    "check_fit_check_is_fitted": _TWO_D,
-    "check_fit_idempotent": _TWO_D + " (repeatable fits are tested here)",
-    "check_fit_score_takes_y": _TWO_D,
-    "check_methods_sample_order_invariance": _TWO_D,
-    "check_methods_subset_invariance": _TWO_D,
-    "check_n_features_in": _TWO_D + "; a case table has no fixed feature count",
-    "check_n_features_in_after_fitting": _TWO_D,
-    "check_pipeline_consistency": _TWO_D,
-    "check_positive_only_tag_during_fit": _TWO_D,
-    "check_readonly_memmap_input": _TWO_D,
-    "check_requires_y_none": _TWO_D,
-    "check_supervised_y_2d": _TWO_D,
-    "check_transformer_data_not_an_array": _TWO_D,
-    "check_transformer_general": _TWO_D,
-}
-
-
-class _ResNetUnderSklearnChecks(ResNet50Classifier):
-    """ResNet50Classifier claiming 2D-array input, only so sklearn runs its checks at all.
-
-    With the true tags (no 2D arrays, strings) sklearn skips the whole suite; claiming 2D
-    input makes it run the API checks (clone, params, repr, tags, unfitted errors, y
-    validation) and list the data checks above as expected failures.
-    """
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.string = False
-        return tags
-
-
-@parametrize_with_checks(
-    [_ResNetUnderSklearnChecks(depth=10, volume_size=(4, 8, 8), max_epochs=1, random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check(estimator)
 
 
 def test_true_tags_describe_a_case_table_estimator():

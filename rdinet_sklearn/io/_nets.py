@@ -1,104 +1,30 @@
 """skorch nets without pickle: constructor parameters as JSON, weights as safetensors.
 
-A fitted net is split into
+A fitted net is split by :func:`rdinet_sklearn.nn._state.net_state` into
 
 * its constructor parameters, encoded as JSON; classes and functions (``module``,
   ``optimizer``, ``criterion``, callbacks...) are written as dotted names and, on load,
-  resolved **only** from an allow-list (:data:`DEFAULT_TRUSTED` plus what the caller
-  trusts), so a tampered file cannot make the loader import or call anything else;
+  resolved **only** from an allow-list (the networks' ``TRUSTED_TYPES`` plus what the
+  caller trusts), so a tampered file cannot make the loader import or call anything else;
 * the ``state_dict`` of every torch module and criterion, stored with safetensors (tensors
   only, no code);
 * its other fitted attributes (``classes_inferred_``, the fitted ``cropper_``, tabular
   statistics), left to skops by the caller;
 * its training history (JSON, for reference).
 
-The net is rebuilt with its class's constructor, the fitted attributes set, ``initialize()``
-and ``load_state_dict``. Optimizer state (e.g. Adam's moments) is not stored: a loaded net
-predicts exactly like the saved one, and ``partial_fit`` continues with a fresh optimizer.
+The net is rebuilt by :func:`rdinet_sklearn.nn._state.restore_net`. This module depends on
+:mod:`rdinet_sklearn.nn`, never the other way round.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import torch
-from skorch.exceptions import DeviceWarning
-from skorch.history import History
 
-_TORCH_ATTRIBUTES = ("_modules", "_criteria", "_optimizers")
-_REBUILT_ATTRIBUTES = {
-    "history_",
-    "callbacks_",
-    "initialized_",
-    "virtual_params_",
-    "init_context_",
-    "prefixes_",
-    "cuda_dependent_attributes_",
-    "_params_to_validate",
-    "_augmenter_",
-    "_grad_scaler_",
-}
-
-
-def _default_trusted_objects():
-    import skorch.callbacks as cb
-    import skorch.dataset as ds
-    from torch.optim import lr_scheduler as sched
-
-    from ..nn import ResNet3DModule, ResNet50Classifier
-
-    objects = [
-        ResNet50Classifier,
-        ResNet3DModule,
-        torch.nn.CrossEntropyLoss,
-        torch.nn.NLLLoss,
-        torch.nn.BCEWithLogitsLoss,
-        torch.optim.Adam,
-        torch.optim.AdamW,
-        torch.optim.SGD,
-        torch.optim.RMSprop,
-        torch.optim.Adagrad,
-        torch.optim.NAdam,
-        torch.optim.RAdam,
-        sched.StepLR,
-        sched.MultiStepLR,
-        sched.ExponentialLR,
-        sched.CosineAnnealingLR,
-        sched.CosineAnnealingWarmRestarts,
-        sched.ReduceLROnPlateau,
-        sched.OneCycleLR,
-        torch.utils.data.DataLoader,
-        ds.Dataset,
-        ds.ValidSplit,
-        # Callbacks that only observe or steer training; those that read or write files
-        # (Checkpoint, LoadInitState, TrainEndCheckpoint) must be trusted explicitly.
-        cb.EpochScoring,
-        cb.BatchScoring,
-        cb.PassthroughScoring,
-        cb.EarlyStopping,
-        cb.LRScheduler,
-        cb.GradientNormClipping,
-        cb.EpochTimer,
-        cb.PrintLog,
-        cb.ProgressBar,
-        cb.Freezer,
-        cb.Unfreezer,
-        cb.Initializer,
-    ]
-    for module_name, names in (
-        ("rdinet_sklearn.nn._rdinet", ["RDINetClassifier"]),
-        ("rdinet_sklearn.nn._rdinet_module", ["RDINetModule"]),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:  # the fusion network is optional in older trees
-            continue
-        objects += [getattr(module, name) for name in names if hasattr(module, name)]
-    return objects
+from ..nn._state import TRUSTED_TYPES, net_state, restore_net
 
 
 def dotted_name(obj):
@@ -112,7 +38,7 @@ def trusted_objects(extra=()):
     ``extra`` holds classes/functions, or dotted names (imported here: the caller vouches
     for them).
     """
-    table = {dotted_name(obj): obj for obj in _default_trusted_objects()}
+    table = {dotted_name(obj): obj for obj in TRUSTED_TYPES}
     for item in extra:
         if isinstance(item, str):
             module_name, _, attribute = item.rpartition(".")
@@ -215,72 +141,40 @@ def is_net(node):
     return isinstance(node, NeuralNet)
 
 
-def _torch_parts(net):
-    names = [name for attr in _TORCH_ATTRIBUTES for name in getattr(net, attr, [])]
-    return {name + "_" for name in names}
-
-
 def split_net(net, trusted):
-    """``(config, tensors, attributes)`` of a fitted (or unfitted) net."""
-    # An accelerated net is saved as its plain class (hook ``_saved_as``): the weights are
-    # the same, and an Accelerator is a property of the machine, not of the model.
-    saved_as = getattr(net, "_saved_as", None)
-    cls, params = saved_as() if saved_as else (type(net), net.get_params(deep=False))
+    """``(config, tensors, attributes)`` of a fitted (or unfitted) net.
+
+    An accelerated net is saved as its plain class (the weights are the same, and an
+    Accelerator is a property of the machine, not of the model).
+    """
+    cls, params, attributes, weights, history = net_state(net)
     name = dotted_name(cls)
     if name not in trusted:
         raise TypeError(f"net class {name} is not on the allow-list; pass trusted=[{name}]")
     config = {
         "class": name,
         "params": {k: encode(v, trusted, f"{cls.__name__}.{k}") for k, v in params.items()},
-        "initialized": bool(getattr(net, "initialized_", False)),
-        "history": _history_json(getattr(net, "history_", None)),
+        "initialized": bool(weights),
+        "history": _plain_json(history),
     }
-    tensors, attributes = {}, {}
-    if config["initialized"]:
-        for attr in sorted(_torch_parts(net)):
-            part = getattr(net, attr)
-            if isinstance(part, torch.nn.Module):
-                for key, tensor in part.state_dict().items():
-                    # clone: safetensors refuses tensors that share memory (tied weights)
-                    tensors[f"{attr}.{key}"] = tensor.detach().to("cpu").contiguous().clone()
-        skip = _torch_parts(net) | _REBUILT_ATTRIBUTES | set(params)
-        attributes = {
-            k: v
-            for k, v in vars(net).items()
-            if k.endswith("_") and k not in skip and not isinstance(v, torch.nn.Module)
-        }
+    tensors = {
+        # clone: safetensors refuses tensors that share memory (tied weights)
+        f"{part}.{key}": tensor.detach().to("cpu").contiguous().clone()
+        for part, state in weights.items()
+        for key, tensor in state.items()
+    }
     return config, tensors, attributes
 
 
-def _history_json(history):
-    if history is None:
-        return None
-
-    def plain(value):
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, np.generic | torch.Tensor):
-            return value.item() if value.size == 1 or np.ndim(value) == 0 else value.tolist()
-        return value if isinstance(value, bool | int | float | str | type(None)) else repr(value)
-
-    return plain(history.to_list())
-
-
-@contextmanager
-def _without_pretrained_file(net):
-    """Build the module without reading ``pretrained`` (the saved weights replace it anyway,
-    and the file need not exist where the model is loaded)."""
-    if getattr(net, "pretrained", None) is None:
-        yield
-        return
-    pretrained = net.pretrained
-    net.pretrained = None
-    try:
-        yield
-    finally:
-        net.pretrained = pretrained
+def _plain_json(value):
+    """The history's values as JSON types (tensors and numpy scalars become numbers)."""
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, np.generic | torch.Tensor):
+        return value.item() if value.size == 1 or np.ndim(value) == 0 else value.tolist()
+    return value if isinstance(value, bool | int | float | str | type(None)) else repr(value)
 
 
 def rebuild_net(config, tensors, attributes, trusted):
@@ -291,29 +185,10 @@ def rebuild_net(config, tensors, attributes, trusted):
     if not (isinstance(cls, type) and issubclass(cls, NeuralNet)):
         raise UntrustedError(f"net class {config.get('class')!r} is not on the allow-list")
     params = {k: decode(v, trusted, f"{cls.__name__}.{k}") for k, v in config["params"].items()}
-    device = params.get("device")
-    if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
-        # as skorch does when unpickling: weights are stored on the CPU, so nothing is lost
-        warnings.warn(
-            f"the net was saved with device={device!r} but CUDA is not available here; "
-            'loading it with device="cpu"',
-            DeviceWarning,
-            stacklevel=4,
-        )
-        params["device"] = "cpu"
-    net = cls(**params)
+    weights = {}
+    for key, tensor in tensors.items():
+        part, _, name = key.partition(".")
+        weights.setdefault(part, {})[name] = tensor
     if not config.get("initialized"):
-        return net
-    vars(net).update(attributes)
-    with _without_pretrained_file(net):
-        net.initialize()
-    for attr in sorted(_torch_parts(net)):
-        part = getattr(net, attr)
-        if not isinstance(part, torch.nn.Module):
-            continue
-        prefix = f"{attr}."
-        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-        part.load_state_dict(state, strict=True)
-    if config.get("history") is not None:
-        net.history_ = History(config["history"])
-    return net
+        weights, attributes = {}, {}
+    return restore_net(cls, params, attributes, weights, config.get("history"))

@@ -27,28 +27,27 @@ plain ``python train.py``. Each process reads the same case table; Accelerate gi
 shard of every (identically shuffled) epoch, so ``batch_size`` is per process.
 
 Notes for users of the mixin: ``device`` must stay ``None`` (Accelerate places the model;
-the classes resolve Accelerate's device internally where the training core needs one), the
-``precision`` parameter is ignored (mixed precision is the Accelerator's
-``mixed_precision``), and after training the model is unwrapped (``unwrap_after_train``) so
-that it can be saved. :meth:`to_plain` returns the equivalent plain classifier, with no
-Accelerator attached, to pickle or share.
+the training core seeds and augments on Accelerate's device); mixed precision is the
+Accelerator's ``mixed_precision``, so ``precision`` must be ``"auto"`` or name the same
+precision (``"fp32"`` for ``"no"``), else ``fit`` refuses; after training the model is
+unwrapped (``unwrap_after_train``) so that it can be saved. :meth:`to_plain` returns the
+equivalent plain classifier, with no Accelerator attached, to pickle or share.
 """
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-
-from skorch.dataset import unpack_data
-from skorch.exceptions import DeviceWarning
+import torch
 from skorch.hf import AccelerateMixin
-from skorch.utils import to_tensor
 
 from ._base import _VolumeNetClassifier
 from ._rdinet import RDINetClassifier
 from ._resnet import ResNet50Classifier
+from ._state import net_state, restore_net
 
 _ACCELERATE_PARAMS = ("accelerator", "unwrap_after_train", "callbacks__print_log__sink")
+
+# The Accelerator's mixed_precision and the classifiers' matching precision.
+_PRECISIONS = {"no": "fp32", "fp16": "fp16", "bf16": "bf16"}
 
 # The numpydoc entries of those parameters (and ``device``), shared by every docstring below.
 _ACCELERATE_PARAMETERS = """\
@@ -90,9 +89,9 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
 
     Notes
     -----
-    The ``precision`` parameter of the classifier is ignored: mixed precision is the
-    Accelerator's ``mixed_precision``. See :mod:`rdinet_sklearn.nn._accelerate` for the
-    ``accelerate launch`` recipe.
+    Mixed precision is the Accelerator's ``mixed_precision``: the classifier's ``precision``
+    must be ``"auto"`` or the same (``"fp32"`` for ``"no"``), otherwise ``fit`` raises. See
+    :mod:`rdinet_sklearn.nn._accelerate` for the ``accelerate launch`` recipe.
 
     Examples
     --------
@@ -125,72 +124,36 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
             if issubclass(cls, _VolumeNetClassifier) and not issubclass(cls, AccelerateMixin)
         )
 
-    @contextmanager
-    def _concrete_device(self):
-        # The core needs a concrete device to seed the RNG, place augmentation and move
-        # batches; under Accelerate it is the accelerator's (this process's GPU, or the CPU).
-        # Calls nest (fit -> initialize), so only the outermost one checks and resolves.
-        if vars(self).get("_device_resolved", False):
-            yield
-            return
-        if self.accelerator.device_placement and self.device is not None:
+    def _compute_device(self):
+        # Accelerate places the model and batches; the core seeds and augments there too.
+        return torch.device(self.accelerator.device)
+
+    def _autocast_dtype(self, *, training):
+        return None  # AccelerateMixin's train step runs under accelerator.autocast()
+
+    def _check_params(self):
+        super()._check_params()
+        chosen = _PRECISIONS.get(str(self.accelerator.mixed_precision))
+        if self.precision not in ("auto", chosen):
             raise ValueError(
-                "When device placement is performed by the accelerator, set device=None"
+                f"{type(self).__name__} trains with the Accelerator's mixed precision "
+                f"({self.accelerator.mixed_precision!r}), but precision={self.precision!r}: "
+                f"pass Accelerator(mixed_precision=...) and leave precision='auto'"
             )
-        requested = self.device
-        vars(self).update(_device_resolved=True, device=str(self.accelerator.device))
-        try:
-            yield
-        finally:
-            vars(self).update(device=requested)
-            del vars(self)["_device_resolved"]
 
-    def _validate_params(self):
-        # The device check of AccelerateMixin runs in _concrete_device, where the
-        # parameter (not the resolved device) is visible.
-        super(AccelerateMixin, self)._validate_params()
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # AccelerateMixin has replaced the "auto" sink by accelerator.print in the parameter
+        # itself, and PrintLog honours verbose=0 only for the builtin print: keep the
+        # parameter as given (fit must not change it) and the log quiet at verbose=0.
+        if self.callbacks__print_log__sink == getattr(self.accelerator, "print", print):
+            self.callbacks__print_log__sink = "auto"
+            if not self.verbose:
+                self.callbacks_ = [(n, c) for n, c in self.callbacks_ if n != "print_log"]
+        return self
 
-    def initialize(self):
-        with self._concrete_device():
-            return super().initialize()
-
-    def _initialize_callbacks(self):
-        # skorch's PrintLog ignores verbose=0 unless its sink is the builtin print, and
-        # AccelerateMixin would store accelerator.print in the parameter; choose the sink
-        # here and leave the parameter as given (clone-safe).
-        requested = self.callbacks__print_log__sink
-        if requested != "auto":
-            return super()._initialize_callbacks()
-        sink = self.accelerator.print if self.verbose else print
-        vars(self)["callbacks__print_log__sink"] = sink
-        try:
-            return super(AccelerateMixin, self)._initialize_callbacks()
-        finally:
-            vars(self)["callbacks__print_log__sink"] = requested
-
-    def __setstate__(self, state):
-        requested = state["device"]
-        with warnings.catch_warnings():
-            # skorch warns that device=None becomes the load device; it stays None here
-            warnings.simplefilter("ignore", DeviceWarning)
-            super().__setstate__(state)
-        vars(self)["device"] = requested
-
-    def _autocast_dtype(self):
-        return None  # Accelerate's mixed_precision decides
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self._augment(to_tensor(Xi, device=self.device))
-        with self.accelerator.autocast():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self.accelerator.backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def _saved_as(self):
-        """The plain class and its parameters (for :mod:`rdinet_sklearn.io` and pickling)."""
+    def _plain_class_and_params(self):
+        """The plain class and its parameters (how this net is saved and pickled as plain)."""
         params = self.get_params(deep=False)
         for name in _ACCELERATE_PARAMS:
             params.pop(name, None)
@@ -206,11 +169,7 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
         net : ResNet50Classifier or RDINetClassifier
             A new estimator (this one is unchanged), ready to predict, pickle or save.
         """
-        from ..io._nets import rebuild_net, split_net, trusted_objects
-
-        table = trusted_objects([self._plain_class(), self.module])
-        config, tensors, attributes = split_net(self, table)
-        return rebuild_net(config, tensors, attributes, table)
+        return restore_net(*net_state(self))
 
 
 def _accelerated_doc(base, other, other_summary, example):

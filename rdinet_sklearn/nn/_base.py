@@ -4,29 +4,32 @@
 ``predict``, ``predict_proba`` and ``transform`` accept the case table. It crops ROI volumes
 with :class:`~rdinet_sklearn.volumes.VolumeCropper` (cached: computed once per case, ROI and
 size, never per epoch), encodes ``y``, seeds everything from ``random_state``, augments
-training batches only, resolves ``device="auto"`` and runs mixed precision on CUDA. Every
-skorch knob stays reachable (``optimizer__weight_decay``, ``callbacks``, ``module__...``,
+training batches only, resolves ``device="auto"`` and runs mixed precision. Every skorch
+knob stays reachable (``optimizer__weight_decay``, ``callbacks``, ``module__...``,
 ``iterator_train__...``, ``train_split``); other inputs (arrays, dicts, skorch Datasets, as
-skorch's own callbacks pass them) go straight to skorch.
+skorch's own callbacks pass them) go straight to skorch. Only skorch's documented extension
+points are overridden; the two needs without one are in :mod:`._skorch_adapter`.
 
 How a subclass plugs in
 -----------------------
-1. ``_net_input(self, X, *, fitting)`` turns the case table into the network input: the
+1. ``__init__(self, *args, module=MyModule, <own parameters>, **kwargs)`` stores its own
+   parameters and forwards the rest; the cropping, backbone and training parameters are the
+   core's (see :mod:`._params`), and the full signature is derived automatically.
+2. ``_net_input(self, X, *, fitting)`` turns the case table into the network input: the
    volume array ``(n, channels, D, H, W)`` or a dict ``{"volume": ..., "tabular": ...}``
    whose keys become keyword arguments of ``module.forward``. With ``fitting=True`` it
-   fits whatever it needs (the base fits ``self.cropper_``); call ``super()._net_input`` to
+   fits whatever it needs (the core fits ``self.cropper_``); call ``super()._net_input`` to
    get the volumes.
-2. ``module=`` is the torch module *class* (a constructor parameter, as in skorch). It is
-   built with ``{**self._module_kwargs(), **module__params}``: override ``_module_kwargs``
-   to add data-derived or top-level arguments (the base gives ``in_channels``). Top-level
-   parameters such as ``depth`` must be real ``__init__`` parameters of the subclass
-   (stored as-is) so that ``get_params``/``clone`` see them. The module's ``forward``
-   returns logits of shape (n, 2); a ``features`` method taking the same inputs returns the
-   pooled embedding used by ``transform``, and ``feature_dim`` gives its width.
-3. Augmentation touches only the ``"volume"`` entry of a dict input (or the array itself).
+3. ``_module_kwargs(self)`` adds data-derived or top-level module arguments to the core's
+   (``in_channels``, ``depth``, ``pretrained``); ``module__<name>`` parameters take
+   precedence. The module's ``forward`` returns logits of shape (n, 2); a ``features``
+   method taking the same inputs returns the pooled embedding used by ``transform``, and
+   ``feature_dim`` gives its width.
+4. Augmentation touches only the ``"volume"`` entry of a dict input (or the array itself).
 
-A subclass's ``__init__`` takes its own parameters, stores them, and forwards ``**kwargs``
-to this class.
+Mixed precision has one path: ``torch.autocast`` on the resolved device type, in ``infer``
+(training and prediction alike); bf16 runs on the CPU and CUDA, fp16 only on CUDA, with a
+gradient scaler (``train_step``/``train_step_single``).
 """
 
 from __future__ import annotations
@@ -38,25 +41,21 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import _fit_context
+from sklearn import get_config
 from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
-from skorch.utils import to_numpy, to_tensor
+from skorch.utils import TeeGenerator, to_numpy, to_tensor
 
 from .._cases import read_case_table
 from .._versions import _VersionStampMixin
-from ..volumes import BatchAugmentation, VolumeCropper, resolve_augmentations
-
-
-def resolve_device(device):
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``; others pass."""
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+from ..selection._validation import check_binary_target
+from ..volumes._augment import BatchAugmentation, resolve_augmentations
+from ..volumes._crop import VolumeCropper
+from ._params import CROPPER_PARAMS, NET_CONSTRAINTS, expand_signature
+from ._skorch_adapter import is_auto, resolve_device, set_training, skorch_device
 
 
 def _is_case_table(X):
@@ -66,7 +65,6 @@ def _is_case_table(X):
 @contextmanager
 def _seeded_torch(seed, device):
     """Seed torch inside a forked RNG state, so the caller's global RNG is left untouched."""
-    device = torch.device(device)
     gpus = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=gpus):
         torch.manual_seed(int(seed))
@@ -75,20 +73,6 @@ def _seeded_torch(seed, device):
 
 class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
     """Private base: see the module docstring for the subclass hooks.
-
-    Parameters specific to this class (the rest are skorch's):
-
-    roi, labels, volume_size, margin, orbits, image_column, mask_column, memory, n_jobs
-        Passed to :class:`~rdinet_sklearn.volumes.VolumeCropper`.
-    augmentation : "study", "none", None or list of transforms
-        Online augmentation of training batches (never at prediction).
-    precision : {"auto", "bf16", "fp16", "fp32"}
-        Autocast on CUDA ("auto": bf16 where supported, else fp32; "fp16" adds a
-        GradScaler). CPU always runs fp32.
-    random_state : int, RandomState or None
-        Seeds weight initialisation, batch order, augmentation and any dropout.
-    device : "auto" or a torch device
-        ``"auto"`` picks CUDA when available at fit/predict/load time.
 
     Defaults differing from skorch: Adam, ``lr=1e-3``, ``max_epochs=100``,
     ``batch_size=16`` (the study's), ``CrossEntropyLoss`` on two logits,
@@ -99,28 +83,15 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
     callback to early-stop instead.
     """
 
-    _parameter_constraints: dict = {
-        "augmentation": [StrOptions({"study", "none"}), None, list, tuple],
-        "precision": [StrOptions({"auto", "bf16", "fp16", "fp32"})],
-        "random_state": ["random_state"],
-        "device": [str, torch.device, None],
-        "orbits": [StrOptions({"split", "joint"})],
-    }
+    _parameter_constraints: dict = NET_CONSTRAINTS
     _feature_prefix = "cnn_feature_"
 
     def __init__(
         self,
+        *args,
         module,
-        *,
-        roi="all",
-        labels=None,
-        volume_size=(32, 128, 128),
-        margin=5.0,
-        orbits="split",
-        image_column="image",
-        mask_column="mask",
-        memory=None,
-        n_jobs=None,
+        depth=50,
+        pretrained=None,
         augmentation="study",
         precision="auto",
         random_state=None,
@@ -134,6 +105,9 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
         verbose=0,
         **kwargs,
     ):
+        # The cropper's own constructor takes its parameters (``roi`` may be positional),
+        # so their names and defaults are the cropper's.
+        cropper = VolumeCropper(*args, **{k: kwargs.pop(k) for k in CROPPER_PARAMS if k in kwargs})
         super().__init__(
             module,
             criterion=criterion,
@@ -146,37 +120,38 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
             verbose=verbose,
             **kwargs,
         )
-        self.roi = roi
-        self.labels = labels
-        self.volume_size = volume_size
-        self.margin = margin
-        self.orbits = orbits
-        self.image_column = image_column
-        self.mask_column = mask_column
-        self.memory = memory
-        self.n_jobs = n_jobs
+        for name, value in cropper.get_params(deep=False).items():
+            setattr(self, name, value)
+        self.depth = depth
+        self.pretrained = pretrained
         self.augmentation = augmentation
         self.precision = precision
         self.random_state = random_state
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            expand_signature(cls, core=_VolumeNetClassifier)
+
     # -- sklearn plumbing -------------------------------------------------------------------
 
-    def _get_param_names(self):
-        # skorch lists every public attribute; leave out its private bookkeeping
-        # (``_params_to_validate``), which __init__ rebuilds from the keyword arguments.
-        return [k for k in super()._get_param_names() if not k.startswith("_")]
+    def get_params(self, deep=True, **kwargs):
+        # skorch lists every attribute without a trailing underscore, its private bookkeeping
+        # (``_params_to_validate``) included; the constructor rebuilds that from its keyword
+        # arguments, so the parameters are the public names.
+        params = super().get_params(deep=deep, **kwargs)
+        return {k: v for k, v in params.items() if not k.startswith("_")}
 
-    def _validate_params(self):
-        # sklearn's _fit_context calls this before skorch has registered the module
-        # prefixes, so skorch's check of ``prefix__name`` arguments only runs once they
-        # exist (skorch calls this again at the end of ``initialize``).
-        if getattr(self, "module_", None) is not None:
-            super()._validate_params()
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            self.get_params(deep=False),
-            caller_name=type(self).__name__,
-        )
+    def _check_params(self):
+        """Check every parameter, the cropper's included, before any case is read."""
+        if not get_config()["skip_parameter_validation"]:
+            validate_parameter_constraints(
+                self._parameter_constraints,
+                self.get_params(deep=False),
+                caller_name=type(self).__name__,
+            )
+        self._volume_cropper().fit(None)  # volume_size, roi and labels
+        self._autocast_dtype(training=True)  # fp16 without CUDA
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -188,74 +163,76 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
+    def __sklearn_is_fitted__(self):
+        return bool(self.initialized_) and hasattr(self, "cropper_")
+
     def _check_fitted(self):
-        check_is_fitted(self, ["module_", "cropper_", "classes_inferred_"])
+        check_is_fitted(self)
 
-    # -- device handling --------------------------------------------------------------------
+    # -- devices and precision --------------------------------------------------------------
 
-    @contextmanager
-    def _concrete_device(self):
-        """Hold the resolved device in ``self.device`` while skorch works, then restore it.
-
-        skorch reads ``self.device`` in many places; keeping the parameter ``"auto"`` outside
-        those calls keeps ``get_params`` unchanged by fit and lets a pickle move machines.
-        """
-        requested = self.device
-        vars(self)["device"] = resolve_device(requested)
-        try:
-            yield
-        finally:
-            vars(self)["device"] = requested
+    def _compute_device(self):
+        """The concrete torch device the core places batches, seeds and augmentation on."""
+        return torch.device(resolve_device(self.device))
 
     def __setstate__(self, state):
         requested = state["device"]
-        auto = isinstance(requested, str) and requested == "auto"
-        if auto:
-            state["device"] = resolve_device(requested)
-        super().__setstate__(state)  # skorch maps CUDA tensors to the CPU when needed
-        if auto:
-            vars(self)["device"] = requested
+        if requested is None or is_auto(requested):
+            # place the tensors on this machine's choice; the parameter stays as saved
+            state["device"] = resolve_device("auto")
+            super().__setstate__(state)
+            self.device = requested
+        else:
+            super().__setstate__(state)  # skorch maps CUDA tensors to the CPU when needed
 
-    def _autocast_dtype(self):
-        device = torch.device(resolve_device(self.device))
-        if device.type != "cuda" or self.precision == "fp32":
-            return None
+    def _autocast_dtype(self, *, training):
+        """dtype of ``torch.autocast`` (None: float32); raises for fp16 training off CUDA."""
+        cuda = self._compute_device().type == "cuda"
+        if self.precision == "bf16":
+            return torch.bfloat16
         if self.precision == "fp16":
-            return torch.float16
-        if self.precision == "bf16" or torch.cuda.is_bf16_supported():
+            if cuda:
+                return torch.float16
+            if training:
+                raise ValueError(
+                    f"{type(self).__name__}(precision='fp16') trains on CUDA only (fp16 "
+                    "gradients need a GPU's gradient scaler); use precision='bf16' or 'fp32' "
+                    f"on device {self._compute_device()}"
+                )
+            return None  # a model trained in fp16 predicts in float32 on a CPU
+        if self.precision == "auto" and cuda and torch.cuda.is_bf16_supported():
             return torch.bfloat16
         return None
+
+    def _autocast(self, *, training):
+        dtype = self._autocast_dtype(training=training)
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(self._compute_device().type, dtype=dtype)
 
     # -- hooks ------------------------------------------------------------------------------
 
     def _volume_cropper(self):
-        return VolumeCropper(
-            self.roi,
-            labels=self.labels,
-            volume_size=self.volume_size,
-            margin=self.margin,
-            orbits=self.orbits,
-            image_column=self.image_column,
-            mask_column=self.mask_column,
-            memory=self.memory,
-            n_jobs=self.n_jobs,
-        )
+        return VolumeCropper(**{name: getattr(self, name) for name in CROPPER_PARAMS})
 
     def _net_input(self, X, *, fitting):
-        """Network input for the case table ``X`` (hook 1); fits ``cropper_`` if ``fitting``."""
+        """Network input for the case table ``X`` (hook 2); fits ``cropper_`` if ``fitting``."""
         if fitting:
             self.cropper_ = self._volume_cropper().fit(X)
         return self.cropper_.transform(X)
 
     def _module_kwargs(self):
-        """Module constructor arguments derived from data or top-level parameters (hook 2)."""
+        """Module constructor arguments derived from data or top-level parameters (hook 3)."""
         cropper = getattr(self, "cropper_", None) or self._volume_cropper().fit(None)
-        return {"in_channels": cropper.n_channels_}
+        return {
+            "in_channels": cropper.n_channels_,
+            "depth": self.depth,
+            "pretrained": self.pretrained,
+        }
 
     def initialize_module(self):
         kwargs = {**self._module_kwargs(), **self.get_params_for("module")}
-        seed = self._seeds()["init"]
-        with _seeded_torch(seed, resolve_device(self.device)):
+        with _seeded_torch(self._seeds()["init"], self._compute_device()):
             self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
@@ -274,24 +251,11 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
 
     def _encode_target(self, y, *, classes=None):
         """0..n_classes-1 codes of ``y``; records the classes when ``classes`` is None."""
-        name = type(self).__name__
-        if y is None:
-            raise ValueError(f"{name} needs y (0/1 or two string labels)")
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per case), got shape {y.shape}")
-        check_classification_targets(y)  # rejects continuous, NaN/inf and unknown targets
-        found = np.unique(y)
         if classes is None:
-            if len(found) < 2:
-                raise ValueError(f"{name} needs two classes in y; got only {found.tolist()}")
-            if type_of_target(y, input_name="y") != "binary":
-                raise ValueError(
-                    f"Only binary classification is supported. {name} got {len(found)} "
-                    f"classes {found.tolist()}"
-                )
-            self.classes_inferred_ = classes = found
-        unknown = np.setdiff1d(found, classes)
+            classes, _ = check_binary_target(y, estimator_name=type(self).__name__)
+            self.classes_inferred_ = classes
+        y = column_or_1d(y)
+        unknown = np.setdiff1d(np.unique(y), classes)
         if len(unknown):
             raise ValueError(
                 f"y holds labels {unknown.tolist()} not seen in fit {classes.tolist()}"
@@ -338,7 +302,6 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
 
     # -- training ---------------------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, **fit_params):
         """Crop (cached), encode ``y`` and train from scratch.
 
@@ -355,44 +318,48 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
         -------
         self
         """
+        self._check_params()
         cases, codes = self._case_targets(X, y)
         self._fit_seeds_ = self._draw_seeds()
-        with self._concrete_device():
-            net_input = self._net_input(cases, fitting=True)
+        net_input = self._net_input(cases, fitting=True)
+        with skorch_device(self):
             return super().fit(net_input, codes, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training (from scratch if not yet initialised); accepts the case table."""
-        internal = fit_params.get("_routing_method") == "fit"  # skorch's fit, net input
-        if not internal:
-            self._check_cases(X)  # users pass case tables
         if _is_case_table(X):
-            if not self.initialized_ or not hasattr(self, "cropper_"):
+            if not self.__sklearn_is_fitted__():
+                self._check_params()
                 cases, y = self._case_targets(X, y)
                 self._fit_seeds_ = self._draw_seeds()
                 X = self._net_input(cases, fitting=True)
             else:
                 cases, y = self._case_targets(X, y, classes=self.classes_inferred_)
                 X = self._net_input(cases, fitting=False)
-        with self._concrete_device():
+        with skorch_device(self):
             return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def initialize(self):
-        with self._concrete_device():
+        with skorch_device(self):
             return super().initialize()
+
+    def load_params(self, *args, **kwargs):
+        with skorch_device(self):
+            return super().load_params(*args, **kwargs)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         seeds = self._seeds()
         transforms = resolve_augmentations(self.augmentation)
+        device = self._compute_device()
         self._augmenter_ = (
-            BatchAugmentation(transforms, seed=seeds["augment"], device=self.device)
+            BatchAugmentation(transforms, seed=seeds["augment"], device=device)
             if transforms
             else None
         )
-        fp16 = self._autocast_dtype() == torch.float16
+        fp16 = self._autocast_dtype(training=True) == torch.float16
         self._grad_scaler_ = torch.amp.GradScaler("cuda") if fp16 else None
         try:
-            with _seeded_torch(seeds["train"], self.device):
+            with _seeded_torch(seeds["train"], device):
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
         finally:
             self._augmenter_ = self._grad_scaler_ = None
@@ -402,46 +369,53 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
         if augmenter is None:
             return x
         if isinstance(x, Mapping):
-            return {**x, "volume": augmenter(x["volume"])}
+            return {**x, "volume": augmenter(x["volume"])} if "volume" in x else x
         return augmenter(x)
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self._augment(to_tensor(Xi, device=self.device))
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler = getattr(self, "_grad_scaler_", None)
-        if scaler is None:
-            loss.backward()
-        else:
-            scaler.scale(loss).backward()
-            # unscale now so gradient callbacks (e.g. GradientNormClipping) see true values
-            for name in self._optimizers:
-                scaler.unscale_(getattr(self, name + "_"))
-        return {"loss": loss, "y_pred": y_pred}
-
-    def _step_optimizer(self, step_fn):
-        scaler = getattr(self, "_grad_scaler_", None)
-        if scaler is None:
-            return super()._step_optimizer(step_fn)
-        # GradScaler.step takes no closure: compute the gradients first, then step.
-        step_fn()
-        for name in self._optimizers:
-            scaler.step(getattr(self, name + "_"))
-        scaler.update()
-
     def infer(self, x, **fit_params):
-        dtype = self._autocast_dtype()
-        context = nullcontext() if dtype is None else torch.autocast("cuda", dtype=dtype)
-        with context:
+        """skorch's forward pass under autocast; training batches are augmented first."""
+        training = self.module_.training
+        x = to_tensor(x, device=self.device)
+        if training:
+            x = self._augment(x)
+        with self._autocast(training=training):
             out = super().infer(x, **fit_params)
         return out.float() if torch.is_tensor(out) else out
+
+    def train_step_single(self, batch, **fit_params):
+        scaler = getattr(self, "_grad_scaler_", None)
+        if scaler is None:
+            return super().train_step_single(batch, **fit_params)
+        set_training(self, True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        # unscale now so gradient callbacks (e.g. GradientNormClipping) see true values
+        scaler.unscale_(self.optimizer_)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        scaler = getattr(self, "_grad_scaler_", None)
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        # GradScaler.step takes no closure (skorch's step passes one): zero the gradients,
+        # compute them once, let callbacks see them, then step through the scaler.
+        self.optimizer_.zero_grad()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+        )
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return step
 
     # -- prediction -------------------------------------------------------------------------
 
     def forward_iter(self, X, training=False, device="cpu"):
-        with self._concrete_device():
+        with skorch_device(self):
             yield from super().forward_iter(X, training=training, device=device)
 
     def _prediction_input(self, X):
@@ -483,18 +457,17 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
         """
         self._check_fitted()
         dataset = self.get_dataset(self._prediction_input(X))
-        dtype = self._autocast_dtype()
+        device = self._compute_device()
         features = []
-        with self._concrete_device(), torch.no_grad():
-            self._set_training(False)
+        with torch.no_grad():
+            set_training(self, False)
             for batch in self.get_iterator(dataset, training=False):
-                Xi = to_tensor(unpack_data(batch)[0], device=self.device)
-                context = nullcontext() if dtype is None else torch.autocast("cuda", dtype=dtype)
-                with context:
+                Xi = to_tensor(unpack_data(batch)[0], device=device)
+                with self._autocast(training=False):
                     out = (
                         self.module_.features(**Xi)
                         if isinstance(Xi, Mapping)
-                        else (self.module_.features(Xi))
+                        else self.module_.features(Xi)
                     )
                 features.append(to_numpy(out.float()))
         return np.concatenate(features)

@@ -7,40 +7,38 @@ adds the tabular input (checked, standardised) and the RDINet module's parameter
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
-import torch
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._backbone import RESNET_LAYERS
+from .._cases import tabular_columns
 from ._base import _VolumeNetClassifier
+from ._params import FITTED_ATTRIBUTES, NET_PARAMETERS, TRAINING_PARAMETERS
 from ._rdinet_module import FUSIONS, IMAGE_FUSIONS, TABULAR_FUSIONS, RDINetModule
 
 
 class RDINetClassifier(_VolumeNetClassifier):
-    r"""RDINet: a 3D ResNet on ROI volumes fused with tabular (radiomics + clinical) features.
+    __doc__ = f"""RDINet: a 3D ResNet on ROI volumes fused with tabular (radiomics, clinical) data.
 
     ``fit`` takes a case table: the image and label-map paths come from ``image_column`` and
-    ``mask_column`` (cropped, z-scored and resampled once per case, cached) and **every other
-    numeric column** is a tabular input. In a pipeline, a
-    :class:`~sklearn.compose.ColumnTransformer` with ``set_output(transform="pandas")`` and the
-    two path columns passed through builds that table (see Examples). The tabular features
-    generate, per patient, the matrices that transform the image embedding (dynamic mapping,
-    after Dynamic MLP); see :class:`~rdinet_sklearn.nn._rdinet_module.RDINetModule` for the
-    equations.
+    ``mask_column`` (cropped, z-scored and resampled once per case, cached) and the other
+    columns are the tabular inputs, by the rule of :func:`~rdinet_sklearn.tabular_columns`
+    (numeric columns are inputs; text columns whose values are all distinct, such as patient
+    ids or a second rater's paths, are left out; any other column must be encoded first). In
+    a pipeline, a :class:`~sklearn.compose.ColumnTransformer` with
+    ``set_output(transform="pandas")`` and the two path columns passed through builds that
+    table (see Examples). The tabular features generate, per patient, the matrices that
+    transform the image embedding (dynamic mapping, after Dynamic MLP); see
+    :class:`~rdinet_sklearn.nn.RDINetModule` for the equations.
 
     Parameters
     ----------
-    roi : str or tuple of str, default="all"
-        Structures whose union is the ROI, e.g. ``("MR", "LR")``.
+{NET_PARAMETERS}\
     module : type, default=RDINetModule
         Torch module class; built with ``in_channels``, ``n_tabular``, the parameters below
         and any ``module__<name>`` parameter (which take precedence).
-    fusion : {"dynamic", "concat", "film", "image", "tabular"}, default="dynamic"
+    fusion : {{"dynamic", "concat", "film", "image", "tabular"}}, default="dynamic"
         ``"dynamic"``: RDINet. ``"concat"``: late fusion of the two embeddings. ``"film"``:
         per-channel scale and shift of the last feature map from the tabular branch (DAFT
         style). ``"image"``: the CNN alone (tabular columns ignored). ``"tabular"``: the
@@ -57,65 +55,17 @@ class RDINetClassifier(_VolumeNetClassifier):
         Hidden width of each weight generator (and of the FiLM generator).
     dropout : float, default=0.2
         Dropout of the fusion layers.
-    depth : {10, 18, 34, 50, 101, 152, 200}, default=50
-        ResNet depth; 10 is a quick CPU-sized variant.
-    pretrained : str or path-like, default=None
-        Local backbone state dict (e.g. MedicalNet's); never downloaded.
-    labels : dict, default=None
-        Structure names to label values (``None``: IR=1, SR=2, MR=3, LR=4).
-    volume_size : tuple of 3 int, default=(32, 128, 128)
-        Network input size (slices, rows, columns).
-    margin : float, default=5.0
-        In-plane margin around the ROI box, in millimetres.
-    orbits : {"split", "joint"}, default="split"
-        Two channels (one per orbit, right mirrored) or one box around the whole ROI.
-    image_column, mask_column : str, default="image", "mask"
-        Case-table columns of the image and label-map paths; they (and any other column
-        whose name starts with ``"image"`` or ``"mask"``) are never tabular inputs.
-    memory : None, str or joblib.Memory, default=None
-        Disk cache of the preprocessed volumes.
-    n_jobs : int, default=None
-        Cases preprocessed in parallel.
-    augmentation : "study", "none", None or list, default="study"
-        Online augmentation of the training volumes (the tabular inputs are never
-        augmented); see :mod:`rdinet_sklearn.volumes`.
-    precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
-        Mixed precision on CUDA; the CPU always trains in fp32.
-    random_state : int, RandomState or None, default=None
-        Makes CPU fits repeatable (initialisation, batch order, augmentation, dropout).
-    criterion, optimizer : default=CrossEntropyLoss, Adam
-        Loss and optimizer classes (``optimizer__weight_decay=...`` etc. reach them).
-    lr : float, default=1e-3
-        Learning rate.
-    max_epochs : int, default=100
-        Training epochs.
-    batch_size : int, default=16
-        Cases per training and prediction batch.
-    train_split : callable or None, default=None
-        skorch's internal validation split; ``None`` trains on everything.
-    device : "auto" or a torch device, default="auto"
-        ``"auto"``: CUDA when available.
-    verbose : int, default=0
-        skorch's per-epoch log when > 0.
-    **kwargs
-        Any other skorch parameter: ``callbacks``, ``iterator_train__num_workers``,
-        ``module__conv1_stride``, ``warm_start``, ...
-
+{TRAINING_PARAMETERS}
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        Labels as given in ``y``.
+{FITTED_ATTRIBUTES}\
     tabular_features_in_ : ndarray of str
         The tabular columns seen in ``fit``, in the order the network reads them (empty for
         ``fusion="image"``).
     tabular_mean_, tabular_scale_ : ndarray of shape (n_tabular,)
         Training mean and standard deviation used to standardise the tabular inputs.
-    cropper_ : VolumeCropper
-        The fitted cropper.
     module_ : RDINetModule
         The trained network.
-    history_ : skorch.History
-        Per-epoch losses and timings.
 
     See Also
     --------
@@ -152,15 +102,12 @@ class RDINetClassifier(_VolumeNetClassifier):
         "tabular_hidden": [Interval(Integral, 1, None, closed="left")],
         "mapping_hidden": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "depth": [Options(Integral, set(RESNET_LAYERS))],
-        "pretrained": [None, str, os.PathLike],
     }
     _feature_prefix = "rdinet_feature_"
 
     def __init__(
         self,
-        roi="all",
-        *,
+        *args,
         module=RDINetModule,
         fusion="dynamic",
         k=3,
@@ -169,53 +116,9 @@ class RDINetClassifier(_VolumeNetClassifier):
         tabular_hidden=64,
         mapping_hidden=32,
         dropout=0.2,
-        depth=50,
-        pretrained=None,
-        labels=None,
-        volume_size=(32, 128, 128),
-        margin=5.0,
-        orbits="split",
-        image_column="image",
-        mask_column="mask",
-        memory=None,
-        n_jobs=None,
-        augmentation="study",
-        precision="auto",
-        random_state=None,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=16,
-        train_split=None,
-        device="auto",
-        verbose=0,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            roi=roi,
-            labels=labels,
-            volume_size=volume_size,
-            margin=margin,
-            orbits=orbits,
-            image_column=image_column,
-            mask_column=mask_column,
-            memory=memory,
-            n_jobs=n_jobs,
-            augmentation=augmentation,
-            precision=precision,
-            random_state=random_state,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            device=device,
-            verbose=verbose,
-            **kwargs,
-        )
+        super().__init__(*args, module=module, **kwargs)
         self.fusion = fusion
         self.k = k
         self.d = d
@@ -223,35 +126,27 @@ class RDINetClassifier(_VolumeNetClassifier):
         self.tabular_hidden = tabular_hidden
         self.mapping_hidden = mapping_hidden
         self.dropout = dropout
-        self.depth = depth
-        self.pretrained = pretrained
 
     # -- tabular input ----------------------------------------------------------------------
 
-    def _is_path_column(self, column):
-        # The case-table contract: image/mask path columns (``mask_rater2`` included).
-        name = str(column)
-        return column in (self.image_column, self.mask_column) or name.startswith(("mask", "image"))
-
     def _fit_tabular_columns(self, cases):
-        candidates = [c for c in cases.columns if not self._is_path_column(c)]
         if self.fusion not in TABULAR_FUSIONS:
             return np.asarray([], dtype=object)
-        non_numeric = [c for c in candidates if not pd.api.types.is_numeric_dtype(cases[c])]
-        if non_numeric:
+        numeric, categorical = tabular_columns(cases, exclude=(self.image_column, self.mask_column))
+        if categorical:
             raise ValueError(
-                f"RDINetClassifier reads every column other than {self.image_column!r} and "
-                f"{self.mask_column!r} as a tabular input, and columns {non_numeric} are not "
+                f"RDINetClassifier reads the columns other than {self.image_column!r} and "
+                f"{self.mask_column!r} as tabular inputs, and columns {categorical} are not "
                 "numeric: encode them first (e.g. OneHotEncoder in a ColumnTransformer) or "
                 "drop them."
             )
-        if not candidates:
+        if not numeric:
             raise ValueError(
                 f"fusion={self.fusion!r} needs tabular inputs, but the case table has no "
                 f"numeric column besides {self.image_column!r} and {self.mask_column!r}; add "
                 "radiomics/clinical columns or use fusion='image'."
             )
-        return np.asarray(candidates, dtype=object)
+        return np.asarray(numeric, dtype=object)
 
     def _tabular_array(self, cases):
         columns = list(self.tabular_features_in_)
@@ -294,20 +189,12 @@ class RDINetClassifier(_VolumeNetClassifier):
             self.cropper_ = self._volume_cropper().fit(X)
         return net_input
 
-    def _augment(self, x):
-        # The core augments x["volume"]; a tabular-only network has none.
-        if isinstance(x, Mapping) and "volume" not in x:
-            return x
-        return super()._augment(x)
-
     def _module_kwargs(self):
         tabular = getattr(self, "tabular_features_in_", None)
         return {
             **super()._module_kwargs(),
             "n_tabular": 0 if tabular is None else len(tabular),
             "fusion": self.fusion,
-            "depth": self.depth,
-            "pretrained": self.pretrained,
             "d": self.d,
             "k": self.k,
             "shared_weights": self.shared_weights,

@@ -223,11 +223,7 @@ def _orbit_halves(roi, image, orbits, *, row, mask_column, mask_path):
     return [(left, False), (right, True)]
 
 
-class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
-    """Crop the ROI of each case to a fixed-size, z-scored 3D volume (CNN input).
-
-    Parameters
-    ----------
+CROPPER_PARAMETERS = """\
     roi : str or tuple of str, default="all"
         Structures whose union is the ROI (names of ``labels``), or ``"all"``.
     labels : dict of str to int, default=None
@@ -250,7 +246,16 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
         Disk cache of preprocessed volumes, keyed on the files' content and the parameters.
     n_jobs : int, default=None
         Cases preprocessed in parallel (threads; SimpleITK releases the GIL).
+"""
+"""numpydoc entries of the cropper's parameters, shared with the networks that take them."""
 
+
+class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
+    __doc__ = f"""Crop the ROI of each case to a fixed-size, z-scored 3D volume (CNN input).
+
+    Parameters
+    ----------
+{CROPPER_PARAMETERS}
     Attributes
     ----------
     roi_name_ : str
@@ -268,7 +273,7 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
     Notes
     -----
     Intensities are z-scored with the statistics of the (unresampled) box, ROI and margin
-    together, :math:`x' = (x - \\mu_{box}) / \\sigma_{box}`: the muscles alone are too few
+    together, :math:`x' = (x - \\mu_{{box}}) / \\sigma_{{box}}`: the muscles alone are too few
     voxels for stable statistics. Resampling uses linear interpolation onto a grid covering
     the box's physical extent. The output is a float32 array, not a table, so there is no
     ``get_feature_names_out`` and ``set_output`` does not apply.
