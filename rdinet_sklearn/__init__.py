@@ -11,29 +11,8 @@ from ._lazy import attach
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DEFAULT_LABELS",
-    "REFERENCE_SUFFIX",
-    "CaseError",
-    "CaseTableError",
-    "LassoSelector",
-    "RDINetClassifier",
-    "RadiomicsExtractor",
-    "ReproducibilityFilter",
-    "ResNet50Classifier",
-    "TTestSelector",
-    "VolumeCropper",
-    "describe_cohort",
-    "make_ted_cohort",
-    "read_case_table",
-    "resolve_roi",
-    "tabular_columns",
-    "validate_case_table",
-    "__version__",
-]
-
 # Nothing heavy (torch, pyradiomics, SimpleITK) is imported until a name is used.
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._cases": [
@@ -66,3 +45,4 @@ __getattr__, __dir__ = attach(
         "volumes",
     ],
 )
+__all__ += ["__version__"]

@@ -16,7 +16,7 @@ import sys
 
 
 def attach(package, exports, submodules=()):
-    """``(__getattr__, __dir__)`` for a package whose names live in its submodules.
+    """``(__getattr__, __dir__, __all__)`` for a package whose names live in its submodules.
 
     Parameters
     ----------
@@ -31,6 +31,8 @@ def attach(package, exports, submodules=()):
     -------
     getattr, dir : callable
         To be bound as the package's ``__getattr__`` and ``__dir__``.
+    all : list of str
+        The package's ``__all__``: the exported names, in the order given.
     """
     home = {name: module for module, names in exports.items() for name in names}
     submodules = set(submodules)
@@ -48,4 +50,4 @@ def attach(package, exports, submodules=()):
     def __dir__():
         return sorted(set(vars(sys.modules[package])) | set(home) | submodules)
 
-    return __getattr__, __dir__
+    return __getattr__, __dir__, list(home)

@@ -1,6 +1,13 @@
 """Shared fixtures: small synthetic TED cohorts written once per test session."""
 
+import os
+
 import pytest
+
+# One torch (OpenMP) thread per test process: pytest-xdist already runs one process per
+# core, and torch's own pool on top oversubscribes the cores; its spinning threads made the
+# tiny test networks up to ~80x slower on a loaded machine. Set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from rdinet_sklearn.datasets import make_ted_cohort
 

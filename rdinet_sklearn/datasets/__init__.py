@@ -2,14 +2,7 @@
 
 from .._lazy import attach
 
-__all__ = [
-    "CLINICAL_COLUMNS",
-    "describe_cohort",
-    "make_ted_clinical",
-    "make_ted_cohort",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._clinical": ["CLINICAL_COLUMNS", "make_ted_clinical"],

@@ -2,12 +2,7 @@
 
 from .._lazy import attach
 
-__all__ = [
-    "gradcam",
-    "plot_gradcam",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._gradcam": ["gradcam", "plot_gradcam"],

@@ -14,18 +14,7 @@ A model trained on a GPU loads on a CPU-only machine either way (nets use ``devi
 
 from .._lazy import attach
 
-__all__ = [
-    "TRUSTED_TYPES",
-    "ModelFileError",
-    "UntrustedError",
-    "UntrustedModelError",
-    "VersionMismatchWarning",
-    "dependency_versions",
-    "load",
-    "save",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         ".._versions": ["VersionMismatchWarning", "dependency_versions"],

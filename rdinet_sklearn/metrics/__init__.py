@@ -6,32 +6,7 @@ radiomics pipelines, the CNNs and RDINet alike.
 
 from .._lazy import attach
 
-__all__ = [
-    "AUCConfidenceInterval",
-    "DeLongResult",
-    "TABLE2_METRICS",
-    "apply_threshold",
-    "binary_report",
-    "check_binary_proba",
-    "delong_auc_ci",
-    "delong_test",
-    "format_p_value",
-    "npv_score",
-    "npv_scorer",
-    "paper_scoring",
-    "ppv_score",
-    "ppv_scorer",
-    "select_threshold",
-    "sensitivity_score",
-    "sensitivity_scorer",
-    "specificity_score",
-    "specificity_scorer",
-    "table1",
-    "table2",
-    "youden_threshold",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._delong": ["AUCConfidenceInterval", "DeLongResult", "delong_auc_ci", "delong_test"],

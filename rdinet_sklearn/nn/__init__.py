@@ -2,20 +2,7 @@
 
 from .._lazy import attach
 
-__all__ = [
-    "AcceleratedRDINetClassifier",
-    "AcceleratedResNet50Classifier",
-    "VolumeNetAccelerateMixin",
-    "RDINetClassifier",
-    "RDINetModule",
-    "ResNet3DModule",
-    "ResNet50Classifier",
-    "build_resnet",
-    "load_pretrained",
-    "resnet_feature_dim",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._accelerate": [

@@ -6,20 +6,7 @@ figure is ``ax.figure``); :func:`save_figure` writes PNG and SVG.
 
 from .._lazy import attach
 
-__all__ = [
-    "PALETTE",
-    "STYLE",
-    "cv_scores_frame",
-    "net_benefit",
-    "plot_calibration",
-    "plot_cv_scores",
-    "plot_decision_curve",
-    "plot_radar",
-    "plot_roc",
-    "save_figure",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._calibration": ["plot_calibration"],

@@ -6,16 +6,7 @@ are absolute, so ``import radiomics`` anywhere (here included) still means pyrad
 
 from .._lazy import attach
 
-__all__ = [
-    "PRESETS",
-    "ExtractionError",
-    "RadiomicsExtractor",
-    "clear_process_cache",
-    "extraction_stats",
-    "load_settings",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._extraction": ["clear_process_cache", "extraction_stats"],

@@ -2,13 +2,7 @@
 
 from .._lazy import attach
 
-__all__ = [
-    "REPORTED_MODULES",
-    "package_versions",
-    "write_html_report",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._html": ["REPORTED_MODULES", "package_versions", "write_html_report"],

@@ -7,19 +7,7 @@ a resampler after them) so that each is fitted on the training rows only.
 
 from .._lazy import attach
 
-__all__ = [
-    "ICCMeanSquares",
-    "LassoSelector",
-    "ReproducibilityFilter",
-    "SelectionFallbackWarning",
-    "TTestSelector",
-    "first_feature_on_l1_path",
-    "icc_mean_squares",
-    "intraclass_correlation",
-    "two_sample_test",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._icc": ["ICCMeanSquares", "icc_mean_squares", "intraclass_correlation"],

@@ -85,6 +85,8 @@ def check_binary_target(y, *, estimator_name, rows=None):
     index = getattr(y, "index", None)
     rows = np.asarray(index if index is not None else rows if rows is not None else [])
     y = column_or_1d(y, warn=True)
+    if y.dtype == object and not any(isinstance(v, str) for v in y):
+        y = np.asarray(y.tolist())  # an object column of numbers or booleans: type it
     missing = np.asarray(pd.isna(y), dtype=bool)
     if missing.any():
         where = rows[missing] if len(rows) == len(y) else np.flatnonzero(missing)
@@ -94,13 +96,18 @@ def check_binary_target(y, *, estimator_name, rows=None):
         )
     if len(y) == 0:
         raise ValueError(f"{estimator_name} needs two classes in y, but y has no rows.")
-    y_type = type_of_target(y, input_name="y")
+    try:
+        y_type = type_of_target(y, input_name="y")
+        classes = np.unique(y)
+    except TypeError as exc:  # labels of several types cannot be ordered
+        raise ValueError(
+            f"{estimator_name}: y mixes label types ({exc}); use one kind, e.g. 0/1 or strings."
+        ) from exc
     if y_type not in ("binary", "multiclass"):
         raise ValueError(
             f"Unknown label type: {y_type!r}. {estimator_name} compares two classes and "
             "needs a binary y (e.g. responder / non-responder)."
         )
-    classes = np.unique(y)
     if classes.size == 1:
         raise ValueError(
             f"{estimator_name} needs two classes in y, but y has only one class "
@@ -108,8 +115,8 @@ def check_binary_target(y, *, estimator_name, rows=None):
         )
     if classes.size > 2:
         raise ValueError(
-            f"{estimator_name} needs a binary y, but y has {classes.size} classes "
-            f"({classes.tolist()!r})."
+            f"Only binary classification is supported: {estimator_name} needs a binary y, "
+            f"but y has {classes.size} classes ({classes.tolist()!r})."
         )
     return classes, y == classes[1]
 

@@ -2,14 +2,7 @@
 
 from .._lazy import attach
 
-__all__ = [
-    "ConfigError",
-    "PRESETS",
-    "make_config",
-    "run_study",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._config": ["ConfigError", "PRESETS", "make_config"],

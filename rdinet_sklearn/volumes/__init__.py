@@ -2,19 +2,7 @@
 
 from .._lazy import attach
 
-__all__ = [
-    "BatchAugmentation",
-    "RandomGaussianNoise",
-    "RandomRotation",
-    "RandomScaling",
-    "VolumeCropper",
-    "clear_volume_cache",
-    "resolve_augmentations",
-    "study_augmentations",
-    "volume_cache_info",
-]
-
-__getattr__, __dir__ = attach(
+__getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._augment": [

@@ -422,4 +422,5 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []  # float32 volumes, whatever the input
         return tags
