@@ -128,7 +128,7 @@ def bare_loop(classifier, make_batch, args, device):
     net_input, y = make_batch(args.batch)
     x = _to_device(net_input, device, args.channels_last)
     y = torch.as_tensor(y, device=device)
-    dtype = classifier._autocast_dtype()  # the precision the classifier would train in
+    dtype = classifier._autocast_dtype(training=True)  # the precision it would train in
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     module.train()
 

@@ -27,15 +27,13 @@ How a subclass plugs in
    ``feature_dim`` gives its width.
 4. Augmentation touches only the ``"volume"`` entry of a dict input (or the array itself).
 
-Mixed precision has one path: ``torch.autocast`` on the resolved device type, in ``infer``
-(training and prediction alike); bf16 runs on the CPU and CUDA, fp16 only on CUDA, with a
-gradient scaler (``train_step``/``train_step_single``).
+Mixed precision has one path, in :mod:`._precision`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from os import PathLike
 
 import numpy as np
@@ -47,7 +45,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator, to_numpy, to_tensor
+from skorch.utils import to_numpy, to_tensor
 
 from .._cases import read_case_table
 from .._versions import _VersionStampMixin
@@ -55,6 +53,7 @@ from ..selection._validation import check_binary_target
 from ..volumes._augment import BatchAugmentation, resolve_augmentations
 from ..volumes._crop import VolumeCropper
 from ._params import CROPPER_PARAMS, NET_CONSTRAINTS, expand_signature
+from ._precision import _MixedPrecisionMixin
 from ._skorch_adapter import is_auto, resolve_device, set_training, skorch_device
 
 
@@ -71,7 +70,7 @@ def _seeded_torch(seed, device):
         yield
 
 
-class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
+class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetClassifier):
     """Private base: see the module docstring for the subclass hooks.
 
     Defaults differing from skorch: Adam, ``lr=1e-3``, ``max_epochs=100``,
@@ -184,31 +183,6 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
             self.device = requested
         else:
             super().__setstate__(state)  # skorch maps CUDA tensors to the CPU when needed
-
-    def _autocast_dtype(self, *, training):
-        """dtype of ``torch.autocast`` (None: float32); raises for fp16 training off CUDA."""
-        cuda = self._compute_device().type == "cuda"
-        if self.precision == "bf16":
-            return torch.bfloat16
-        if self.precision == "fp16":
-            if cuda:
-                return torch.float16
-            if training:
-                raise ValueError(
-                    f"{type(self).__name__}(precision='fp16') trains on CUDA only (fp16 "
-                    "gradients need a GPU's gradient scaler); use precision='bf16' or 'fp32' "
-                    f"on device {self._compute_device()}"
-                )
-            return None  # a model trained in fp16 predicts in float32 on a CPU
-        if self.precision == "auto" and cuda and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return None
-
-    def _autocast(self, *, training):
-        dtype = self._autocast_dtype(training=training)
-        if dtype is None:
-            return nullcontext()
-        return torch.autocast(self._compute_device().type, dtype=dtype)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -381,36 +355,6 @@ class _VolumeNetClassifier(_VersionStampMixin, NeuralNetClassifier):
         with self._autocast(training=training):
             out = super().infer(x, **fit_params)
         return out.float() if torch.is_tensor(out) else out
-
-    def train_step_single(self, batch, **fit_params):
-        scaler = getattr(self, "_grad_scaler_", None)
-        if scaler is None:
-            return super().train_step_single(batch, **fit_params)
-        set_training(self, True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler.scale(loss).backward()
-        # unscale now so gradient callbacks (e.g. GradientNormClipping) see true values
-        scaler.unscale_(self.optimizer_)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def train_step(self, batch, **fit_params):
-        scaler = getattr(self, "_grad_scaler_", None)
-        if scaler is None:
-            return super().train_step(batch, **fit_params)
-        # GradScaler.step takes no closure (skorch's step passes one): zero the gradients,
-        # compute them once, let callbacks see them, then step through the scaler.
-        self.optimizer_.zero_grad()
-        step = self.train_step_single(batch, **fit_params)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-        )
-        scaler.step(self.optimizer_)
-        scaler.update()
-        return step
 
     # -- prediction -------------------------------------------------------------------------
 
