@@ -136,7 +136,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
 
     def get_params(self, deep=True, **kwargs):
         # skorch lists every attribute without a trailing underscore, its private bookkeeping
-        # (``_params_to_validate``) included; the constructor rebuilds that from its keyword
+        # (names starting with "_") included; the constructor rebuilds that from its keyword
         # arguments, so the parameters are the public names.
         params = super().get_params(deep=deep, **kwargs)
         return {k: v for k, v in params.items() if not k.startswith("_")}
