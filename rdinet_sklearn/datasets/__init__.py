@@ -2,6 +2,13 @@
 
 from ._clinical import CLINICAL_COLUMNS, make_ted_clinical
 from ._describe import describe_cohort
+from ._scanner import ScannerShift
 from ._ted import make_ted_cohort
 
-__all__ = ["CLINICAL_COLUMNS", "describe_cohort", "make_ted_clinical", "make_ted_cohort"]
+__all__ = [
+    "CLINICAL_COLUMNS",
+    "ScannerShift",
+    "describe_cohort",
+    "make_ted_clinical",
+    "make_ted_cohort",
+]
