@@ -34,6 +34,7 @@ PRESETS = {
             "classifiers": ["svm", "logreg", "rf"],
             "icc_threshold": 0.75,
             "ttest_alpha": 0.05,
+            "harmonization": None,
         },
         "deep": {
             "rois": ["MR+LR", "all"],
@@ -60,6 +61,7 @@ PRESETS = {
             "classifiers": ["svm", "logreg", "rf"],
             "icc_threshold": 0.75,
             "ttest_alpha": 0.05,
+            "harmonization": None,
         },
         "deep": {
             "rois": ["MR+LR", "all"],
