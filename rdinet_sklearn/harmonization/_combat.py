@@ -90,6 +90,9 @@ class ComBatHarmonizer(_VersionStampMixin, TransformerMixin, BaseEstimator):
         Covariate effects on each feature (rows named by ``covariate_terms_``).
     covariate_terms_ : list of str
         ``"age"``, ``"sex=M"``, ...: the encoded covariates.
+    covariate_levels_ : list of (None or list of str)
+        Per covariate, None if numeric, else its levels seen in ``fit`` (the first is the
+        reference level).
     scale_ : ndarray of shape (n_features_out,)
         Pooled residual SD of each feature (1 for constant features).
     gamma_ : ndarray of shape (n_batches, n_features_out)
@@ -217,12 +220,12 @@ class ComBatHarmonizer(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 HarmonizationWarning,
                 stacklevel=3,
             )
-        self._encoder = CovariateEncoder(columns).fit(X, X_in)
-        self.covariate_terms_ = self._encoder.terms_
+        encoder = CovariateEncoder(columns).fit(X, X_in)
+        self.covariate_levels_, self.covariate_terms_ = encoder.levels_, encoder.terms_
         Y = feature_block(X, X_in, columns)
         check_batch_counts(Y, codes, self.batches_, columns)
         warn_small_batches(self.batch_sizes_, self.batches_, columns, "in fit")
-        self._fit_reference(Y, codes, self._encoder.transform(X, X_in))
+        self._fit_reference(Y, codes, encoder.transform(X, X_in))
         return self
 
     def _fit_reference(self, Y, codes, covariates):
@@ -291,7 +294,7 @@ class ComBatHarmonizer(_VersionStampMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
         columns = self._columns()
         batch = columns.batch_labels(X, X_in)
-        covariates = self._encoder.transform(X, X_in)
+        covariates = CovariateEncoder(columns, self.covariate_levels_).transform(X, X_in)
         Y = feature_block(X, X_in, columns)
         Z = self._standardise(Y, covariates)
         known = np.isin(batch, self.batches_)

@@ -197,21 +197,20 @@ def warn_small_batches(sizes, labels, columns, where):
 class CovariateEncoder:
     """Numeric covariates as they are, categorical ones as indicators (first level dropped)."""
 
-    def __init__(self, columns):
+    def __init__(self, columns, levels=None):
         self.columns = columns
+        self.levels_ = levels  # per covariate: None (numeric) or its sorted levels (text)
 
     def fit(self, X, X_in):
-        self.kinds_, self.levels_, self.terms_ = [], [], []
+        self.levels_, self.terms_ = [], []
         for position in self.columns.covariates:
             name = str(self.columns.names[position])
             values = self._raw(X, X_in, position)
             if self._is_numeric(X_in, position, values):
-                self.kinds_.append("numeric")
                 self.levels_.append(None)
                 self.terms_.append(name)
             else:
-                levels = np.unique(values.astype(str))
-                self.kinds_.append("categorical")
+                levels = np.unique(values.astype(str)).tolist()
                 self.levels_.append(levels)
                 self.terms_.extend(f"{name}={level}" for level in levels[1:])
         return self
@@ -241,11 +240,9 @@ class CovariateEncoder:
     def transform(self, X, X_in):
         """The encoded covariates, shape (n_samples, n_terms)."""
         blocks = [np.zeros((X.shape[0], 0))]
-        for position, kind, levels in zip(
-            self.columns.covariates, self.kinds_, self.levels_, strict=True
-        ):
+        for position, levels in zip(self.columns.covariates, self.levels_, strict=True):
             values = self._raw(X, X_in, position)
-            if kind == "numeric":
+            if levels is None:
                 blocks.append(values.astype(np.float64)[:, None])
                 continue
             text = values.astype(str)
@@ -256,7 +253,7 @@ class CovariateEncoder:
                 raise ValueError(
                     f"{self.columns.owner}: covariate {str(self.columns.names[position])!r} has "
                     f"level(s) {new_levels} at rows {rows[:5].tolist()} that were not seen in fit "
-                    f"(levels: {levels.tolist()})."
+                    f"(levels: {levels})."
                 )
-            blocks.append((text[:, None] == levels[None, 1:]).astype(np.float64))
+            blocks.append((text[:, None] == np.asarray(levels)[None, 1:]).astype(np.float64))
         return np.hstack(blocks)
