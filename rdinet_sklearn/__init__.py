@@ -26,6 +26,7 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "._imaging": ["CaseError"],
         ".datasets": ["describe_cohort", "make_ted_cohort"],
+        ".harmonization": ["ComBatHarmonizer"],
         ".nn": ["RDINetClassifier", "ResNet50Classifier"],
         ".radiomics": ["RadiomicsExtractor"],
         ".selection": ["LassoSelector", "ReproducibilityFilter", "TTestSelector"],
@@ -34,6 +35,7 @@ __getattr__, __dir__, __all__ = attach(
     submodules=[
         "datasets",
         "explain",
+        "harmonization",
         "io",
         "metrics",
         "nn",

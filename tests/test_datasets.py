@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from rdinet_sklearn._cases import DEFAULT_LABELS
 from rdinet_sklearn.datasets import (
     CLINICAL_COLUMNS,
+    ScannerShift,
     describe_cohort,
     make_ted_clinical,
     make_ted_cohort,
@@ -235,6 +236,95 @@ def test_describe_cohort_names_missing_file(cohort, tmp_path):
         describe_cohort(broken, y)
 
 
+@pytest.fixture(scope="module")
+def two_scanners(tmp_path_factory):
+    """The same 6 patients on the first scanner and on the default shifted one (center B)."""
+    out = tmp_path_factory.mktemp("scanners")
+    kwargs = dict(n_patients=6, shape=SMALL, random_state=3)
+    first = make_ted_cohort(out_dir=out / "first", **kwargs)
+    shifted = make_ted_cohort(
+        out_dir=out / "shifted", scanner_shift="default", center="B", **kwargs
+    )
+    return out, first, shifted
+
+
+def test_scanner_shift_images_the_same_patients(two_scanners):
+    out, (cases, y), (shifted, y_shifted) = two_scanners
+    assert list(shifted.columns[:3]) == ["patient_id", "center", "image"]
+    assert (shifted["center"] == "B").all() and shifted.index[0] == "B-TED001"
+    assert (shifted["patient_id"] == shifted.index).all()
+    np.testing.assert_array_equal(y_shifted, y)
+    pd.testing.assert_frame_equal(
+        shifted[list(CLINICAL_COLUMNS)].reset_index(drop=True),
+        cases[list(CLINICAL_COLUMNS)].reset_index(drop=True),
+    )
+    assert (
+        json.loads((out / "shifted" / "cohort.json").read_text())["parameters"]["scanner_shift"]
+        == ScannerShift().as_dict()
+    )
+    assert (
+        "scanner_shift" not in json.loads((out / "first" / "cohort.json").read_text())["parameters"]
+    )
+    for pid, pid_shifted in zip(cases.index, shifted.index, strict=True):
+        a, b = (
+            sitk.ReadImage(t.loc[p, "image"]) for t, p in ((cases, pid), (shifted, pid_shifted))
+        )
+        np.testing.assert_allclose(np.divide(b.GetSpacing(), a.GetSpacing()), (1.2, 1.2, 4 / 3))
+        mask_a, mask_b = (
+            sitk.GetArrayFromImage(sitk.ReadImage(t.loc[p, "mask"]))
+            for t, p in ((cases, pid), (shifted, pid_shifted))
+        )
+        assert set(np.unique(mask_b)) == set(np.unique(mask_a))
+
+
+def test_scanner_shift_survives_whole_image_normalisation(two_scanners):
+    _, (cases, _), (shifted, _) = two_scanners
+
+    def summary(row):
+        image = sitk.GetArrayFromImage(sitk.ReadImage(row["image"])).astype(float)
+        mask = np.isin(sitk.GetArrayFromImage(sitk.ReadImage(row["mask"])), [MR, LR])
+        z = (image - image.mean()) / image.std()  # what pyradiomics' normalize does
+        half = image.shape[2] // 2
+        right_over_left = image[:, :, :half][mask[:, :, :half]].mean() / (
+            image[:, :, half:][mask[:, :, half:]].mean()
+        )
+        return z[mask].mean(), right_over_left, image[:, :3, :3].mean()
+
+    first = np.array([summary(row) for _, row in cases.iterrows()])
+    second = np.array([summary(row) for _, row in shifted.iterrows()])
+    assert np.all(second[:, 0] > first[:, 0] + 0.05)  # muscle brighter relative to the image
+    assert np.all(second[:, 1] < first[:, 1])  # the coil field darkens the right orbit
+    # The air's Rician floor scales with the noise SD times the gain: 1.5 x 2.
+    assert 2.5 < np.median(second[:, 2] / first[:, 2]) < 3.5
+
+
+def test_neutral_scanner_shift_changes_nothing(tmp_path):
+    neutral = ScannerShift(intensity_scale=1, bias_field=0, spacing=(1, 1), noise_scale=1)
+    kwargs = dict(n_patients=4, shape=(4, 32, 64), random_state=2)
+    plain, _ = make_ted_cohort(out_dir=tmp_path / "plain", **kwargs)
+    same, _ = make_ted_cohort(out_dir=tmp_path / "same", scanner_shift=neutral, **kwargs)
+    for a, b in zip(plain["image"], same["image"], strict=True):
+        assert Path(a).read_bytes() == Path(b).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "shift, match",
+    [
+        ("strong", "scanner_shift must be None, 'default'"),
+        ({"gain": 2.0}, r"unknown scanner_shift key\(s\) \['gain'\]"),
+        ({"spacing": (0.5, 1.0)}, r"spacing must be two factors .* in \[0.9, 2.0\]"),
+        ({"spacing": 1.2}, "spacing must be two factors"),
+        ({"intensity_scale": 0}, "intensity_scale must be a positive number"),
+        ({"noise_scale": float("nan")}, "noise_scale must be a positive number"),
+        ({"bias_field": "strong"}, "bias_field must be a number"),
+    ],
+)
+def test_bad_scanner_shift(tmp_path, shift, match):
+    with pytest.raises(ValueError, match=match):
+        make_ted_cohort(4, tmp_path, shape=(4, 32, 64), scanner_shift=shift)
+    assert not (tmp_path / "cases.csv").exists()
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -246,6 +336,8 @@ def test_describe_cohort_names_missing_file(cohort, tmp_path):
         ({"rater2_fraction": 1.5}, "rater2_fraction"),
         ({"response_rate": 0.0}, "response_rate"),
         ({"random_state": "seed"}, "random_state"),
+        ({"center": 2}, "center"),
+        ({"scanner_shift": 1.5}, "scanner_shift"),
     ],
 )
 def test_bad_params(tmp_path, kwargs, match):

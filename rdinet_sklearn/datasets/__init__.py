@@ -7,6 +7,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._clinical": ["CLINICAL_COLUMNS", "make_ted_clinical"],
         "._describe": ["describe_cohort"],
+        "._scanner": ["ScannerShift"],
         "._ted": ["make_ted_cohort"],
     },
 )

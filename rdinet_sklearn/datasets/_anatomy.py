@@ -97,12 +97,17 @@ CORONAL_DIRECTION = (1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, 0.0)
 posterior."""
 
 
-def sample_geometry(shape, rng):
-    """Draw spacing, position and head size: patients differ as they would on a real scanner."""
+def sample_geometry(shape, rng, spacing_scale=(1.0, 1.0)):
+    """Draw spacing, position and head size: patients differ as they would on a real scanner.
+
+    ``spacing_scale`` multiplies the in-plane and slice spacing (a scanner with another
+    protocol, see ``ScannerShift``); it draws nothing, so the rest of the patient is unchanged.
+    """
     n_slices, n_rows, n_cols = shape
     in_plane = NOMINAL_SPACING[0] * max(DEFAULT_SHAPE[2] / n_cols, DEFAULT_SHAPE[1] / n_rows)
-    in_plane *= rng.uniform(0.94, 1.06)
+    in_plane *= rng.uniform(0.94, 1.06) * spacing_scale[0]
     slice_spacing = NOMINAL_SPACING[2] * DEFAULT_SHAPE[0] / n_slices * rng.uniform(0.9, 1.1)
+    slice_spacing *= spacing_scale[1]
     fov_u, fov_v = n_cols * in_plane, n_rows * in_plane
     centre_uv = (fov_u / 2 + rng.normal(0, 1.0), fov_v / 2 + rng.normal(0, 1.5))
     origin = (-fov_u / 2 + rng.normal(0, 3), rng.normal(-10, 5), fov_v / 2 + rng.normal(0, 5))

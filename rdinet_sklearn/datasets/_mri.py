@@ -16,6 +16,7 @@ from ._anatomy import (
     rectus,
     sample_geometry,
 )
+from ._scanner import NO_SHIFT, coil_field
 
 TISSUE_SIGNAL = {
     "soft_tissue": 230.0,
@@ -150,10 +151,14 @@ def _bias_field(geometry, rng):
     return np.exp(sum(c * b for c, b in zip(coef, basis, strict=True)))
 
 
-def render_patient(latents, shape, seed):
-    """Render image and label maps of one patient from its latent state and its own seed."""
+def render_patient(latents, shape, seed, scanner=NO_SHIFT):
+    """Render image and label maps of one patient from its latent state and its own seed.
+
+    ``scanner`` (a ``ScannerShift``) draws no random numbers: the same seed gives the same
+    patient on every scanner, and ``NO_SHIFT`` multiplies by exact ones.
+    """
     rng = np.random.default_rng(seed)
-    geometry = sample_geometry(shape, rng)
+    geometry = sample_geometry(shape, rng, scanner.spacing)
     spacing = geometry.spacing
     fields = (
         _smooth_field(rng, shape, 3.0, spacing),
@@ -180,8 +185,11 @@ def render_patient(latents, shape, seed):
 
     gain = np.exp(rng.normal(0, 0.08))
     image *= gain * _bias_field(geometry, rng)
-    sigma = NOISE_SD * rng.uniform(0.85, 1.15)
+    if scanner.bias_field:
+        image *= coil_field(shape, scanner.bias_field)
+    sigma = NOISE_SD * rng.uniform(0.85, 1.15) * scanner.noise_scale
     noise = rng.standard_normal((2, *shape), dtype=np.float32) * sigma
     magnitude = np.hypot(image + noise[0], noise[1])  # Rician: magnitude of complex signal
+    magnitude *= scanner.intensity_scale
     image = np.clip(np.rint(magnitude), 0, np.iinfo(np.int16).max).astype(np.int16)
     return RenderedPatient(image, mask, mask_rater2, geometry)

@@ -20,6 +20,7 @@ from ._clinical import (
     seed_sequences,
     simulate_table,
 )
+from ._scanner import NO_SHIFT, ScannerShift
 
 MIN_SHAPE = (4, 32, 64)
 """Smallest (slices, rows, cols) that still resolves both orbits and all four muscles."""
@@ -52,9 +53,9 @@ def _to_sitk(array, geometry):
     return image
 
 
-def _write_patient(latents, shape, seed, paths):
+def _write_patient(latents, shape, seed, paths, scanner):
     """Render one patient and write its volumes; ``paths["mask_rater2"]`` may be None."""
-    patient = _mri.render_patient(latents, shape, seed)
+    patient = _mri.render_patient(latents, shape, seed, scanner)
     Path(paths["image"]).parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(_to_sitk(patient.image, patient.geometry), paths["image"], True)
     sitk.WriteImage(_to_sitk(patient.mask, patient.geometry), paths["mask"], True)
@@ -93,6 +94,8 @@ def _metadata(params, y, oracle, n_rater2):
         "response_rate": [Interval(Real, 0, 1, closed="neither")],
         "n_jobs": [Integral, None],
         "return_oracle": ["boolean"],
+        "scanner_shift": [None, str, dict, ScannerShift],
+        "center": [None, str],
     },
     prefer_skip_nested_validation=True,
 )
@@ -106,6 +109,8 @@ def make_ted_cohort(
     response_rate=61 / 147,
     n_jobs=None,
     return_oracle=False,
+    scanner_shift=None,
+    center=None,
 ):
     r"""Generate a synthetic thyroid-eye-disease (TED) orbit-MRI cohort on disk.
 
@@ -137,12 +142,22 @@ def make_ted_cohort(
         Patients rendered in parallel with joblib; the output does not depend on it.
     return_oracle : bool, default=False
         Also return the latent state and true response probability of every patient.
+    scanner_shift : None, "default", dict or ScannerShift, default=None
+        Image every patient as on another scanner (see :class:`ScannerShift` and Notes):
+        ``"default"`` for ``ScannerShift()``, or a dict of its fields (``intensity_scale``,
+        ``bias_field``, ``spacing``, ``noise_scale``). The patients, masks' anatomy, clinical
+        table and response are those of the unshifted cohort with the same ``random_state``.
+    center : str, default=None
+        Name of the acquiring center (or scanner): adds a ``center`` column after
+        ``patient_id`` and prefixes the patient ids (``"B-TED001"``), so that cohorts of
+        several centers can be concatenated into one multi-center case table.
 
     Returns
     -------
     cases : pandas.DataFrame of shape (n_patients, 20)
         Indexed by patient id (``"TED001"``, ...); columns ``patient_id``, absolute paths
-        ``image``, ``mask``, ``mask_rater2``, then the 16 clinical columns (see Notes).
+        ``image``, ``mask``, ``mask_rater2``, then the 16 clinical columns (see Notes); with
+        ``center``, 21 columns.
     y : pandas.Series of shape (n_patients,)
         Treatment response (1 = responder), named ``"response"``, same index.
     oracle : pandas.DataFrame of shape (n_patients, 6)
@@ -193,6 +208,19 @@ def make_ted_cohort(
     ``eyelid_retraction_mm``. CAS, duration, TRAb, exophthalmos, IOP, diplopia and lid
     retraction echo :math:`a`/:math:`f` noisily, so they add information to the images.
 
+    **Scanner shift.** The default cohort comes from one scanner. ``scanner_shift`` renders
+    the same patients (same seeds, anatomy and disease) on a second one: a global gain of
+    the stored values (``intensity_scale``), a fixed smooth receive-coil field on top of each
+    patient's own (``bias_field``), coarser pixels and thicker slices in a larger field of
+    view (``spacing``) and more noise (``noise_scale``); the default
+    :class:`ScannerShift` is 2x gain, a coil field varying 27 % between the orbits,
+    0.6 x 0.6 x 4 mm voxels and 1.5x noise. Whole-image z-scoring (pyradiomics'
+    ``normalize``) removes the gain but not the rest, so radiomics features move (by more
+    than one between-patient SD for many MR+LR features) while the response does not: the
+    situation ComBat harmonization
+    (:class:`rdinet_sklearn.harmonization.ComBatHarmonizer`) addresses. The rater-2 masks
+    shift with the images. ``cohort.json`` records the shift and the center.
+
     ``<out_dir>/cases.csv`` holds the case columns plus ``response``, so
     ``cases = pd.read_csv(path); y = cases.pop("response")`` recovers both.
 
@@ -206,8 +234,12 @@ def make_ted_cohort(
     ((6, 20), 'response', ['patient_id', 'image', 'mask', 'mask_rater2'])
     """
     shape = _check_shape(shape)
+    scanner = ScannerShift.coerce(scanner_shift)
     seeds = seed_sequences(random_state, n_patients)
     clinical, y, oracle = simulate_table(n_patients, seeds[0], response_rate)
+    if center is not None:
+        ids = pd.Index([f"{center}-{pid}" for pid in y.index], name=y.index.name)
+        clinical.index = oracle.index = y.index = ids
     n_rater2 = int(round(rater2_fraction * n_patients))
     with_rater2 = np.zeros(n_patients, dtype=bool)
     with_rater2[np.random.default_rng(seeds[1]).choice(n_patients, n_rater2, replace=False)] = True
@@ -230,13 +262,15 @@ def make_ted_cohort(
             shape,
             seeds[2 + i],
             {c: (None if pd.isna(p) else p) for c, p in paths.loc[pid].items()},
+            NO_SHIFT if scanner is None else scanner,
         )
         for i, pid in enumerate(y.index)
     )
 
-    cases = pd.concat(
-        [pd.DataFrame({"patient_id": y.index}, index=y.index), paths, clinical], axis=1
-    )
+    identity = {"patient_id": y.index}
+    if center is not None:
+        identity["center"] = center
+    cases = pd.concat([pd.DataFrame(identity, index=y.index), paths, clinical], axis=1)
     cases.join(y).to_csv(root / "cases.csv", index=False)
     params = {
         "n_patients": n_patients,
@@ -245,6 +279,10 @@ def make_ted_cohort(
         "rater2_fraction": rater2_fraction,
         "response_rate": response_rate,
     }
+    if scanner is not None:  # only then, so that the default cohort.json stays as it was
+        params["scanner_shift"] = scanner.as_dict()
+    if center is not None:
+        params["center"] = center
     metadata = _metadata(params, y, oracle, n_rater2)
     (root / "cohort.json").write_text(json.dumps(metadata, indent=2) + "\n")
     return (cases, y, oracle) if return_oracle else (cases, y)

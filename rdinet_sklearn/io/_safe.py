@@ -52,6 +52,7 @@ FORMAT_VERSION = 1
 TRUSTED_TYPES = (
     "rdinet_sklearn.io._tree.SavedFrame",
     "rdinet_sklearn.io._tree.SavedNet",
+    "rdinet_sklearn.harmonization._combat.ComBatHarmonizer",
     "rdinet_sklearn.radiomics._extractor.RadiomicsExtractor",
     "rdinet_sklearn.selection._lasso.LassoSelector",
     "rdinet_sklearn.selection._reproducibility.ReproducibilityFilter",

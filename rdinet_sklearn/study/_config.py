@@ -53,6 +53,7 @@ PRESETS = {
             "classifiers": ["svm", "logreg", "rf"],
             "icc_threshold": 0.75,
             "ttest_alpha": 0.05,
+            "harmonization": None,
         },
         "deep": {
             "rois": ["MR+LR", "all"],
@@ -79,6 +80,7 @@ PRESETS = {
             "classifiers": ["svm", "logreg", "rf"],
             "icc_threshold": 0.75,
             "ttest_alpha": 0.05,
+            "harmonization": None,
         },
         "deep": {
             "rois": ["MR+LR", "all"],

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
+from ..harmonization import ComBatHarmonizer
 from ..nn import RDINetClassifier, ResNet50Classifier
 from ..selection import LassoSelector, ReproducibilityFilter, TTestSelector
 from ._config import parse_roi
@@ -38,9 +39,22 @@ CLASSIFIERS = {
 
 
 def selection_steps(config):
-    """ICC filter, t-test and LASSO as configured, then standardisation."""
+    """ComBat harmonization if configured, ICC filter, t-test and LASSO, then standardisation.
+
+    ``radiomics.harmonization`` is None (off) or the :class:`ComBatHarmonizer` parameters,
+    e.g. ``{"batch_column": "center", "unseen": "estimate"}``; the feature table must then
+    carry that column (and any covariates), which the harmonizer drops. It comes first so
+    that the ICC, the tests and LASSO all see harmonized features; it hands on a DataFrame
+    because the ICC filter pairs each feature with its rater-2 column by name.
+    """
     radiomics = config["radiomics"]
+    harmonization = radiomics.get("harmonization")
+    harmonize = []
+    if harmonization is not None:
+        harmonizer = ComBatHarmonizer(**harmonization).set_output(transform="pandas")
+        harmonize.append(("harmonize", harmonizer))
     return [
+        *harmonize,
         ("reproducibility", ReproducibilityFilter(threshold=radiomics["icc_threshold"])),
         ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
         ("lasso", LassoSelector(random_state=config["seed"])),
