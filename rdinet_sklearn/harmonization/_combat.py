@@ -10,7 +10,7 @@ multiplicative (``delta``) effect with empirical Bayes shrinkage across features
 every sample onto the pooled reference. Covariates ``x`` (age, sex, ...) are protected.
 
 Written here rather than wrapped, because no Python ComBat fits a scikit-learn pipeline
-(checked 2025-07): ``combatlearn`` 2.3 takes the batch labels of every row at construction
+(checked 2026-12): ``combatlearn`` 2.3 takes the batch labels of every row at construction
 (so it cannot transform a cohort it was not built with: a new index raises ``KeyError``),
 cannot be run through ``check_estimator`` (its ``TransformerMixin`` comes after
 ``BaseEstimator``), rejects unseen batches and pulls in umap-learn, plotly and seaborn;
