@@ -221,6 +221,11 @@ TINY_NET = {
     "module__widen_factor": 0.125,
     "max_epochs": 1,
     "random_state": 0,
+    # One case per prediction batch: float32 convolutions round differently with the batch's
+    # size and composition (oneDNN picks kernels per shape; differences ~1e-7), and the
+    # sample-order and subset-invariance checks compare at rtol 1e-7. Each case's own output
+    # differs across batchings by that rounding only, which these checks cannot tell from a bug.
+    "iterator_valid__batch_size": 1,
 }
 FIRST_ORDER = {"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean", "Median"]}}
 
