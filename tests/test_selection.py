@@ -25,6 +25,7 @@ from rdinet_sklearn.selection import (
     intraclass_correlation,
     two_sample_test,
 )
+from rdinet_sklearn.selection._lasso import l1_penalty_options
 
 # pingouin's own use of a pandas keyword deprecated in pandas 3; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.dropna")
@@ -340,6 +341,26 @@ def sparse_problem():
         random_state=3,
     )
     return X, y
+
+
+def test_lasso_is_pure_l1_and_sparse_without_warnings():
+    # Wide problem of the issue: L2 (the pre-1.8 default when only l1_ratio is given)
+    # keeps every column; L1 keeps a handful. Any warning (deprecation included) fails.
+    X, y = make_classification(
+        n_samples=120, n_features=100, n_informative=4, n_redundant=0, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selector = LassoSelector(Cs=8, cv=3, random_state=0).fit(X, y)
+    assert 1 <= selector.support_.sum() <= 30
+    assert np.count_nonzero(selector.coef_) == selector.support_.sum()
+
+
+def test_l1_penalty_options_follow_the_scikit_learn_version():
+    assert l1_penalty_options("1.6.1") == {"penalty": "l1"}
+    assert l1_penalty_options("1.7.2") == {"penalty": "l1"}
+    assert l1_penalty_options("1.8.0rc1") == {"l1_ratio": 1.0}
+    assert l1_penalty_options("1.9.1") == {"l1_ratio": 1.0}
 
 
 def test_lasso_selector_is_deterministic_and_finds_informative_features(sparse_problem):
