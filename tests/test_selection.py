@@ -462,3 +462,21 @@ def test_selectors_in_imblearn_pipeline_with_smote_and_cross_validation():
         fitted = pipeline.fit(X, y)
     assert np.all(np.isfinite(scores)) and scores.mean() > 0.7
     assert set(fitted[:-2].get_feature_names_out()) <= {"MR_Mean", "LR_Volume"}
+
+
+def test_mann_whitney_p_value_of_a_column_ignores_the_other_columns():
+    # 6 vs 6 samples: scipy's "auto" gives the exact p-value to an untied column and the
+    # asymptotic one to a tied column; adding the tied column must not change the first.
+    y = np.repeat([0, 1], 6)
+    untied = np.array([1.0, 2.0, 3.0, 5.0, 6.0, 8.0, 4.0, 7.0, 9.0, 10.0, 11.0, 12.0])
+    tied = np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0, 5.0])
+    _, alone = two_sample_test(untied[:, None], y, test="mannwhitney")
+    _, together = two_sample_test(np.column_stack([untied, tied]), y, test="mannwhitney")
+    exact = stats.mannwhitneyu(untied[6:], untied[:6], method="exact").pvalue
+    asymptotic = stats.mannwhitneyu(tied[6:], tied[:6], method="asymptotic").pvalue
+    assert alone[0] == together[0] == pytest.approx(exact)
+    assert together[1] == pytest.approx(asymptotic)
+    # The two methods differ on the untied column, so a shared method would be caught.
+    assert exact != pytest.approx(
+        stats.mannwhitneyu(untied[6:], untied[:6], method="asymptotic").pvalue, rel=1e-3
+    )
