@@ -146,6 +146,20 @@ def test_youden_threshold_hand_example_and_brute_force(scored_sample):
     assert j_at(threshold) == pytest.approx(best)
 
 
+def test_youden_ties_are_exact_and_keep_the_highest_vertex():
+    # J = 1/3 at the vertices 0.7 and 0.5 (float rounding made 0.5 win); the highest
+    # vertex wins, and the threshold is halfway to the next lower distinct score 0.6.
+    y, proba = [1, 0, 1, 0, 0, 1], [0.7, 0.6, 0.5, 0.3, 0.9, 0.9]
+    assert youden_threshold(y, proba) == pytest.approx(0.65)
+    # The tie rule is independent of the sample order and of the label spelling.
+    order = [5, 3, 1, 0, 4, 2]
+    labels = np.where(np.array(y) == 1, "yes", "no")[order]
+    assert youden_threshold(labels, np.array(proba)[order], pos_label="yes") == pytest.approx(0.65)
+    # No J > 0: just above every score, nobody called positive.
+    threshold = youden_threshold([1, 0], [0.2, 0.8])
+    assert threshold > 0.8 and apply_threshold([0.2, 0.8], threshold).tolist() == [0, 0]
+
+
 def test_select_and_apply_threshold():
     y, proba = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
     assert select_threshold(y, proba) == youden_threshold(y, proba)
