@@ -202,8 +202,12 @@ def _report(results, out):
     lines = ["test-cohort AUC (95% CI):"]
     for row in results["table2"]:
         if row["cohort"] == "test" and row["metric"] == "AUC":
-            interval = f"({row['ci_low']:.2f}-{row['ci_high']:.2f})"
-            lines.append(f"  {row['model']:<32} {row['value']:.3f} {interval}")
+            # NaN (not computable) arrives from the JSON records as None.
+            value = "NA" if row["value"] is None else f"{row['value']:.3f}"
+            interval = (
+                "(NA)" if row["ci_low"] is None else f"({row['ci_low']:.2f}-{row['ci_high']:.2f})"
+            )
+            lines.append(f"  {row['model']:<32} {value} {interval}")
     print("\n".join(lines))
     print(f"report: {out}/report.html")
     return EXIT_OK

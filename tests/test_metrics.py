@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from scipy.special import expit, logit
 from sklearn.datasets import make_classification
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.linear_model import LogisticRegression
@@ -28,11 +29,18 @@ from sklearn.model_selection import (
 from rdinet_sklearn.metrics import (
     apply_threshold,
     binary_report,
+    brier_interval,
+    calibration_intercept_slope,
+    calibration_report,
+    calibration_table,
     delong_auc_ci,
     delong_test,
+    hanley_mcneil_score_interval,
+    logit_wald_interval,
     npv_score,
     paper_scoring,
     ppv_score,
+    proportion_interval,
     select_threshold,
     sensitivity_score,
     specificity_score,
@@ -146,6 +154,20 @@ def test_youden_threshold_hand_example_and_brute_force(scored_sample):
     assert j_at(threshold) == pytest.approx(best)
 
 
+def test_youden_ties_are_exact_and_keep_the_highest_vertex():
+    # J = 1/3 at the vertices 0.7 and 0.5 (float rounding made 0.5 win); the highest
+    # vertex wins, and the threshold is halfway to the next lower distinct score 0.6.
+    y, proba = [1, 0, 1, 0, 0, 1], [0.7, 0.6, 0.5, 0.3, 0.9, 0.9]
+    assert youden_threshold(y, proba) == pytest.approx(0.65)
+    # The tie rule is independent of the sample order and of the label spelling.
+    order = [5, 3, 1, 0, 4, 2]
+    labels = np.where(np.array(y) == 1, "yes", "no")[order]
+    assert youden_threshold(labels, np.array(proba)[order], pos_label="yes") == pytest.approx(0.65)
+    # No J > 0: just above every score, nobody called positive.
+    threshold = youden_threshold([1, 0], [0.2, 0.8])
+    assert threshold > 0.8 and apply_threshold([0.2, 0.8], threshold).tolist() == [0, 0]
+
+
 def test_select_and_apply_threshold():
     y, proba = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
     assert select_threshold(y, proba) == youden_threshold(y, proba)
@@ -183,9 +205,106 @@ def test_delong_matches_hand_worked_example():
     result = delong_auc_ci([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     assert result.auc == pytest.approx(8 / 9)
     assert result.variance == pytest.approx(2 / 81)
-    half = stats.norm.ppf(0.975) * np.sqrt(2 / 81)
-    assert result.ci_low == pytest.approx(8 / 9 - half)
-    assert result.ci_high == 1.0  # clipped
+    # Logit scale: logit(8/9) = log 8, SE = sqrt(2/81) / (8/9 * 1/9) = 81 sqrt(2) / 72.
+    half = stats.norm.ppf(0.975) * 81 * np.sqrt(2) / 72
+    assert result.ci_low == pytest.approx(8 / (8 + np.exp(half)))
+    assert result.ci_high == pytest.approx(8 / (8 + np.exp(-half)))
+    assert 0 < result.ci_low < result.auc < result.ci_high < 1
+
+
+def test_auc_interval_at_one_is_the_newcombe_score_interval():
+    # Perfect separation, 3 positives and 4 negatives: DeLong variance 0, so the score
+    # interval (|1 - theta| <= z sqrt(V(theta)), Hanley-McNeil V with N* = 3.5) is used.
+    y, proba = [0, 0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8]
+    result = delong_auc_ci(y, proba)
+    assert (result.auc, result.variance, result.ci_high) == (1.0, 0.0, 1.0)
+    theta, z = result.ci_low, stats.norm.ppf(0.975)
+    bracket = 1 + 2.5 * ((1 - theta) / (2 - theta) + theta / (1 + theta))
+    assert (1 - theta) ** 2 == pytest.approx(z**2 * theta * (1 - theta) / 12 * bracket)
+    assert 0.3 < theta < 0.9
+    assert hanley_mcneil_score_interval(1.0, 3, 4) == pytest.approx((theta, 1.0))
+    # Mirror image at AUC 0; interior estimates lie inside their interval.
+    low, high = hanley_mcneil_score_interval(0.0, 3, 4)
+    assert (low, high) == pytest.approx((0.0, 1 - theta))
+    low, high = hanley_mcneil_score_interval(0.7, 12, 18)
+    assert low < 0.7 < high
+
+
+def test_auc_interval_is_nan_with_a_warning_when_undefined():
+    with pytest.warns(UndefinedMetricWarning, match="all predictions are equal"):
+        result = delong_auc_ci([0, 1, 0, 1], [0.3, 0.3, 0.3, 0.3])
+    assert result.auc == 0.5 and np.isnan(result.ci_low) and np.isnan(result.ci_high)
+    with pytest.warns(UndefinedMetricWarning, match="fewer than two samples"):
+        result = delong_auc_ci([0, 1, 0, 0], [0.1, 0.9, 0.3, 0.2])
+    assert np.isnan(result.ci_low)
+
+
+@pytest.mark.parametrize("method", ["clopper-pearson", "wilson"])
+def test_proportion_interval_matches_scipy_binomtest(method):
+    scipy_method = {"clopper-pearson": "exact", "wilson": "wilson"}[method]
+    successes = np.array([0, 1, 7, 11, 12])
+    low, high = proportion_interval(successes, 12, method=method, confidence=0.9)
+    for k, lo, hi in zip(successes, low, high, strict=True):
+        expected = stats.binomtest(int(k), 12).proportion_ci(0.9, method=scipy_method)
+        assert (lo, hi) == pytest.approx((expected.low, expected.high))
+    assert np.isnan(proportion_interval(0, 0, method=method)).all()
+
+
+def test_logit_wald_interval_by_hand():
+    low, high = logit_wald_interval(0.8, 0.1, confidence=0.95)
+    half = stats.norm.ppf(0.975) * 0.1 / 0.16
+    assert (low, high) == pytest.approx((expit(logit(0.8) - half), expit(logit(0.8) + half)))
+    assert np.isnan(logit_wald_interval(1.0, 0.1)).all()
+
+
+def test_brier_interval_is_hall_corrected_t():
+    y = np.array([0, 0, 0, 1, 1, 0, 1, 0, 0, 1])
+    proba = np.array([0.1, 0.2, 0.05, 0.9, 0.6, 0.7, 0.8, 0.3, 0.1, 0.2])
+    brier, low, high = brier_interval(y, proba)
+    losses = (proba - y) ** 2
+    n, mean, sd = 10, losses.mean(), losses.std(ddof=1)
+    a = np.mean((losses - mean) ** 3) / sd**3 / (3 * np.sqrt(n))
+    inverse = lambda u: (np.cbrt(1 + 3 * a * (u - a / 2)) - 1) / a  # noqa: E731
+    t = stats.t.ppf(0.975, n - 1)
+    assert brier == pytest.approx(brier_score_loss(y, proba))
+    assert low == pytest.approx(mean - sd * inverse(t) / np.sqrt(n))
+    assert high == pytest.approx(mean - sd * inverse(-t) / np.sqrt(n))
+    # Right-skewed losses: the interval reaches further above the mean than below.
+    assert high - brier > brier - low > 0
+    assert np.isnan(brier_interval([0, 1], [0.5, 0.5])[1])
+
+
+def test_calibration_intercept_and_slope_match_logistic_regression():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 80)
+    proba = expit(1.5 * (y - 0.5) + rng.normal(0, 1.2, 80))
+    result = calibration_intercept_slope(y, proba, confidence=0.9)
+    x = logit(proba)
+    fit = LogisticRegression(C=np.inf, tol=1e-12, max_iter=1000).fit(x[:, None], y)
+    assert result.slope == pytest.approx(fit.coef_[0, 0], rel=1e-5)
+    # Intercept with the slope fixed at 1 (offset): the event count is matched exactly.
+    assert np.sum(expit(result.intercept + x)) == pytest.approx(y.sum())
+    fitted = expit(fit.intercept_[0] + fit.coef_[0, 0] * x)
+    design = np.column_stack([np.ones(80), x])
+    covariance = np.linalg.inv(design.T @ (design * (fitted * (1 - fitted))[:, None]))
+    half = stats.norm.ppf(0.95) * np.sqrt(covariance[1, 1])
+    assert (result.slope_low, result.slope_high) == pytest.approx(
+        (result.slope - half, result.slope + half), rel=1e-5
+    )
+    p0 = expit(result.intercept + x)
+    half = stats.norm.ppf(0.95) / np.sqrt(np.sum(p0 * (1 - p0)))
+    assert result.intercept_high - result.intercept == pytest.approx(half)
+
+
+def test_calibration_slope_undefined_cases_warn_with_model_and_cohort():
+    with pytest.warns(UndefinedMetricWarning, match="model 'RF', cohort 'test'.*separate"):
+        result = calibration_intercept_slope(
+            [0, 0, 1, 1], [0.0, 0.2, 0.7, 1.0], model="RF", cohort="test"
+        )
+    assert np.isnan(result.slope) and np.isfinite(result.intercept)
+    with pytest.warns(UndefinedMetricWarning, match="all predictions are equal"):
+        result = calibration_intercept_slope([0, 1, 0, 1], [0.4] * 4)
+    assert np.isnan(result.slope_low) and result.intercept == pytest.approx(logit(0.5) - logit(0.4))
 
 
 def test_delong_matches_brute_force_kernel_and_sklearn(scored_sample):
@@ -235,27 +354,37 @@ def test_binary_report_values_match_sklearn(scored_sample):
     for metric, value in expected.items():
         assert report.loc[metric, "value"] == pytest.approx(value)
         assert report.loc[metric, "ci_low"] <= value <= report.loc[metric, "ci_high"]
-    assert report.loc["AUC", "method"] == "delong"
-    assert set(report["method"].iloc[1:]) == {"bootstrap"}
+    assert report.loc["AUC", "method"] == "logit-delong"
+    assert set(report["method"].iloc[1:6]) == {"clopper-pearson"}
+    assert report.loc["Brier", "method"] == "hall-t"
+    wilson = binary_report(y, proba, ci="wilson").set_index("metric")
+    tp, fp = int(np.sum((proba >= 0.5) & (y == 1))), int(np.sum((proba >= 0.5) & (y == 0)))
+    interval = stats.binomtest(tp, tp + fp).proportion_ci(method="wilson")
+    assert wilson.loc["PPV", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [interval.low, interval.high]
+    )
 
 
 def test_binary_report_bootstrap_equals_naive_loop(scored_sample):
     """The vectorised stratified bootstrap reproduces a per-replicate sklearn loop."""
     y, proba, _ = scored_sample
     n_boot = 40
-    report = binary_report(y, proba, threshold=0.45, n_bootstraps=n_boot, random_state=3)
+    report = binary_report(
+        y, proba, threshold=0.45, ci="bootstrap", n_bootstraps=n_boot, random_state=3
+    )
     rng = np.random.RandomState(3)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     draw_pos = rng.randint(0, pos.size, size=(n_boot, pos.size))
     draw_neg = rng.randint(0, neg.size, size=(n_boot, neg.size))
-    sens, briers = [], []
+    sens, ppvs = [], []
     for row_pos, row_neg in zip(draw_pos, draw_neg, strict=True):
         idx = np.concatenate([pos[row_pos], neg[row_neg]])
         sens.append(recall_score(y[idx], (proba[idx] >= 0.45).astype(int)))
-        briers.append(brier_score_loss(y[idx], proba[idx]))
+        ppvs.append(precision_score(y[idx], (proba[idx] >= 0.45).astype(int)))
     by_metric = report.set_index("metric")
     assert by_metric.loc["SEN", "ci_low"] == pytest.approx(np.quantile(sens, 0.025))
-    assert by_metric.loc["Brier", "ci_high"] == pytest.approx(np.quantile(briers, 0.975))
+    assert by_metric.loc["PPV", "ci_high"] == pytest.approx(np.quantile(ppvs, 0.975))
+    assert set(report["method"].iloc[1:6]) == {"bootstrap"}
 
 
 def test_binary_report_exact_intervals_and_seeds(scored_sample):
@@ -268,25 +397,38 @@ def test_binary_report_exact_intervals_and_seeds(scored_sample):
     assert exact.loc["SEN", ["ci_low", "ci_high"]].tolist() == pytest.approx(
         [interval.low, interval.high]
     )
-    first = binary_report(y, proba, n_bootstraps=50, random_state=1)
-    again = binary_report(y, proba, n_bootstraps=50, random_state=1)
-    other = binary_report(y, proba, n_bootstraps=50, random_state=2)
+    first = binary_report(y, proba, ci="bootstrap", n_bootstraps=50, random_state=1)
+    again = binary_report(y, proba, ci="bootstrap", n_bootstraps=50, random_state=1)
+    other = binary_report(y, proba, ci="bootstrap", n_bootstraps=50, random_state=2)
     pd.testing.assert_frame_equal(first, again)
     assert not first["ci_low"].equals(other["ci_low"])
 
 
 def test_binary_report_zero_denominator_is_nan():
-    report = binary_report([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], threshold=0.9, n_bootstraps=20)
+    with pytest.warns(UndefinedMetricWarning, match="PPV has a zero denominator"):
+        report = binary_report([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], threshold=0.9)
     ppv = report.set_index("metric").loc["PPV"]
     assert np.isnan(ppv["value"]) and np.isnan(ppv["ci_low"])
     assert report.set_index("metric").loc["SEN", "value"] == 0.0
+
+
+def test_binary_report_one_class_and_equal_predictions_warn_with_context():
+    with pytest.warns(UndefinedMetricWarning, match="model 'CNN', cohort 'test'.*one class"):
+        report = binary_report([1, 1, 1], [0.2, 0.7, 0.9], model="CNN", cohort="test")
+    by_metric = report.set_index("metric")
+    assert np.isnan(by_metric.loc["AUC", "value"]) and np.isnan(by_metric.loc["SPE", "value"])
+    assert by_metric.loc["SEN", "value"] == pytest.approx(2 / 3)
+    with pytest.warns(UndefinedMetricWarning, match="cohort 'train'.*all predictions are equal"):
+        report = binary_report([0, 1, 0, 1], [0.6] * 4, cohort="train")
+    auc = report.set_index("metric").loc["AUC"]
+    assert auc["value"] == 0.5 and np.isnan(auc["ci_low"]) and np.isnan(auc["ci_high"])
 
 
 @pytest.mark.parametrize(
     ("y", "proba", "message"),
     [
         ([0, 1, 1], [0.2, 1.3, 0.5], r"in \[0, 1\]; rows \[1\]"),
-        ([1, 1, 1], [0.2, 0.3, 0.5], "exactly two classes; got 1"),
+        ([0, 1, 2], [0.2, 0.3, 0.5], "exactly two classes; got 3"),
         ([0, 1, 1], [0.2, 0.3], "y_true has 3 samples but proba has 2"),
         ([0, 1, 1], [0.2, np.nan, 0.5], r"proba contains NaN at rows \[1\]"),
         ([0, None, 1], [0.2, 0.3, 0.5], r"y_true contains NaN/None at rows \[1\]"),
@@ -385,16 +527,54 @@ def test_table2_formats_reports(scored_sample):
         "A": {"train": (y[:60], proba_a[:60], 0.5), "test": (y[60:], proba_a[60:], 0.5)},
         "B": {"train": (y[:60], proba_b[:60], 0.4), "test": (y[60:], proba_b[60:], 0.4)},
     }
-    table = table2(results, n_bootstraps=50)
+    table = table2(results)
     assert list(table.columns) == ["AUC", "ACC", "SEN", "SPE", "PPV", "NPV"]
     assert table.index.tolist() == [("A", "train"), ("A", "test"), ("B", "train"), ("B", "test")]
     assert all(
-        re.fullmatch(r"\d\.\d{3} \(\d\.\d{2}-\d\.\d{2}\)", c) for c in table.to_numpy().ravel()
+        re.fullmatch(r"\d\.\d{3} \(\d\.\d{2} to \d\.\d{2}\)", c) for c in table.to_numpy().ravel()
     )
-    numeric = table2(results, formatted=False, n_bootstraps=50)
-    report = binary_report(y[60:], proba_b[60:], threshold=0.4, n_bootstraps=50)
+    assert "AUC: logit-transformed DeLong" in table.attrs["caption"]
+    assert "ACC, SEN, SPE, PPV, NPV: Clopper-Pearson exact" in table.attrs["caption"]
+    assert table.attrs["ci_methods"]["SEN"] == "clopper-pearson"
+    numeric = table2(results, formatted=False)
+    assert "Clopper-Pearson" in numeric.attrs["caption"]
+    report = binary_report(y[60:], proba_b[60:], threshold=0.4)
     value = numeric.query("model == 'B' and cohort == 'test' and metric == 'SEN'")["value"]
     assert value.item() == report.set_index("metric").loc["SEN", "value"]
     assert table.loc[("B", "test"), "AUC"].startswith(f"{roc_auc_score(y[60:], proba_b[60:]):.3f}")
     with pytest.raises(ValueError, match=r"must be \(y_true, proba, threshold\)"):
         table2({"A": {"test": (y, proba_a)}})
+    wilson = table2(results, ci="wilson")
+    assert "Wilson score" in wilson.attrs["caption"]
+
+
+def test_table2_shows_na_and_warns_naming_model_and_cohort():
+    results = {"flat": {"test": ([0, 1, 0, 1, 1], [0.5] * 5, 0.5)}}
+    with pytest.warns(UndefinedMetricWarning, match="model 'flat', cohort 'test'"):
+        table = table2(results)
+    assert table.loc[("flat", "test"), "AUC"] == "0.500 (NA)"
+    with pytest.warns(UndefinedMetricWarning, match="NPV has a zero denominator"):
+        numeric = table2(results, formatted=False)
+    npv = numeric.query("metric == 'NPV'")
+    assert np.isnan(npv["value"].item()) and np.isnan(npv["ci_low"].item())
+
+
+def test_calibration_table_matches_its_reports(scored_sample):
+    y, proba_a, proba_b = scored_sample
+    results = {"A": {"train": (y[:60], proba_a[:60], 0.5)}, "B": {"test": (y[60:], proba_b[60:])}}
+    table = calibration_table(results)
+    assert list(table.columns) == ["Brier", "Calibration intercept", "Calibration slope"]
+    assert table.index.tolist() == [("A", "train"), ("B", "test")]
+    assert "Calibration intercept, Calibration slope: Wald" in table.attrs["caption"]
+    assert "Brier: t with Hall's skewness correction" in table.attrs["caption"]
+    numeric = calibration_table(results, formatted=False).set_index(["model", "metric"])
+    expected = calibration_intercept_slope(y[60:], proba_b[60:])
+    assert numeric.loc[("B", "Calibration slope"), "value"] == pytest.approx(expected.slope)
+    assert numeric.loc[("B", "Calibration slope"), "ci_low"] == pytest.approx(expected.slope_low)
+    assert numeric.loc[("A", "Brier"), "value"] == pytest.approx(
+        brier_score_loss(y[:60], proba_a[:60])
+    )
+    report = calibration_report(y[60:], proba_b[60:]).set_index("metric")
+    assert report.loc["Calibration intercept", "value"] == pytest.approx(expected.intercept)
+    with pytest.raises(ValueError, match=r"must be \(y_true, proba\[, threshold\]\)"):
+        calibration_table({"A": {"test": (y,)}})

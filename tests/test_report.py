@@ -51,6 +51,7 @@ def test_report_is_self_contained_with_all_sections(study_outputs, tmp_path):
     # No external resources: nothing to fetch from a server or the network.
     assert not re.search(r"<link|<script|src=\"(?!data:)|url\(", text)
     assert t2.loc[("RDINet", "test"), "AUC"] in text
+    assert "Interval methods: AUC: logit-transformed DeLong" in text  # Table 2's caption
     assert "Welch t-test" in text or "Mann-Whitney U" in text
     assert "&quot;C&quot;: [0.1, 1]" in text
     assert "<th>sklearn</th>" in text

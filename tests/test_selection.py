@@ -25,6 +25,7 @@ from rdinet_sklearn.selection import (
     intraclass_correlation,
     two_sample_test,
 )
+from rdinet_sklearn.selection._lasso import l1_penalty_options
 
 # pingouin's own use of a pandas keyword deprecated in pandas 3; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.dropna")
@@ -342,6 +343,26 @@ def sparse_problem():
     return X, y
 
 
+def test_lasso_is_pure_l1_and_sparse_without_warnings():
+    # Wide problem of the issue: L2 (the pre-1.8 default when only l1_ratio is given)
+    # keeps every column; L1 keeps a handful. Any warning (deprecation included) fails.
+    X, y = make_classification(
+        n_samples=120, n_features=100, n_informative=4, n_redundant=0, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selector = LassoSelector(Cs=8, cv=3, random_state=0).fit(X, y)
+    assert 1 <= selector.support_.sum() <= 30
+    assert np.count_nonzero(selector.coef_) == selector.support_.sum()
+
+
+def test_l1_penalty_options_follow_the_scikit_learn_version():
+    assert l1_penalty_options("1.6.1") == {"penalty": "l1"}
+    assert l1_penalty_options("1.7.2") == {"penalty": "l1"}
+    assert l1_penalty_options("1.8.0rc1") == {"l1_ratio": 1.0}
+    assert l1_penalty_options("1.9.1") == {"l1_ratio": 1.0}
+
+
 def test_lasso_selector_is_deterministic_and_finds_informative_features(sparse_problem):
     X, y = sparse_problem
     first = LassoSelector(Cs=12, random_state=0).fit(X, y)
@@ -441,3 +462,21 @@ def test_selectors_in_imblearn_pipeline_with_smote_and_cross_validation():
         fitted = pipeline.fit(X, y)
     assert np.all(np.isfinite(scores)) and scores.mean() > 0.7
     assert set(fitted[:-2].get_feature_names_out()) <= {"MR_Mean", "LR_Volume"}
+
+
+def test_mann_whitney_p_value_of_a_column_ignores_the_other_columns():
+    # 6 vs 6 samples: scipy's "auto" gives the exact p-value to an untied column and the
+    # asymptotic one to a tied column; adding the tied column must not change the first.
+    y = np.repeat([0, 1], 6)
+    untied = np.array([1.0, 2.0, 3.0, 5.0, 6.0, 8.0, 4.0, 7.0, 9.0, 10.0, 11.0, 12.0])
+    tied = np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0, 5.0])
+    _, alone = two_sample_test(untied[:, None], y, test="mannwhitney")
+    _, together = two_sample_test(np.column_stack([untied, tied]), y, test="mannwhitney")
+    exact = stats.mannwhitneyu(untied[6:], untied[:6], method="exact").pvalue
+    asymptotic = stats.mannwhitneyu(tied[6:], tied[:6], method="asymptotic").pvalue
+    assert alone[0] == together[0] == pytest.approx(exact)
+    assert together[1] == pytest.approx(asymptotic)
+    # The two methods differ on the untied column, so a shared method would be caught.
+    assert exact != pytest.approx(
+        stats.mannwhitneyu(untied[6:], untied[:6], method="asymptotic").pvalue, rel=1e-3
+    )

@@ -9,7 +9,19 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "._delong": ["AUCConfidenceInterval", "DeLongResult", "delong_auc_ci", "delong_test"],
+        "._calibration": [
+            "CalibrationResult",
+            "calibration_intercept_slope",
+            "calibration_report",
+        ],
+        "._delong": [
+            "AUCConfidenceInterval",
+            "DeLongResult",
+            "delong_auc_ci",
+            "delong_test",
+            "hanley_mcneil_score_interval",
+        ],
+        "._intervals": ["brier_interval", "logit_wald_interval", "proportion_interval"],
         "._report": ["binary_report"],
         "._scorers": [
             "npv_score",
@@ -22,7 +34,14 @@ __getattr__, __dir__, __all__ = attach(
             "specificity_score",
             "specificity_scorer",
         ],
-        "._tables": ["TABLE2_METRICS", "format_p_value", "table1", "table2"],
+        "._tables": [
+            "CALIBRATION_METRICS",
+            "TABLE2_METRICS",
+            "calibration_table",
+            "format_p_value",
+            "table1",
+            "table2",
+        ],
         "._threshold": ["apply_threshold", "select_threshold", "youden_threshold"],
         "._validation": ["check_binary_proba"],
     },

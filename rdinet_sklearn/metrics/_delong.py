@@ -5,16 +5,20 @@ Sun & Xu (2014) is a few lines over ``scipy.stats.rankdata`` midranks, so it is
 written here rather than pulled in from a heavier dependency.
 """
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.stats import norm, rankdata
+from sklearn.exceptions import UndefinedMetricWarning
 
+from ._intervals import logit_wald_interval, z_critical
 from ._validation import check_binary_proba
 
 
 class AUCConfidenceInterval(NamedTuple):
-    """ROC AUC with its DeLong variance and normal-theory confidence interval.
+    """ROC AUC with its DeLong variance and logit-transformed confidence interval.
 
     Returned by :func:`delong_auc_ci`; a named tuple, so it also unpacks as
     ``auc, variance, ci_low, ci_high``.
@@ -27,8 +31,7 @@ class AUCConfidenceInterval(NamedTuple):
         DeLong estimate of the variance of ``auc`` (NaN when a class has fewer than two
         samples).
     ci_low, ci_high : float
-        Bounds of the normal-theory confidence interval ``auc ± z * sqrt(variance)``,
-        clipped to [0, 1].
+        Bounds of the confidence interval, see :func:`delong_auc_ci`.
 
     See Also
     --------
@@ -41,8 +44,8 @@ class AUCConfidenceInterval(NamedTuple):
     >>> type(result).__name__, result._fields
     ('AUCConfidenceInterval', ('auc', 'variance', 'ci_low', 'ci_high'))
     >>> auc, variance, ci_low, ci_high = result
-    >>> round(auc, 3), round(ci_low, 3), ci_high
-    (0.889, 0.581, 1.0)
+    >>> round(auc, 3), round(ci_low, 3), round(ci_high, 3)
+    (0.889, 0.261, 0.995)
     """
 
     auc: float
@@ -125,10 +128,86 @@ def _delong_covariance(v10, v01):
     return s10 / m + s01 / n
 
 
-def _check_confidence(confidence):
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}.")
-    return norm.ppf(0.5 + confidence / 2)
+def hanley_mcneil_score_interval(auc, n_positive, n_negative, *, confidence=0.95):
+    """Score-type AUC interval from the Hanley-McNeil variance (Newcombe's method 5).
+
+    The interval is the set of :math:`\\theta` with
+    :math:`(\\widehat{AUC} - \\theta)^2 \\le z^2 V(\\theta)`, where :math:`V` is the
+    Hanley & McNeil (1982) variance with both group sizes replaced by
+    :math:`N^* = (m + n) / 2`:
+
+    .. math:: V(\\theta) = \\frac{\\theta(1-\\theta)}{mn}
+              \\left[1 + (N^* - 1)\\left(\\frac{1-\\theta}{2-\\theta}
+              + \\frac{\\theta}{1+\\theta}\\right)\\right]
+
+    Because :math:`V` is evaluated at :math:`\\theta` rather than at the estimate, the
+    interval keeps a positive width at an observed AUC of 0 or 1, where the DeLong variance
+    is zero and a Wald interval (plain or logit) degenerates; it is the fallback of
+    :func:`delong_auc_ci` there.
+
+    Parameters
+    ----------
+    auc : float
+        Observed AUC.
+    n_positive, n_negative : int
+        Class sizes :math:`m` and :math:`n`.
+    confidence : float, default=0.95
+        Coverage of the two-sided interval.
+
+    Returns
+    -------
+    low, high : float
+
+    References
+    ----------
+    .. [1] Hanley J. A., McNeil B. J. (1982). The meaning and use of the area under a
+       receiver operating characteristic (ROC) curve. Radiology 143:29-36.
+    .. [2] Newcombe R. G. (2006). Confidence intervals for an effect size measure based
+       on the Mann-Whitney statistic. Part 2: asymptotic methods and evaluation.
+       Statistics in Medicine 25:559-573.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.metrics import hanley_mcneil_score_interval
+    >>> low, high = hanley_mcneil_score_interval(1.0, 6, 24)
+    >>> round(low, 3), high
+    (0.797, 1.0)
+    """
+    z = z_critical(confidence)
+    m, n = n_positive, n_negative
+    half_n = (m + n) / 2
+
+    def excess(theta):  # negative inside the interval
+        bracket = 1 + (half_n - 1) * ((1 - theta) / (2 - theta) + theta / (1 + theta))
+        return (auc - theta) ** 2 - z**2 * theta * (1 - theta) / (m * n) * bracket
+
+    # V(theta) > 0 on (0, 1), so the estimate itself is inside; the bounds are the roots
+    # on either side (or the end of [0, 1] when the estimate sits on it).
+    tiny = 1e-12
+    low = 0.0 if auc <= tiny else brentq(excess, 0.0, min(auc, 1 - tiny))
+    high = 1.0 if auc >= 1 - tiny else brentq(excess, max(auc, tiny), 1.0)
+    return float(low), float(high)
+
+
+def _auc_interval(y_bin, proba, confidence):
+    """:class:`AUCConfidenceInterval` and why its interval is undefined (None if it is not)."""
+    aucs, v10, v01 = _structural_components(y_bin, proba[np.newaxis, :])
+    auc = float(aucs[0])
+    variance = float(_delong_covariance(v10, v01)[0, 0])
+    m, n = v10.shape[1], v01.shape[1]
+    if np.ptp(proba) == 0:
+        problem = "all predictions are equal, so the AUC interval is undefined"
+        return AUCConfidenceInterval(auc, variance, np.nan, np.nan), problem
+    if np.isnan(variance):
+        problem = (
+            f"a class has fewer than two samples ({m} positive, {n} negative), "
+            "so the DeLong variance and AUC interval are undefined"
+        )
+        return AUCConfidenceInterval(auc, variance, np.nan, np.nan), problem
+    low, high = logit_wald_interval(auc, np.sqrt(variance), confidence=confidence)
+    if np.isnan(low):  # AUC 0 or 1, or zero variance
+        low, high = hanley_mcneil_score_interval(auc, m, n, confidence=confidence)
+    return AUCConfidenceInterval(auc, variance, low, high), None
 
 
 def delong_auc_ci(y_true, proba, *, confidence=0.95, pos_label=None):
@@ -148,13 +227,16 @@ def delong_auc_ci(y_true, proba, *, confidence=0.95, pos_label=None):
     Returns
     -------
     AUCConfidenceInterval
-        Named tuple ``(auc, variance, ci_low, ci_high)``. The interval is
-        ``auc ± z * sqrt(variance)`` clipped to [0, 1]; variance and interval
-        are NaN when a class has fewer than two samples.
+        Named tuple ``(auc, variance, ci_low, ci_high)``. The interval is the
+        Wald interval of ``logit(auc)`` mapped back (see Notes); variance and
+        interval are NaN when a class has fewer than two samples, and the
+        interval is NaN when all predictions are equal, each with an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning`.
 
     See Also
     --------
     delong_test : Paired comparison of two AUCs.
+    hanley_mcneil_score_interval : The interval at an observed AUC of 0 or 1.
 
     Notes
     -----
@@ -165,6 +247,14 @@ def delong_auc_ci(y_true, proba, *, confidence=0.95, pos_label=None):
     .. math:: \\mathrm{Var}(\\widehat{AUC}) = \\frac{s^2_{10}}{m} + \\frac{s^2_{01}}{n}
 
     with sample variances over the :math:`m` positives and :math:`n` negatives.
+    The interval is :math:`\\mathrm{expit}(\\mathrm{logit}(\\widehat{AUC}) \\pm z\\,
+    SE / (\\widehat{AUC}(1 - \\widehat{AUC})))`, the delta-method standard error on
+    the logit scale. Unlike ``auc ± z * SE`` clipped to [0, 1], it is asymmetric near 1,
+    where the AUC's sampling distribution is skewed, and keeps its coverage at the
+    study's size (``benchmarks/bench_coverage.py``: at least 0.93 for AUC 0.6-0.95 with
+    12/18 and 6/24 patients). Where the observed AUC is 0 or 1 or the DeLong variance is
+    zero, the logit scale is undefined and the score-type interval of
+    :func:`hanley_mcneil_score_interval` is returned instead (never a zero-width one).
 
     DeLong E. R., DeLong D. M., Clarke-Pearson D. L. (1988). Biometrics 44:837-845.
     Sun X., Xu W. (2014). Fast implementation of DeLong's algorithm for comparing
@@ -177,16 +267,15 @@ def delong_auc_ci(y_true, proba, *, confidence=0.95, pos_label=None):
     >>> result = delong_auc_ci([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     >>> round(result.auc, 3), round(result.variance, 4)
     (0.889, 0.0247)
+    >>> round(result.ci_low, 3), round(result.ci_high, 3)
+    (0.261, 0.995)
     """
-    z_crit = _check_confidence(confidence)
+    z_critical(confidence)
     y_bin, proba = check_binary_proba(y_true, proba, pos_label=pos_label)
-    aucs, v10, v01 = _structural_components(y_bin, proba[np.newaxis, :])
-    auc = float(aucs[0])
-    variance = float(_delong_covariance(v10, v01)[0, 0])
-    half_width = z_crit * np.sqrt(variance)
-    return AUCConfidenceInterval(
-        auc, variance, float(max(auc - half_width, 0.0)), float(min(auc + half_width, 1.0))
-    )
+    result, problem = _auc_interval(y_bin, proba, confidence)
+    if problem is not None:
+        warnings.warn(f"delong_auc_ci: {problem}.", UndefinedMetricWarning, stacklevel=2)
+    return result
 
 
 def delong_test(y_true, proba_a, proba_b, *, confidence=0.95, pos_label=None):
@@ -234,7 +323,7 @@ def delong_test(y_true, proba_a, proba_b, *, confidence=0.95, pos_label=None):
     >>> round(result.difference, 3), round(result.p_value, 3)
     (0.333, 0.386)
     """
-    z_crit = _check_confidence(confidence)
+    z_crit = z_critical(confidence)
     y_bin, proba_a = check_binary_proba(y_true, proba_a, pos_label=pos_label, name="proba_a")
     _, proba_b = check_binary_proba(y_true, proba_b, pos_label=pos_label, name="proba_b")
     aucs, v10, v01 = _structural_components(y_bin, np.vstack([proba_a, proba_b]))

@@ -1,4 +1,4 @@
-"""Table 1 (clinical characteristics by group) and Table 2 (model performance)."""
+"""Table 1 (clinical characteristics), Table 2 (model performance) and its calibration table."""
 
 from collections.abc import Mapping
 
@@ -7,9 +7,20 @@ import pandas as pd
 from scipy import stats
 from scipy.stats.contingency import expected_freq
 
-from ._report import binary_report
+from ._calibration import calibration_report
+from ._report import CI_METHODS, binary_report
 
 TABLE2_METRICS = ("AUC", "ACC", "SEN", "SPE", "PPV", "NPV")
+CALIBRATION_METRICS = ("Brier", "Calibration intercept", "Calibration slope")
+
+_METHOD_TEXT = {
+    "logit-delong": "logit-transformed DeLong (Newcombe score interval at AUC 0 or 1)",
+    "clopper-pearson": "Clopper-Pearson exact",
+    "wilson": "Wilson score",
+    "bootstrap": "stratified percentile bootstrap (under-covers at small n)",
+    "hall-t": "t with Hall's skewness correction",
+    "wald": "Wald, logistic recalibration on logit(p)",
+}
 
 
 def format_p_value(p_value, digits=3):
@@ -212,8 +223,60 @@ def _format_interval(row, digits, ci_digits):
     if np.isnan(row.value):
         return "NA"
     if np.isnan(row.ci_low):
-        return f"{row.value:.{digits}f}"
-    return f"{row.value:.{digits}f} ({row.ci_low:.{ci_digits}f}-{row.ci_high:.{ci_digits}f})"
+        return f"{row.value:.{digits}f} (NA)"
+    return f"{row.value:.{digits}f} ({row.ci_low:.{ci_digits}f} to {row.ci_high:.{ci_digits}f})"
+
+
+def _long_table(results, report, metrics, entry_sizes, **options):
+    """Concatenate ``report(y, proba, ...)`` over ``{model: {cohort: entry}}``."""
+    shape = "(y_true, proba, threshold)" if entry_sizes == (3,) else "(y_true, proba[, threshold])"
+    if not isinstance(results, Mapping) or not results:
+        raise ValueError(f"results must be a non-empty {{model: {{cohort: {shape}}}}} dict.")
+    reports = []
+    for model, cohorts in results.items():
+        if not isinstance(cohorts, Mapping):
+            raise ValueError(f"results[{model!r}] must be a {{cohort: {shape}}} dict.")
+        for cohort, entry in cohorts.items():
+            if not isinstance(entry, tuple | list) or len(entry) not in entry_sizes:
+                raise ValueError(f"results[{model!r}][{cohort!r}] must be {shape}.")
+            frame = report(entry, model=model, cohort=cohort, **options)
+            reports.append(frame.assign(model=model, cohort=cohort))
+    long = pd.concat(reports, ignore_index=True)
+    unknown = set(metrics) - set(long["metric"])
+    if unknown:
+        choices = list(dict.fromkeys(long["metric"]))
+        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {choices}.")
+    long = long[long["metric"].isin(metrics)]
+    return long[["model", "cohort", "metric", "value", "ci_low", "ci_high", "method"]]
+
+
+def _caption(long, confidence):
+    """Sentence naming the interval method of each metric, for the table's caption."""
+    methods = long.drop_duplicates("metric").set_index("metric")["method"]
+    by_method = {}
+    for metric, method in methods.items():
+        by_method.setdefault(method, []).append(metric)
+    parts = [f"{', '.join(names)}: {_METHOD_TEXT[method]}" for method, names in by_method.items()]
+    return (
+        f"Estimate ({100 * confidence:g}% CI); NA: not computable. "
+        f"Interval methods: {'; '.join(parts)}."
+    )
+
+
+def _finish(long, metrics, formatted, digits, ci_digits, confidence):
+    methods = dict(zip(long["metric"], long["method"], strict=False))
+    caption = _caption(long, confidence)
+    if not formatted:
+        long = long.reset_index(drop=True)
+        long.attrs = {"caption": caption, "ci_methods": methods}
+        return long
+    cells = long.assign(cell=[_format_interval(r, digits, ci_digits) for r in long.itertuples()])
+    wide = cells.pivot(index=["model", "cohort"], columns="metric", values="cell")
+    order = pd.MultiIndex.from_frame(long[["model", "cohort"]].drop_duplicates())
+    wide = wide.reindex(index=order, columns=list(metrics))
+    wide.columns.name = None
+    wide.attrs = {"caption": caption, "ci_methods": methods}
+    return wide
 
 
 def table2(
@@ -235,7 +298,7 @@ def table2(
     metrics : sequence of str, default=("AUC", "ACC", "SEN", "SPE", "PPV", "NPV")
         Rows of :func:`binary_report` to include (``"Brier"`` also available).
     formatted : bool, default=True
-        Return strings such as ``"0.898 (0.79-0.97)"`` in a wide table; if
+        Return strings such as ``"0.898 (0.79 to 0.97)"`` in a wide table; if
         False return the numeric long table (model, cohort, metric, value,
         ci_low, ci_high, method).
     digits, ci_digits : int, default=3, 2
@@ -247,40 +310,94 @@ def table2(
     Returns
     -------
     pandas.DataFrame
-        Formatted: index (model, cohort), one column per metric.
+        Formatted: index (model, cohort), one column per metric; ``"NA"`` where a
+        value cannot be computed and ``"0.500 (NA)"`` where only its interval
+        cannot (each with a warning naming the model and cohort). Both forms carry
+        ``attrs["caption"]``, a sentence naming each metric's interval method, and
+        ``attrs["ci_methods"]``, ``{metric: method}``.
+
+    See Also
+    --------
+    binary_report : One model in one cohort.
+    calibration_table : The companion table of calibration numbers.
 
     Examples
     --------
     >>> from rdinet_sklearn.metrics import table2
     >>> y, p = [0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9]
-    >>> table2({"radiomics": {"train": (y, p, 0.5)}}, n_bootstraps=50)["AUC"].iloc[0]
-    '0.889 (0.58-1.00)'
+    >>> table = table2({"radiomics": {"train": (y, p, 0.5)}})
+    >>> table["AUC"].iloc[0]
+    '0.889 (0.26 to 0.99)'
+    >>> print(table.attrs["caption"])  # doctest: +NORMALIZE_WHITESPACE
+    Estimate (95% CI); NA: not computable. Interval methods: AUC: logit-transformed DeLong
+    (Newcombe score interval at AUC 0 or 1); ACC, SEN, SPE, PPV, NPV: Clopper-Pearson exact.
     """
-    if not isinstance(results, Mapping) or not results:
-        raise ValueError("results must be a non-empty {model: {cohort: (y, proba, thr)}} dict.")
-    reports = []
-    for model, cohorts in results.items():
-        if not isinstance(cohorts, Mapping):
-            raise ValueError(f"results[{model!r}] must be a {{cohort: (y, proba, thr)}} dict.")
-        for cohort, entry in cohorts.items():
-            if not isinstance(entry, tuple | list) or len(entry) != 3:
-                raise ValueError(
-                    f"results[{model!r}][{cohort!r}] must be (y_true, proba, threshold)."
-                )
-            y_true, proba, threshold = entry
-            report = binary_report(y_true, proba, threshold=threshold, **report_options)
-            reports.append(report.assign(model=model, cohort=cohort))
-    long = pd.concat(reports, ignore_index=True)
-    unknown = set(metrics) - set(long["metric"])
-    if unknown:
-        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {list(long.metric[:7])}.")
-    long = long[long["metric"].isin(metrics)]
-    long = long[["model", "cohort", "metric", "value", "ci_low", "ci_high", "method"]]
-    if not formatted:
-        return long.reset_index(drop=True)
-    cells = long.assign(cell=[_format_interval(r, digits, ci_digits) for r in long.itertuples()])
-    wide = cells.pivot(index=["model", "cohort"], columns="metric", values="cell")
-    order = pd.MultiIndex.from_frame(long[["model", "cohort"]].drop_duplicates())
-    wide = wide.reindex(index=order, columns=list(metrics))
-    wide.columns.name = None
-    return wide
+    if "ci" in report_options and report_options["ci"] not in CI_METHODS:
+        raise ValueError(f"ci must be one of {sorted(CI_METHODS)}; got {report_options['ci']!r}.")
+
+    def report(entry, **options):
+        y_true, proba, threshold = entry
+        return binary_report(y_true, proba, threshold=threshold, **options)
+
+    long = _long_table(results, report, metrics, (3,), **report_options)
+    confidence = report_options.get("confidence", 0.95)
+    return _finish(long, metrics, formatted, digits, ci_digits, confidence)
+
+
+def calibration_table(
+    results,
+    *,
+    metrics=CALIBRATION_METRICS,
+    formatted=True,
+    digits=3,
+    ci_digits=2,
+    confidence=0.95,
+    pos_label=None,
+):
+    """Brier score, calibration intercept and slope with CIs per model and cohort.
+
+    The companion of :func:`table2`: it takes the same ``results`` (the thresholds are
+    not needed and ignored), so a study can build both from one dict.
+
+    Parameters
+    ----------
+    results : dict
+        ``{model_name: {cohort_name: (y_true, proba)}}``; ``(y_true, proba, threshold)``
+        entries, as for :func:`table2`, are accepted.
+    metrics : sequence of str, default=("Brier", "Calibration intercept", "Calibration slope")
+        Rows of :func:`calibration_report` to include.
+    formatted : bool, default=True
+        Strings such as ``"0.143 (0.07 to 0.30)"`` in a wide table; if False the numeric
+        long table (model, cohort, metric, value, ci_low, ci_high, method).
+    digits, ci_digits : int, default=3, 2
+        Decimals of the value and of the interval bounds.
+    confidence : float, default=0.95
+        Coverage of the two-sided intervals.
+    pos_label : int, str or bool, default=None
+        Positive class; inferred for labels {0, 1} or {-1, 1}.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`table2`, with ``attrs["caption"]`` naming the interval methods.
+
+    See Also
+    --------
+    calibration_report : One model in one cohort.
+    calibration_intercept_slope : The logistic recalibration.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.metrics import calibration_table
+    >>> y = [0, 0, 1, 1, 0, 1, 0, 1, 1, 0]
+    >>> proba = [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.7, 0.55, 0.3]
+    >>> table = calibration_table({"radiomics": {"test": (y, proba)}})
+    >>> table.loc[("radiomics", "test")].tolist()
+    ['0.143 (0.06 to 0.28)', '0.053 (-1.38 to 1.48)', '1.909 (-0.40 to 4.22)']
+    """
+
+    def report(entry, **options):
+        return calibration_report(entry[0], entry[1], **options)
+
+    long = _long_table(results, report, metrics, (2, 3), confidence=confidence, pos_label=pos_label)
+    return _finish(long, metrics, formatted, digits, ci_digits, confidence)

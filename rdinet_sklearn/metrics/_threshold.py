@@ -7,7 +7,6 @@ same cohort inflates them; these helpers make the two steps explicit.
 import numbers
 
 import numpy as np
-from sklearn.metrics import roc_curve
 
 from ._validation import check_binary_proba
 
@@ -43,11 +42,13 @@ def youden_threshold(y_true, proba, *, pos_label=None):
     -----
     J is evaluated at every distinct score (the ROC vertices). The threshold
     returned is the midpoint between the best vertex and the next lower
-    distinct score, so that a test sample scoring just below the training
-    vertex is not treated differently from one between two training scores;
-    on the training data the calls are identical to thresholding at the
-    vertex. Ties in J keep the highest threshold (the most specific). If no
-    threshold reaches J > 0, the one returned lies above every score.
+    distinct score, so that a test sample scoring just
+    below the training vertex is not treated differently from one between two
+    training scores; on the training data the calls are identical to
+    thresholding at the vertex. J is compared exactly, as the integer
+    :math:`n_+ n_- J = TP \\cdot n_- - FP \\cdot n_+`, and ties in J keep the
+    highest vertex (the most specific call). If no threshold reaches J > 0, the
+    one returned lies just above every score (nobody is called positive).
 
     .. math:: J(t) = \\mathrm{TPR}(t) - \\mathrm{FPR}(t)
 
@@ -58,15 +59,36 @@ def youden_threshold(y_true, proba, *, pos_label=None):
     >>> from rdinet_sklearn.metrics import youden_threshold
     >>> round(youden_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 3)
     0.6
+
+    J = 1/3 at the vertices 0.7 and 0.5; the higher one wins, halfway down to 0.6:
+
+    >>> round(youden_threshold([1, 0, 1, 0, 0, 1], [0.7, 0.6, 0.5, 0.3, 0.9, 0.9]), 3)
+    0.65
     """
     y_bin, proba = check_binary_proba(y_true, proba, pos_label=pos_label)
-    fpr, tpr, thresholds = roc_curve(y_bin, proba, drop_intermediate=False)
-    # thresholds[0] is +inf (nobody positive); J there is 0, never strictly best.
-    best = int(np.argmax(tpr - fpr))
-    if best == 0:
-        return float(np.nextafter(thresholds[1], np.inf))
-    lower = thresholds[best + 1] if best + 1 < thresholds.shape[0] else 0.0
-    return float((thresholds[best] + lower) / 2)
+    vertices, tp, fp = _roc_vertex_counts(y_bin, proba)
+    n_pos, n_neg = int(tp[-1]), int(fp[-1])
+    # J * n_pos * n_neg in integers: ties are exact, not decided by float rounding.
+    scaled_j = tp * n_neg - fp * n_pos
+    best = int(np.argmax(scaled_j))  # vertices descend: the first maximum is the highest
+    if scaled_j[best] <= 0:
+        return float(np.nextafter(vertices[0], np.inf))
+    # J = 0 at the lowest vertex (everybody positive), so a best vertex has one below it.
+    return float((vertices[best] + vertices[best + 1]) / 2)
+
+
+def _roc_vertex_counts(y_bin, proba):
+    """Distinct scores, descending, with the true and false positives called at each.
+
+    Returns ``(vertices, tp, fp)``: calling ``proba >= vertices[k]`` positive gives
+    ``tp[k]`` true and ``fp[k]`` false positives (int64 counts).
+    """
+    vertices, inverse = np.unique(-proba, return_inverse=True)
+    positives = np.bincount(inverse, weights=y_bin, minlength=vertices.shape[0])
+    totals = np.bincount(inverse, minlength=vertices.shape[0])
+    tp = np.cumsum(positives.astype(np.int64))
+    fp = np.cumsum(totals) - tp
+    return -vertices, tp, fp
 
 
 def select_threshold(y_true, proba, method="youden", *, pos_label=None):

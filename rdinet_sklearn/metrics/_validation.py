@@ -3,10 +3,15 @@
 Every public function that takes ``(y_true, proba)`` funnels through
 :func:`check_binary_proba`, so bad input fails the same way everywhere and the
 error names the offending rows (pandas index labels when given a Series).
+:func:`warn_undefined` is the one warning for values that cannot be computed (NaN in a
+table), naming the model and cohort.
 """
+
+import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import column_or_1d
 
 # Label sets whose positive class is unambiguous (same rule as sklearn's
@@ -51,7 +56,7 @@ def resolve_pos_label(classes, pos_label):
     return pos_label
 
 
-def check_binary_proba(y_true, proba, *, pos_label=None, name="proba"):
+def check_binary_proba(y_true, proba, *, pos_label=None, name="proba", require_both_classes=True):
     """Validate a binary target and probabilities of the positive class.
 
     Parameters
@@ -64,6 +69,10 @@ def check_binary_proba(y_true, proba, *, pos_label=None, name="proba"):
         Positive class; inferred only for labels {0, 1} or {-1, 1}.
     name : str, default="proba"
         Name of the probability argument used in error messages.
+    require_both_classes : bool, default=True
+        If False, a ``y_true`` with a single class is accepted (for reports that show
+        the undefined metrics as NaN); its positive class must then be inferable from
+        conventional labels or given as ``pos_label``.
 
     Returns
     -------
@@ -120,10 +129,30 @@ def check_binary_proba(y_true, proba, *, pos_label=None, name="proba"):
             f"have values such as {p_array[outside][0]!r}."
         )
     classes = np.unique(y_array)
-    if classes.shape[0] != 2:
+    if classes.shape[0] > 2 or (classes.shape[0] < 2 and require_both_classes):
         raise ValueError(
             f"y_true must contain exactly two classes; got {classes.shape[0]}: "
             f"{classes.tolist()}. Metrics such as AUC, sensitivity and specificity need both."
         )
+    if classes.shape[0] == 1 and pos_label is not None:
+        return y_array == pos_label, p_array  # the positive class may be the absent one
     positive = resolve_pos_label(classes, pos_label)
     return y_array == positive, p_array
+
+
+def context_label(model=None, cohort=None):
+    """``"model 'A', cohort 'test'"`` (the parts given), for warnings; ``""`` if neither."""
+    named = (("model", model), ("cohort", cohort))
+    return ", ".join(f"{kind} {name!r}" for kind, name in named if name is not None)
+
+
+def warn_undefined(what, problems, *, model=None, cohort=None):
+    """One :class:`~sklearn.exceptions.UndefinedMetricWarning` listing ``problems``."""
+    if problems:
+        where = context_label(model, cohort)
+        prefix = f"{what} for {where}" if where else what
+        warnings.warn(
+            f"{prefix}: {'; '.join(problems)}. The table shows NaN there.",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )

@@ -91,12 +91,14 @@ def _table_html(frame):
     if "p_value" in frame.columns:
         formatted = [format_p_value(p) for p in frame["p_value"]]
         frame = frame.assign(p_value=formatted).rename(columns={"p_value": "p-value"})
-    return frame.to_html(
+    caption = frame.attrs.get("caption")  # e.g. the interval methods of Table 2
+    rendered = frame.to_html(
         na_rep="",
         border=0,
         float_format=lambda v: f"{v:.3f}",
         index=not isinstance(frame.index, pd.RangeIndex),  # row numbers carry no meaning
     )
+    return rendered + (f'\n<p class="meta">{html.escape(caption)}</p>' if caption else "")
 
 
 def _key_value_html(mapping):
@@ -132,7 +134,9 @@ def write_html_report(
     table1 : pandas.DataFrame, default=None
         Output of :func:`rdinet_sklearn.metrics.table1` (p-values formatted).
     table2 : pandas.DataFrame, default=None
-        Output of :func:`rdinet_sklearn.metrics.table2`.
+        Output of :func:`rdinet_sklearn.metrics.table2`. Any table's
+        ``attrs["caption"]`` (the interval methods, for ``table2`` and
+        :func:`~rdinet_sklearn.metrics.calibration_table`) is printed under it.
     figures : dict of str to Figure or Axes, default=None
         Figures in display order, captioned with their keys.
     tables : dict of str to DataFrame, default=None

@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import sklearn
 from sklearn import config_context
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.feature_selection import SelectorMixin
@@ -14,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import l1_min_c
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._versions import _VersionStampMixin
@@ -26,6 +28,36 @@ from rdinet_sklearn.selection._validation import (
 C_GRID_DECADES = 3
 """Span of the automatic C grid above the empty-model bound, like glmnet's
 ``lambda.min.ratio=0.01`` for p > n; beyond it the L1 fit is barely penalised."""
+
+
+def l1_penalty_options(version=sklearn.__version__):
+    """Keyword arguments that make ``LogisticRegression`` a pure L1 fit on this scikit-learn.
+
+    scikit-learn 1.8 deprecated ``penalty`` in favour of ``l1_ratio`` (``l1_ratio=1`` is
+    pure L1); before 1.8, ``l1_ratio`` is ignored unless ``penalty="elasticnet"`` and the
+    default ``penalty="l2"`` wins, so ``penalty="l1"`` must be passed. Each spelling is
+    used only where it is current, so neither version warns.
+
+    Parameters
+    ----------
+    version : str, default=sklearn.__version__
+        scikit-learn version to spell the options for.
+
+    Returns
+    -------
+    options : dict
+        ``{"penalty": "l1"}`` before 1.8, ``{"l1_ratio": 1.0}`` from 1.8.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.selection._lasso import l1_penalty_options
+    >>> l1_penalty_options("1.7.2"), l1_penalty_options("1.8.0")
+    ({'penalty': 'l1'}, {'l1_ratio': 1.0})
+    """
+    release = parse_version(parse_version(version).base_version)  # 1.8.0rc1 counts as 1.8
+    if release < parse_version("1.8"):
+        return {"penalty": "l1"}
+    return {"l1_ratio": 1.0}
 
 
 def first_feature_on_l1_path(X_standardised, is_positive):
@@ -234,8 +266,8 @@ class LassoSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
     def _logistic(self, *, C, seed):
         return LogisticRegression(
             C=C,
-            l1_ratio=1.0,
             solver="liblinear",
+            **l1_penalty_options(),
             class_weight=self.class_weight,
             max_iter=self.max_iter,
             random_state=seed,

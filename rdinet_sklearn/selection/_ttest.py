@@ -32,7 +32,10 @@ def two_sample_test(X, y, *, test="welch"):
     test : {"welch", "student", "mannwhitney"}, default="welch"
         ``"welch"``: :func:`scipy.stats.ttest_ind` with ``equal_var=False``;
         ``"student"``: the pooled-variance t-test; ``"mannwhitney"``:
-        :func:`scipy.stats.mannwhitneyu`, two-sided.  All vectorised over the columns.
+        :func:`scipy.stats.mannwhitneyu`, two-sided, with scipy's ``method="auto"``
+        decided for each column on its own (exact for small samples without ties,
+        asymptotic otherwise), so a column's p-value never depends on the other columns.
+        All vectorised over the columns.
 
     Returns
     -------
@@ -65,12 +68,31 @@ def two_sample_test(X, y, *, test="welch"):
     if varying.any():
         a, b = group1[:, varying], group0[:, varying]
         if test == "mannwhitney":
-            result = stats.mannwhitneyu(a, b, alternative="two-sided", axis=0)
+            statistic, pvalue = _mann_whitney_per_column(a, b)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 result = stats.ttest_ind(a, b, equal_var=test == "student", axis=0)
-        statistics[varying] = result.statistic
-        pvalues[varying] = np.nan_to_num(result.pvalue, nan=1.0)
+            statistic, pvalue = result.statistic, result.pvalue
+        statistics[varying] = statistic
+        pvalues[varying] = np.nan_to_num(pvalue, nan=1.0)
+    return statistics, pvalues
+
+
+def _mann_whitney_per_column(a, b):
+    """:func:`scipy.stats.mannwhitneyu` with ``method="auto"`` chosen column by column.
+
+    One vectorised call decides the method once for all columns: a single tied column
+    switches every column to the asymptotic p-value. Calling it once on the columns without
+    ties and once on those with ties gives each column the method that ``"auto"`` picks for
+    it alone (within each group the choice depends only on the shared sample sizes).
+    """
+    pooled = np.sort(np.concatenate([a, b]), axis=0)
+    tied = (np.diff(pooled, axis=0) == 0).any(axis=0)
+    statistics, pvalues = np.empty(a.shape[1]), np.empty(a.shape[1])
+    for columns in (tied, ~tied):
+        if columns.any():
+            result = stats.mannwhitneyu(a[:, columns], b[:, columns], alternative="two-sided")
+            statistics[columns], pvalues[columns] = result.statistic, result.pvalue
     return statistics, pvalues
 
 
