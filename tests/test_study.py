@@ -47,8 +47,8 @@ def test_study_writes_every_deliverable(tiny_study):
         assert (out / name).is_file(), name
     assert {"table_1.csv", "table_2.csv", "delong_tests.csv"} <= set(os.listdir(out / "tables"))
     figures = sorted(path.stem for path in (out / "figures").glob("*.png"))
-    assert len(figures) == 7  # the last compares the deep models' CV with radiomics
-    assert figures[-1] == "07_cv_auc_of_the_deep_models"
+    assert len(figures) == 8  # the last compares the deep models' CV with radiomics
+    assert figures[-1] == "08_cv_auc_of_the_deep_models"
     assert all(len(model["cv"]["test_roc_auc"]) == 3 for model in results["models"].values())
     models = results["models"]
     assert set(models) == {

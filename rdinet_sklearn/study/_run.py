@@ -19,16 +19,19 @@ from ..metrics import table1
 from ..radiomics import RadiomicsExtractor
 from ..selection import SelectionFallbackWarning
 from ..selection._validation import check_binary_target
-from ._config import fingerprint, make_config, parse_roi
+from ._config import ConfigError, fingerprint, make_config, parse_roi
 from ._fit import fit_and_predict
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
+    TEST,
+    TRAINING,
     best_per_roi,
     cv_table,
     delong_table,
     headline_models,
     make_figures,
     performance_table,
+    predictions_table,
     write_outputs,
 )
 from ._store import StageStore
@@ -78,6 +81,50 @@ def _extract(cases, roi, config, cache):
     return extractor.fit_transform(cases)
 
 
+class UncomputableMetricWarning(UserWarning):
+    """A study model's threshold or fold metric could not be computed; the tables show NaN.
+
+    Raised (and logged) by :func:`run_study`, naming the model and the cohort: e.g. when
+    every out-of-fold probability of a model is the same, so that no operating threshold
+    can be chosen, or when a cross-validation fold holds one class only.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import UncomputableMetricWarning
+    >>> issubclass(UncomputableMetricWarning, UserWarning)
+    True
+    """
+
+
+def _warn_uncomputable(name, stage):
+    problems = []
+    if np.isnan(stage["threshold"]):
+        problems.append(
+            "no operating threshold can be chosen on the training cohort's out-of-fold "
+            "predictions (one class, or every probability equal); its ACC, SEN, SPE, PPV "
+            "and NPV are NaN in every cohort"
+        )
+    undefined = [k + 1 for k, auc in enumerate(stage["cv"]["test_roc_auc"]) if np.isnan(auc)]
+    if undefined:
+        problems.append(f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)")
+    for problem in problems:
+        message = f"model {name!r}, training cohort: {problem}."
+        logger.warning(message)
+        warnings.warn(message, UncomputableMetricWarning, stacklevel=3)
+
+
+def _check_folds(config):
+    for key, folds in (
+        ("cv_folds", config["cv_folds"]),
+        ("deep.cv_folds", config["deep"]["cv_folds"]),
+    ):
+        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+            raise ConfigError(
+                f"setting {key!r} must be an integer >= 2 (operating thresholds are chosen on "
+                f"out-of-fold predictions in the training cohort); got {folds!r}"
+            )
+
+
 def _model_plan(config, roi_features, clinical, cache):
     """``{name: (info, estimator, grid, X-builder)}`` for every model the config asks for."""
     plan = {}
@@ -120,8 +167,11 @@ def run_study(
     """Run the study design on a cohort and write tables, figures, models and a report.
 
     Design: a stratified 4:1 train/test split (seeded); on the training cohort only,
-    stratified k-fold CV tunes every model; the refitted model's operating threshold (Youden's
-    J on training probabilities) is applied unchanged to the test cohort. Models: radiomics
+    stratified k-fold CV tunes every model and gives its out-of-fold probabilities; the
+    operating threshold (``config["threshold"]``, Youden's J by default) is chosen on those
+    out-of-fold probabilities and applied unchanged to the refitted model's test-cohort
+    probabilities. Training-cohort rows, curves and the CV table's threshold metrics come
+    from the out-of-fold probabilities too. Models: radiomics
     (each ROI strategy x SVM, logistic regression, random forest, after ICC, t-test and LASSO
     selection), the 3D ResNet, RDINet and RDINet with clinical features (for each deep ROI).
 
@@ -177,6 +227,7 @@ def run_study(
 
 
 def _run(cases, y, target, config, out, progress):
+    _check_folds(config)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     cases = read_case_table(cases).copy()
     if y is None:
@@ -251,12 +302,14 @@ def _run(cases, y, target, config, out, progress):
                 cv_folds=config["cv_folds"] if radiomics else config["deep"]["cv_folds"],
                 seed=config["seed"],
                 n_jobs=config["n_jobs"] if radiomics else None,
+                threshold_rule=config["threshold"],
             )
 
         key = fingerprint(name, config, repr(estimator), grid, data_key)
         stage = store.get_or_run(name, key, compute)
         stage.update(info=info, model_file=str(store.path(name)))
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
+        _warn_uncomputable(name, stage)
         stages[name] = stage
     return _report(stages, tables, config, out, y, train_ids, test_ids)
 
@@ -265,7 +318,7 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
     y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
-    cohorts = {"train": y_train, "test": y_test}
+    cohorts = {TRAINING: y_train, TEST: y_test}
     seed, boots = config["seed"], config["bootstraps"]
     for key, formatted in (("Table 2", True), ("Table 2 (numeric)", False)):
         tables[key] = performance_table(
@@ -273,7 +326,7 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         )
     tables["Cross-validation in the training cohort"] = cv_table(stages)
     tables["DeLong tests"] = delong_table(stages, headline, y_test)
-    figures = make_figures(stages, headline, y_train, y_test, n_bootstraps=boots, seed=seed)
+    figures = make_figures(stages, headline, y_train, y_test, tables["Table 2 (numeric)"])
     split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
     return write_outputs(
         out,
@@ -282,5 +335,6 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         figures=figures,
         stages=stages,
         split=split,
+        predictions=predictions_table(stages, y, train_ids, test_ids),
         title=f"rdinet-sklearn study ({config['preset']} preset)",
     )
