@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._delong": ["AUCConfidenceInterval", "DeLongResult", "delong_auc_ci", "delong_test"],
         "._report": ["binary_report"],
+        "._resampled_ttest": ["ResampledTTestResult", "corrected_resampled_ttest"],
         "._scorers": [
             "npv_score",
             "npv_scorer",
