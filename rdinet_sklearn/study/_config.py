@@ -43,6 +43,12 @@ _COMMON = {
     # Operating threshold: "youden" (Youden's J) or a fixed probability, chosen on each
     # model's out-of-fold training predictions and applied unchanged to the test cohort.
     "threshold": "youden",
+    # Model comparison in training: repeats x folds stratified CV of the best radiomics
+    # model of each ROI strategy, compared pairwise by the corrected resampled t-test
+    # (repeats 0: none). With deep=True the deep models join; each then trains
+    # repeats x folds more networks (25 x ~5 s each on 2 CPU cores at the quick preset,
+    # 25 x 100 epochs of ResNet-50 at the paper preset), so it is off by default.
+    "comparison": {"repeats": 5, "folds": 5, "deep": False},
 }
 
 PRESETS = {

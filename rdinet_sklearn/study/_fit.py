@@ -33,6 +33,21 @@ _THRESHOLD_METRICS = {
 }
 
 
+class UncomputableMetricWarning(UserWarning):
+    """A study model's threshold or fold metric could not be computed; the tables show NaN.
+
+    Raised (and logged) by :func:`run_study`, naming the model and the cohort: e.g. when
+    every out-of-fold probability of a model is the same, so that no operating threshold
+    can be chosen, or when a cross-validation fold holds one class only.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import UncomputableMetricWarning
+    >>> issubclass(UncomputableMetricWarning, UserWarning)
+    True
+    """
+
+
 def operating_threshold(y_true, proba, rule="youden"):
     """The threshold ``rule`` picks on ``(y_true, proba)``, or NaN where it cannot pick one.
 

@@ -19,6 +19,7 @@ from ..plots import (
     save_figure,
 )
 from ..report import write_html_report
+from ._comparison import COMPARISON_TITLE
 from ._store import slug
 
 
@@ -239,5 +240,7 @@ def write_outputs(out, *, config, tables, figures, stages, split, title, predict
         "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
         "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
     }
+    if COMPARISON_TITLE in tables:
+        results["comparison"] = json.loads(tables[COMPARISON_TITLE].to_json(orient="records"))
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     return results

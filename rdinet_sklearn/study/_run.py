@@ -19,8 +19,9 @@ from ..metrics import table1
 from ..radiomics import RadiomicsExtractor
 from ..selection import SelectionFallbackWarning
 from ..selection._validation import check_binary_target
+from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
 from ._config import ConfigError, fingerprint, make_config, parse_roi
-from ._fit import fit_and_predict
+from ._fit import UncomputableMetricWarning, fit_and_predict
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
     TEST,
@@ -81,21 +82,6 @@ def _extract(cases, roi, config, cache):
     return extractor.fit_transform(cases)
 
 
-class UncomputableMetricWarning(UserWarning):
-    """A study model's threshold or fold metric could not be computed; the tables show NaN.
-
-    Raised (and logged) by :func:`run_study`, naming the model and the cohort: e.g. when
-    every out-of-fold probability of a model is the same, so that no operating threshold
-    can be chosen, or when a cross-validation fold holds one class only.
-
-    Examples
-    --------
-    >>> from rdinet_sklearn.study import UncomputableMetricWarning
-    >>> issubclass(UncomputableMetricWarning, UserWarning)
-    True
-    """
-
-
 def _warn_uncomputable(name, stage):
     problems = []
     if np.isnan(stage["threshold"]):
@@ -113,16 +99,23 @@ def _warn_uncomputable(name, stage):
         warnings.warn(message, UncomputableMetricWarning, stacklevel=3)
 
 
-def _check_folds(config):
-    for key, folds in (
-        ("cv_folds", config["cv_folds"]),
-        ("deep.cv_folds", config["deep"]["cv_folds"]),
-    ):
-        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-            raise ConfigError(
-                f"setting {key!r} must be an integer >= 2 (operating thresholds are chosen on "
-                f"out-of-fold predictions in the training cohort); got {folds!r}"
-            )
+def _check_integer(key, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"setting {key!r} must be an integer >= {minimum}; got {value!r}")
+
+
+def _check_settings(config):
+    """Fold and comparison settings that would fail only after the slow stages."""
+    # Operating thresholds are chosen on out-of-fold predictions: every model needs CV.
+    _check_integer("cv_folds", config["cv_folds"], 2)
+    _check_integer("deep.cv_folds", config["deep"]["cv_folds"], 2)
+    comparison = config["comparison"]
+    _check_integer("comparison.repeats", comparison["repeats"], 0)
+    _check_integer("comparison.folds", comparison["folds"], 2)
+    if not isinstance(comparison["deep"], bool):
+        raise ConfigError(
+            f"setting 'comparison.deep' must be true or false; got {comparison['deep']!r}"
+        )
 
 
 def _model_plan(config, roi_features, clinical, cache):
@@ -227,7 +220,7 @@ def run_study(
 
 
 def _run(cases, y, target, config, out, progress):
-    _check_folds(config)
+    _check_settings(config)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     cases = read_case_table(cases).copy()
     if y is None:
@@ -281,7 +274,7 @@ def _run(cases, y, target, config, out, progress):
         list(train_ids),
     )
     store = StageStore(out)
-    stages = {}
+    stages, inputs = {}, {}
     bar = tqdm(plan.items(), desc="models", unit="model", disable=not progress)
     for name, (info, estimator, grid, roi) in bar:
         bar.set_postfix_str(name)
@@ -311,10 +304,34 @@ def _run(cases, y, target, config, out, progress):
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
         _warn_uncomputable(name, stage)
         stages[name] = stage
-    return _report(stages, tables, config, out, y, train_ids, test_ids)
+        inputs[name] = (estimator, X.loc[train_ids], config["n_jobs"] if radiomics else None)
+    comparison = _compare(stages, inputs, y.loc[train_ids], config, store, data_key, progress)
+    return _report(stages, tables, comparison, config, out, y, train_ids, test_ids)
 
 
-def _report(stages, tables, config, out, y, train_ids, test_ids):
+def _compare(stages, inputs, y_train, config, store, data_key, progress):
+    """The repeated-CV comparison table (see ``comparison`` in :data:`PRESETS`), or None."""
+    settings = config["comparison"]
+    names = best_per_roi(stages)
+    if settings["deep"]:
+        names += [n for n, s in stages.items() if s["info"]["family"] != "radiomics"]
+    if not settings["repeats"] or len(names) < 2:
+        return None
+    splits = repeated_splits(y_train, settings, config["seed"])
+    aucs = {}
+    for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
+        estimator, X, n_jobs = inputs[name]
+        params = stages[name]["best_params"]
+
+        def compute(estimator=estimator, params=params, X=X, n_jobs=n_jobs):
+            return {"aucs": repeated_cv_aucs(estimator, params, X, y_train, splits, n_jobs=n_jobs)}
+
+        key = fingerprint("comparison", name, config, repr(estimator), params, data_key)
+        aucs[name] = store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+    return comparison_table(aucs, splits)
+
+
+def _report(stages, tables, comparison, config, out, y, train_ids, test_ids):
     y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
@@ -326,6 +343,8 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         )
     tables["Cross-validation in the training cohort"] = cv_table(stages)
     tables["DeLong tests"] = delong_table(stages, headline, y_test)
+    if comparison is not None:
+        tables[COMPARISON_TITLE] = comparison
     figures = make_figures(stages, headline, y_train, y_test, tables["Table 2 (numeric)"])
     split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
     return write_outputs(
