@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from pathlib import Path
 
@@ -318,7 +319,7 @@ def _compare(stages, inputs, y_train, config, store, data_key, progress):
     if not settings["repeats"] or len(names) < 2:
         return None
     splits = repeated_splits(y_train, settings, config["seed"])
-    aucs = {}
+    started, aucs = time.perf_counter(), {}
     for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
         estimator, X, n_jobs = inputs[name]
         params = stages[name]["best_params"]
@@ -328,6 +329,12 @@ def _compare(stages, inputs, y_train, config, store, data_key, progress):
 
         key = fingerprint("comparison", name, config, repr(estimator), params, data_key)
         aucs[name] = store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+    logger.info(
+        "comparison: %d models x %d splits in %.1f s",
+        len(names),
+        len(splits),
+        time.perf_counter() - started,
+    )
     return comparison_table(aucs, splits)
 
 
