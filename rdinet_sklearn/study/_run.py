@@ -299,7 +299,8 @@ def _run(cases, y, target, config, out, progress):
                 threshold_rule=config["threshold"],
             )
 
-        key = fingerprint(name, config, repr(estimator), grid, data_key)
+        model_settings = {k: v for k, v in config.items() if k != "comparison"}
+        key = fingerprint(name, model_settings, repr(estimator), grid, data_key)
         stage = store.get_or_run(name, key, compute)
         stage.update(info=info, model_file=str(store.path(name)))
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
