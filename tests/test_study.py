@@ -9,14 +9,31 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 import yaml
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from rdinet_sklearn.study import make_config, run_study
+from rdinet_sklearn.metrics import (
+    corrected_resampled_ttest,
+    sensitivity_score,
+    specificity_score,
+    youden_threshold,
+)
+from rdinet_sklearn.study import UncomputableMetricWarning, make_config, run_study
+from rdinet_sklearn.study._fit import fit_and_predict
+from rdinet_sklearn.study._outputs import TRAINING, performance_table
 
 TINY = {
     "cv_folds": 3,
     "bootstraps": 50,
     "n_jobs": 1,
+    "comparison": {"repeats": 2, "folds": 3},
     "radiomics": {
         "params": "original",
         "roi_strategies": ["IR+SR", "MR+LR"],
@@ -47,8 +64,8 @@ def test_study_writes_every_deliverable(tiny_study):
         assert (out / name).is_file(), name
     assert {"table_1.csv", "table_2.csv", "delong_tests.csv"} <= set(os.listdir(out / "tables"))
     figures = sorted(path.stem for path in (out / "figures").glob("*.png"))
-    assert len(figures) == 7  # the last compares the deep models' CV with radiomics
-    assert figures[-1] == "07_cv_auc_of_the_deep_models"
+    assert len(figures) == 8  # the last compares the deep models' CV with radiomics
+    assert figures[-1] == "08_cv_auc_of_the_deep_models"
     assert all(len(model["cv"]["test_roc_auc"]) == 3 for model in results["models"].values())
     models = results["models"]
     assert set(models) == {
@@ -246,3 +263,120 @@ def test_clinical_selection_keeps_informative_columns_and_is_refitted_per_fold()
     half = clone(selection).fit(clinical.iloc[::2], y.iloc[::2])
     assert half.named_steps["scale"].n_samples_seen_ == len(clinical.iloc[::2])
     np.testing.assert_allclose(half.transform(clinical.iloc[::2]).mean(), 0, atol=1e-9)
+
+
+def _tabular(seed=0):
+    X, y = make_classification(n_samples=80, n_features=6, n_informative=3, random_state=seed)
+    return X[:60], y[:60], X[60:], y[60:]
+
+
+def test_threshold_and_cv_metrics_come_from_out_of_fold_predictions_only():
+    X_train, y_train, X_test, y_test = _tabular()
+    model = make_pipeline(StandardScaler(), LogisticRegression())
+    grid = {"logisticregression__C": [0.01, 1.0]}
+    stage = fit_and_predict(model, grid, (X_train, y_train), (X_test, y_test), cv_folds=4, seed=3)
+    best = clone(model).set_params(**stage["best_params"])
+    folds = StratifiedKFold(4, shuffle=True, random_state=3)
+    oof = cross_val_predict(best, X_train, y_train, cv=folds, method="predict_proba")[:, 1]
+    np.testing.assert_allclose(stage["proba_oof"], oof)
+    assert stage["threshold"] == youden_threshold(y_train, oof)
+    # The test rows play no part: other test patients, other labels, the same threshold.
+    other = fit_and_predict(
+        model, grid, (X_train, y_train), (X_test[::-1] * 3, 1 - y_test), cv_folds=4, seed=3
+    )
+    assert other["threshold"] == stage["threshold"]
+    np.testing.assert_array_equal(other["proba_oof"], stage["proba_oof"])
+    # The CV table's threshold metrics are scored at that same threshold, fold by fold.
+    for k, (_, rows) in enumerate(folds.split(X_train, y_train)):
+        called = (oof[rows] >= stage["threshold"]).astype(int)
+        assert stage["cv"]["test_sensitivity"][k] == sensitivity_score(y_train[rows], called)
+        assert stage["cv"]["test_specificity"][k] == specificity_score(y_train[rows], called)
+        assert stage["cv"]["test_roc_auc"][k] == roc_auc_score(y_train[rows], oof[rows])
+    assert (stage["fold"][rows] == 3).all()
+
+
+def test_uncomputable_threshold_warns_and_gives_nan(tmp_path):
+    from rdinet_sklearn.study._run import _warn_uncomputable
+
+    X_train, y_train, X_test, y_test = _tabular()
+    constant = DummyClassifier(strategy="constant", constant=1)  # every probability 1
+    stage = fit_and_predict(constant, {}, (X_train, y_train), (X_test, y_test), cv_folds=3, seed=0)
+    assert np.isnan(stage["threshold"])
+    assert np.isnan(stage["cv"]["test_sensitivity"]).all()
+    with pytest.warns(UncomputableMetricWarning, match="model 'Constant', training cohort"):
+        _warn_uncomputable("Constant", stage)
+    table = performance_table(
+        {"Constant": stage},
+        ["Constant"],
+        {TRAINING: y_train, "test": y_test},
+        n_bootstraps=20,
+        seed=0,
+        formatted=False,
+    )
+    count_rows = table["metric"].isin(["ACC", "SEN", "SPE", "PPV", "NPV"])
+    assert table.loc[count_rows, ["value", "ci_low", "ci_high"]].isna().all().all()
+    assert table.loc[table["metric"] == "AUC", "value"].eq(0.5).all()
+
+
+def test_training_rows_are_out_of_fold(tiny_study, small_cohort):
+    from rdinet_sklearn.study._run import _extract
+
+    results, out, config = tiny_study
+    cases, y = small_cohort
+    name = "Radiomics MR+LR LOGREG"
+    predictions = pd.read_csv(out / "tables" / "predictions.csv")
+    assert set(predictions["cohort"]) == {TRAINING, "test"}
+    rows = predictions[(predictions["model"] == name) & (predictions["cohort"] == TRAINING)]
+    train = results["split"]["train"]
+    assert rows["case"].tolist() == train and rows["fold"].notna().all()
+    features = _extract(cases, "MR+LR", config, str(out / "cache")).loc[train]
+    model = joblib.load(results["models"][name]["model_file"])
+    folds = StratifiedKFold(config["cv_folds"], shuffle=True, random_state=config["seed"])
+    oof = cross_val_predict(clone(model), features, y.loc[train], cv=folds, method="predict_proba")[
+        :, 1
+    ]
+    np.testing.assert_allclose(rows["proba"], oof, rtol=1e-6)
+    assert results["models"][name]["threshold"] == youden_threshold(y.loc[train], oof)
+    table2 = pd.DataFrame(results["table2"])
+    auc = table2.query("model == @name and cohort == @TRAINING and metric == 'AUC'")["value"]
+    assert auc.item() == pytest.approx(roc_auc_score(y.loc[train], oof))
+
+
+def test_comparison_table_is_the_corrected_t_test_on_repeated_cv(tiny_study):
+    results, out, config = tiny_study
+    table = pd.read_csv(
+        out / "tables" / "corrected_resampled_t_tests_repeated_cv_in_the_training_cohort.csv"
+    )
+    assert table.columns.tolist() == [
+        "model_a",
+        "model_b",
+        "mean_auc_a",
+        "mean_auc_b",
+        "mean_auc_difference",
+        "t",
+        "df",
+        "p_value",
+    ]
+    # The best radiomics model of each ROI strategy; the deep models only when asked for.
+    assert table[["model_a", "model_b"]].values.tolist() == [
+        ["Radiomics IR+SR LOGREG", "Radiomics MR+LR LOGREG"]
+    ]
+    assert table["df"].item() == 2 * 3 - 1
+    aucs = {
+        name: joblib.load(out / "stages" / f"comparison_{slug}.joblib")["aucs"]
+        for name, slug in (
+            ("Radiomics IR+SR LOGREG", "radiomics_ir_sr_logreg"),
+            ("Radiomics MR+LR LOGREG", "radiomics_mr_lr_logreg"),
+        )
+    }
+    n_train = len(results["split"]["train"])
+    expected = corrected_resampled_ttest(
+        aucs["Radiomics IR+SR LOGREG"],
+        aucs["Radiomics MR+LR LOGREG"],
+        n_train=n_train * 2 / 3,
+        n_test=n_train / 3,
+    )
+    assert table["t"].item() == pytest.approx(expected.statistic)
+    assert table["p_value"].item() == pytest.approx(expected.p_value)
+    assert results["comparison"][0]["model_a"] == "Radiomics IR+SR LOGREG"
+    assert "Corrected resampled t-tests" in (out / "report.html").read_text()

@@ -6,6 +6,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._config": ["ConfigError", "PRESETS", "make_config"],
+        "._fit": ["UncomputableMetricWarning"],
         "._run": ["run_study"],
     },
 )

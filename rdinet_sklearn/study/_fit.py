@@ -1,81 +1,151 @@
-"""One study model: tune by stratified CV on the training cohort, refit, predict both cohorts."""
+"""One study model: tune by stratified CV on the training cohort, refit, predict both cohorts.
+
+The cross-validation keeps every fold's validation predictions: these out-of-fold (OOF)
+probabilities give the operating threshold, the CV table's threshold metrics and the
+training-cohort rows of Table 2, so no number reported for the training cohort comes from a
+model that saw the patient it scores.
+"""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
 
-from ..metrics import paper_scoring, youden_threshold
+from ..metrics import (
+    npv_score,
+    ppv_score,
+    select_threshold,
+    sensitivity_score,
+    specificity_score,
+)
+from ._cv import fold_auc, validation_predictions
 
 CV_METRICS = ("roc_auc", "accuracy", "sensitivity", "specificity", "ppv", "npv")
+_THRESHOLD_METRICS = {
+    "accuracy": lambda y, pred: float(np.mean(y == pred)),
+    "sensitivity": lambda y, pred: sensitivity_score(y, pred, zero_division=np.nan),
+    "specificity": lambda y, pred: specificity_score(y, pred, zero_division=np.nan),
+    "ppv": lambda y, pred: ppv_score(y, pred, zero_division=np.nan),
+    "npv": lambda y, pred: npv_score(y, pred, zero_division=np.nan),
+}
 
 
-def _best_fold_scores(search, n_folds):
-    """``{"test_<metric>": fold scores}`` at the best parameters, as cross_validate gives."""
-    best = search.best_index_
-    return {
-        f"test_{metric}": [
-            float(search.cv_results_[f"split{fold}_test_{metric}"][best]) for fold in range(n_folds)
-        ]
-        for metric in CV_METRICS
-    }
+class UncomputableMetricWarning(UserWarning):
+    """A study model's threshold or fold metric could not be computed; the tables show NaN.
+
+    Raised (and logged) by :func:`run_study`, naming the model and the cohort: e.g. when
+    every out-of-fold probability of a model is the same, so that no operating threshold
+    can be chosen, or when a cross-validation fold holds one class only.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import UncomputableMetricWarning
+    >>> issubclass(UncomputableMetricWarning, UserWarning)
+    True
+    """
 
 
-def fit_and_predict(estimator, grid, train, test, *, cv_folds, seed, n_jobs=None):
-    """Tune (when ``cv_folds`` > 1), refit on the training cohort, predict both cohorts.
+def operating_threshold(y_true, proba, rule="youden"):
+    """The threshold ``rule`` picks on ``(y_true, proba)``, or NaN where it cannot pick one.
 
-    The operating threshold is Youden's J on the refitted model's training-cohort
-    probabilities and is applied unchanged to the test cohort.
+    Youden's J needs both classes and at least two distinct probabilities; a fixed value
+    (a float ``rule``) is always returned as is.
+    """
+    y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=float)
+    if isinstance(rule, str) and (np.unique(y_true).size < 2 or np.ptp(proba) == 0):
+        return float("nan")
+    return float(select_threshold(y_true, proba, method=rule))
+
+
+def fold_scores(y_true, proba, folds, threshold):
+    """``{"test_<metric>": one score per fold}`` from out-of-fold predictions.
+
+    AUC is computed per fold; the five threshold metrics call a patient positive when
+    ``proba >= threshold``, the model's one operating threshold. A metric a fold cannot
+    define (AUC with one class, PPV with no positive call, anything without a threshold)
+    is NaN.
+    """
+    y_true, proba, folds = np.asarray(y_true), np.asarray(proba), np.asarray(folds)
+    scores = {f"test_{metric}": [] for metric in CV_METRICS}
+    for fold in np.unique(folds):
+        y_fold, p_fold = y_true[folds == fold], proba[folds == fold]
+        scores["test_roc_auc"].append(fold_auc(y_fold, p_fold))
+        pred = (p_fold >= threshold).astype(int)
+        for metric, score in _THRESHOLD_METRICS.items():
+            value = np.nan if np.isnan(threshold) else score(y_fold, pred)
+            scores[f"test_{metric}"].append(float(value))
+    return scores
+
+
+def fit_and_predict(
+    estimator, grid, train, test, *, cv_folds, seed, n_jobs=None, threshold_rule="youden"
+):
+    """Tune by stratified CV, refit on the training cohort, predict both cohorts.
+
+    Every (candidate, fold) pair is fitted on the fold's training part and predicts its
+    validation part; the candidate with the best mean fold AUC is refitted on the whole
+    training cohort (as :class:`~sklearn.model_selection.GridSearchCV` with
+    ``refit="roc_auc"`` would). Its operating threshold is chosen by ``threshold_rule`` on
+    its out-of-fold training predictions and applied unchanged to the test cohort.
 
     Parameters
     ----------
     estimator : classifier
         An unfitted estimator taking the case table (or feature table) rows.
     grid : dict
-        Parameter grid for :class:`~sklearn.model_selection.GridSearchCV` (may be empty).
+        Parameter grid (may be empty: the folds then only give out-of-fold predictions).
     train, test : tuple of (X, y)
-        The two cohorts.
+        The two cohorts (y coded 0/1).
     cv_folds : int
-        Stratified folds for tuning; 0 or 1 fits once with the given parameters.
+        Stratified folds, at least 2.
     seed : int
         Seed of the fold shuffling.
     n_jobs : int, default=None
-        Parallel fits of the grid search.
+        Parallel fits over candidates and folds.
+    threshold_rule : "youden" or float, default="youden"
+        See :func:`~rdinet_sklearn.metrics.select_threshold`.
 
     Returns
     -------
     stage : dict
-        ``estimator`` (refitted), ``best_params``, ``cv`` (per-fold scores or None),
-        ``proba_train``, ``proba_test``, ``threshold``, ``fit_seconds``.
+        ``estimator`` (refitted), ``best_params``, ``cv`` (per-fold scores at the
+        threshold), ``proba_oof`` and ``fold`` (out-of-fold probability and fold of each
+        training row), ``proba_test``, ``threshold`` (NaN when it cannot be chosen),
+        ``fit_seconds``.
     """
+    if not isinstance(cv_folds, int) or cv_folds < 2:
+        raise ValueError(
+            f"cv_folds must be an integer >= 2 (thresholds are chosen on out-of-fold "
+            f"predictions); got {cv_folds!r}."
+        )
     (X_train, y_train), (X_test, _) = train, test
     started = time.perf_counter()
-    cv_scores, best_params = None, {}
-    if cv_folds and cv_folds > 1:
-        search = GridSearchCV(
-            estimator,
-            grid or {},
-            cv=StratifiedKFold(cv_folds, shuffle=True, random_state=seed),
-            scoring=paper_scoring(),
-            refit="roc_auc",
-            n_jobs=n_jobs,
-            error_score="raise",
-        )
-        search.fit(X_train, y_train)
-        model, best_params = search.best_estimator_, search.best_params_
-        cv_scores = _best_fold_scores(search, cv_folds)
-    else:
-        model = estimator.fit(X_train, y_train)
-    proba_train = np.asarray(model.predict_proba(X_train))[:, 1]
-    proba_test = np.asarray(model.predict_proba(X_test))[:, 1]
+    y = np.asarray(y_train)
+    cv = StratifiedKFold(cv_folds, shuffle=True, random_state=seed)
+    splits = list(cv.split(np.zeros((y.shape[0], 1)), y))
+    candidates = list(ParameterGrid(grid or {}))
+    predictions = validation_predictions(estimator, candidates, X_train, y, splits, n_jobs=n_jobs)
+    validation_rows = [validation for _, validation in splits]
+    mean_auc = [
+        np.mean([fold_auc(y[rows], p) for rows, p in zip(validation_rows, per_split, strict=True)])
+        for per_split in predictions
+    ]
+    best = int(np.argmax(np.nan_to_num(mean_auc, nan=-np.inf)))  # ties: the first, as sklearn
+    proba_oof, folds = np.empty(y.shape[0]), np.empty(y.shape[0], dtype=int)
+    for fold, (rows, proba) in enumerate(zip(validation_rows, predictions[best], strict=True)):
+        proba_oof[rows], folds[rows] = proba, fold
+    threshold = operating_threshold(y, proba_oof, threshold_rule)
+    model = clone(estimator).set_params(**candidates[best]).fit(X_train, y_train)
     return {
         "estimator": model,
-        "best_params": best_params,
-        "cv": cv_scores,
-        "proba_train": proba_train,
-        "proba_test": proba_test,
-        "threshold": float(youden_threshold(y_train, proba_train)),
+        "best_params": candidates[best],
+        "cv": fold_scores(y, proba_oof, folds, threshold),
+        "proba_oof": proba_oof,
+        "fold": folds,
+        "proba_test": np.asarray(model.predict_proba(X_test), dtype=float)[:, 1],
+        "threshold": threshold,
         "fit_seconds": time.perf_counter() - started,
     }

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..metrics import binary_report, delong_test, table2
+from ..metrics import delong_test, table2
 from ..plots import (
     cv_scores_frame,
     plot_calibration,
@@ -19,6 +19,7 @@ from ..plots import (
     save_figure,
 )
 from ..report import write_html_report
+from ._comparison import COMPARISON_TITLE
 from ._store import slug
 
 
@@ -59,16 +60,76 @@ def best_per_roi(stages):
     return [name for name, _ in best.values()]
 
 
+TRAINING = "training (out-of-fold)"
+TEST = "test"
+_PROBA_KEY = {TRAINING: "proba_oof", TEST: "proba_test"}
+THRESHOLD_METRICS = ("ACC", "SEN", "SPE", "PPV", "NPV")
+
+
+def _blank_threshold_metrics(table, models, formatted):
+    """NaN (``"NA"`` when formatted) for the threshold metrics of models with no threshold."""
+    if not models:
+        return table
+    if formatted:
+        rows = table.index.get_level_values("model").isin(models)
+        table.loc[rows, [c for c in table.columns if c in THRESHOLD_METRICS]] = "NA"
+    else:
+        rows = table["model"].isin(models) & table["metric"].isin(THRESHOLD_METRICS)
+        table.loc[rows, ["value", "ci_low", "ci_high"]] = np.nan
+    return table
+
+
 def performance_table(stages, names, cohorts, *, n_bootstraps, seed, formatted=True):
-    """Table 2: the six metrics with CIs per model and cohort (thresholds from training)."""
-    results = {
-        name: {
-            cohort: (y, stages[name][f"proba_{cohort}"], stages[name]["threshold"])
+    """Table 2: the six metrics with CIs per model and cohort, at each model's threshold.
+
+    ``cohorts`` maps :data:`TRAINING` (scored on the out-of-fold probabilities) and/or
+    :data:`TEST` to the cohort's labels. A model whose threshold could not be chosen (NaN)
+    gets NaN threshold metrics (AUC, which needs no threshold, is still given).
+    """
+    results, no_threshold = {}, []
+    for name in names:
+        threshold = stages[name]["threshold"]
+        if np.isnan(threshold):
+            no_threshold.append(name)
+            threshold = 0.5  # a placeholder: the metrics it gives are blanked below
+        results[name] = {
+            cohort: (y, stages[name][_PROBA_KEY[cohort]], threshold)
             for cohort, y in cohorts.items()
         }
-        for name in names
-    }
-    return table2(results, n_bootstraps=n_bootstraps, random_state=seed, formatted=formatted)
+    table = table2(results, n_bootstraps=n_bootstraps, random_state=seed, formatted=formatted)
+    return _blank_threshold_metrics(table, no_threshold, formatted)
+
+
+def predictions_table(stages, y, train_ids, test_ids):
+    """Every model's probability for every patient: out-of-fold in training, then test.
+
+    Columns ``case``, ``model``, ``cohort`` (:data:`TRAINING` or :data:`TEST`), ``fold``
+    (the CV fold that scored a training row; empty for test rows), ``y_true``, ``proba``,
+    ``threshold`` (the model's operating threshold) and ``predicted`` (``proba >=
+    threshold``; empty without a threshold).
+    """
+    frames = []
+    for name, stage in stages.items():
+        threshold = stage["threshold"]
+        for cohort, ids, folds in ((TRAINING, train_ids, stage["fold"]), (TEST, test_ids, None)):
+            proba = np.asarray(stage[_PROBA_KEY[cohort]], dtype=float)
+            missing = [pd.NA] * proba.shape[0]
+            called = missing if np.isnan(threshold) else (proba >= threshold).astype(int)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "case": [str(i) for i in ids],
+                        "model": name,
+                        "cohort": cohort,
+                        "fold": pd.array(missing if folds is None else folds, dtype="Int64"),
+                        "y_true": y.loc[ids].to_numpy(),
+                        "proba": proba,
+                        "threshold": threshold,
+                        "predicted": pd.array(called, dtype="Int64"),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
 
 
 def delong_table(stages, names, y_test):
@@ -90,28 +151,30 @@ def _cv_frame(stages):
     return frame
 
 
-def make_figures(stages, names, y_train, y_test, *, n_bootstraps, seed):
-    """ROC (train, test), calibration, decision curve, radar and CV box plot figures."""
+def _radar_scores(numeric_table2, names, cohort):
+    """``models x metrics`` values of one cohort from the numeric Table 2."""
+    rows = numeric_table2[numeric_table2["cohort"] == cohort]
+    wide = rows.pivot(index="model", columns="metric", values="value").reindex(names)
+    # A metric with a zero denominator (e.g. PPV with no positive calls) or no threshold is
+    # undefined; the radar draws it at 0 rather than dropping the model.
+    return wide.fillna(0.0)
+
+
+def make_figures(stages, names, y_train, y_test, numeric_table2):
+    """ROC (training out-of-fold, test), calibration, decision curve, radars, CV box plots."""
     test_curves = {n: (y_test, stages[n]["proba_test"]) for n in names}
     figures = {
-        "ROC, training cohort": plot_roc({n: (y_train, stages[n]["proba_train"]) for n in names}),
+        "ROC, training cohort (out-of-fold)": plot_roc(
+            {n: (y_train, stages[n]["proba_oof"]) for n in names}
+        ),
         "ROC, test cohort": plot_roc(test_curves),
         "Calibration, test cohort": plot_calibration(test_curves),
         "Decision curves, test cohort": plot_decision_curve(test_curves),
+        "Radar of training metrics (out-of-fold)": plot_radar(
+            _radar_scores(numeric_table2, names, TRAINING)
+        ),
+        "Radar of test metrics": plot_radar(_radar_scores(numeric_table2, names, TEST)),
     }
-    radar_scores = {}
-    for n in names:
-        report = binary_report(
-            y_test,
-            stages[n]["proba_test"],
-            threshold=stages[n]["threshold"],
-            n_bootstraps=n_bootstraps,
-            random_state=seed,
-        )
-        # A metric with a zero denominator (e.g. PPV with no positive calls) is undefined;
-        # the radar draws it at 0 rather than dropping the model.
-        radar_scores[n] = report.set_index("metric")["value"].fillna(0.0).to_dict()
-    figures["Radar of test metrics"] = plot_radar(radar_scores)
     radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics" and s["cv"]}
     if radiomics:
         figures["CV AUC by ROI strategy (radiomics)"] = plot_cv_scores(
@@ -139,8 +202,14 @@ def save_figures(figures, folder):
         save_figure(figure, folder / f"{index:02d}_{slug(name)}")
 
 
-def write_outputs(out, *, config, tables, figures, stages, split, title):
-    """Write the HTML report, the tables as CSV, the figures and ``results.json``."""
+def write_outputs(out, *, config, tables, figures, stages, split, title, predictions=None):
+    """Write the HTML report, the tables as CSV, the figures and ``results.json``.
+
+    ``predictions`` (:func:`predictions_table`) goes to ``tables/predictions.csv`` only: one
+    row per model and patient is data for later analysis, not a table to read in the report.
+    """
+    if predictions is not None:
+        predictions.to_csv(out / "tables" / "predictions.csv", index=False)
     for name, frame in tables.items():
         keep_index = not isinstance(frame.index, pd.RangeIndex)  # a plain row count says nothing
         frame.to_csv(out / "tables" / f"{slug(name)}.csv", index=keep_index)
@@ -171,5 +240,7 @@ def write_outputs(out, *, config, tables, figures, stages, split, title):
         "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
         "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
     }
+    if COMPARISON_TITLE in tables:
+        results["comparison"] = json.loads(tables[COMPARISON_TITLE].to_json(orient="records"))
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from pathlib import Path
 
@@ -19,16 +20,20 @@ from ..metrics import table1
 from ..radiomics import RadiomicsExtractor
 from ..selection import SelectionFallbackWarning
 from ..selection._validation import check_binary_target
-from ._config import fingerprint, make_config, parse_roi
-from ._fit import fit_and_predict
+from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
+from ._config import ConfigError, fingerprint, make_config, parse_roi
+from ._fit import UncomputableMetricWarning, fit_and_predict
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
+    TEST,
+    TRAINING,
     best_per_roi,
     cv_table,
     delong_table,
     headline_models,
     make_figures,
     performance_table,
+    predictions_table,
     write_outputs,
 )
 from ._store import StageStore
@@ -78,6 +83,42 @@ def _extract(cases, roi, config, cache):
     return extractor.fit_transform(cases)
 
 
+def _warn_uncomputable(name, stage):
+    problems = []
+    if np.isnan(stage["threshold"]):
+        problems.append(
+            "no operating threshold can be chosen on the training cohort's out-of-fold "
+            "predictions (one class, or every probability equal); its ACC, SEN, SPE, PPV "
+            "and NPV are NaN in every cohort"
+        )
+    undefined = [k + 1 for k, auc in enumerate(stage["cv"]["test_roc_auc"]) if np.isnan(auc)]
+    if undefined:
+        problems.append(f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)")
+    for problem in problems:
+        message = f"model {name!r}, training cohort: {problem}."
+        logger.warning(message)
+        warnings.warn(message, UncomputableMetricWarning, stacklevel=3)
+
+
+def _check_integer(key, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"setting {key!r} must be an integer >= {minimum}; got {value!r}")
+
+
+def _check_settings(config):
+    """Fold and comparison settings that would fail only after the slow stages."""
+    # Operating thresholds are chosen on out-of-fold predictions: every model needs CV.
+    _check_integer("cv_folds", config["cv_folds"], 2)
+    _check_integer("deep.cv_folds", config["deep"]["cv_folds"], 2)
+    comparison = config["comparison"]
+    _check_integer("comparison.repeats", comparison["repeats"], 0)
+    _check_integer("comparison.folds", comparison["folds"], 2)
+    if not isinstance(comparison["deep"], bool):
+        raise ConfigError(
+            f"setting 'comparison.deep' must be true or false; got {comparison['deep']!r}"
+        )
+
+
 def _model_plan(config, roi_features, clinical, cache):
     """``{name: (info, estimator, grid, X-builder)}`` for every model the config asks for."""
     plan = {}
@@ -120,8 +161,11 @@ def run_study(
     """Run the study design on a cohort and write tables, figures, models and a report.
 
     Design: a stratified 4:1 train/test split (seeded); on the training cohort only,
-    stratified k-fold CV tunes every model; the refitted model's operating threshold (Youden's
-    J on training probabilities) is applied unchanged to the test cohort. Models: radiomics
+    stratified k-fold CV tunes every model and gives its out-of-fold probabilities; the
+    operating threshold (``config["threshold"]``, Youden's J by default) is chosen on those
+    out-of-fold probabilities and applied unchanged to the refitted model's test-cohort
+    probabilities. Training-cohort rows, curves and the CV table's threshold metrics come
+    from the out-of-fold probabilities too. Models: radiomics
     (each ROI strategy x SVM, logistic regression, random forest, after ICC, t-test and LASSO
     selection), the 3D ResNet, RDINet and RDINet with clinical features (for each deep ROI).
 
@@ -177,6 +221,7 @@ def run_study(
 
 
 def _run(cases, y, target, config, out, progress):
+    _check_settings(config)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     cases = read_case_table(cases).copy()
     if y is None:
@@ -230,7 +275,7 @@ def _run(cases, y, target, config, out, progress):
         list(train_ids),
     )
     store = StageStore(out)
-    stages = {}
+    stages, inputs = {}, {}
     bar = tqdm(plan.items(), desc="models", unit="model", disable=not progress)
     for name, (info, estimator, grid, roi) in bar:
         bar.set_postfix_str(name)
@@ -251,21 +296,54 @@ def _run(cases, y, target, config, out, progress):
                 cv_folds=config["cv_folds"] if radiomics else config["deep"]["cv_folds"],
                 seed=config["seed"],
                 n_jobs=config["n_jobs"] if radiomics else None,
+                threshold_rule=config["threshold"],
             )
 
-        key = fingerprint(name, config, repr(estimator), grid, data_key)
+        model_settings = {k: v for k, v in config.items() if k != "comparison"}
+        key = fingerprint(name, model_settings, repr(estimator), grid, data_key)
         stage = store.get_or_run(name, key, compute)
         stage.update(info=info, model_file=str(store.path(name)))
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
+        _warn_uncomputable(name, stage)
         stages[name] = stage
-    return _report(stages, tables, config, out, y, train_ids, test_ids)
+        inputs[name] = (estimator, X.loc[train_ids], config["n_jobs"] if radiomics else None)
+    comparison = _compare(stages, inputs, y.loc[train_ids], config, store, data_key, progress)
+    return _report(stages, tables, comparison, config, out, y, train_ids, test_ids)
 
 
-def _report(stages, tables, config, out, y, train_ids, test_ids):
+def _compare(stages, inputs, y_train, config, store, data_key, progress):
+    """The repeated-CV comparison table (see ``comparison`` in :data:`PRESETS`), or None."""
+    settings = config["comparison"]
+    names = best_per_roi(stages)
+    if settings["deep"]:
+        names += [n for n, s in stages.items() if s["info"]["family"] != "radiomics"]
+    if not settings["repeats"] or len(names) < 2:
+        return None
+    splits = repeated_splits(y_train, settings, config["seed"])
+    started, aucs = time.perf_counter(), {}
+    for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
+        estimator, X, n_jobs = inputs[name]
+        params = stages[name]["best_params"]
+
+        def compute(estimator=estimator, params=params, X=X, n_jobs=n_jobs):
+            return {"aucs": repeated_cv_aucs(estimator, params, X, y_train, splits, n_jobs=n_jobs)}
+
+        key = fingerprint("comparison", name, config, repr(estimator), params, data_key)
+        aucs[name] = store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+    logger.info(
+        "comparison: %d models x %d splits in %.1f s",
+        len(names),
+        len(splits),
+        time.perf_counter() - started,
+    )
+    return comparison_table(aucs, splits)
+
+
+def _report(stages, tables, comparison, config, out, y, train_ids, test_ids):
     y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
-    cohorts = {"train": y_train, "test": y_test}
+    cohorts = {TRAINING: y_train, TEST: y_test}
     seed, boots = config["seed"], config["bootstraps"]
     for key, formatted in (("Table 2", True), ("Table 2 (numeric)", False)):
         tables[key] = performance_table(
@@ -273,7 +351,9 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         )
     tables["Cross-validation in the training cohort"] = cv_table(stages)
     tables["DeLong tests"] = delong_table(stages, headline, y_test)
-    figures = make_figures(stages, headline, y_train, y_test, n_bootstraps=boots, seed=seed)
+    if comparison is not None:
+        tables[COMPARISON_TITLE] = comparison
+    figures = make_figures(stages, headline, y_train, y_test, tables["Table 2 (numeric)"])
     split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
     return write_outputs(
         out,
@@ -282,5 +362,6 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         figures=figures,
         stages=stages,
         split=split,
+        predictions=predictions_table(stages, y, train_ids, test_ids),
         title=f"rdinet-sklearn study ({config['preset']} preset)",
     )

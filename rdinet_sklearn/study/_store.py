@@ -3,8 +3,9 @@
 Each stage (one model: tuned, refitted, its predictions) is two joblib files, each written
 to a temporary name and renamed into place: the fitted estimator in ``models/<name>.joblib``
 (loadable on its own with :func:`joblib.load`), then the stage's record (scores, predictions,
-fingerprint) in ``stages/<name>.joblib``. The record is written last, so a killed run never
-leaves a stage that looks done.
+fingerprint) in ``stages/<name>.joblib``. A stage without an estimator (the repeated-CV
+scores of the model comparison) is its record alone. The record is written last, so a
+killed run never leaves a stage that looks done.
 A stage is reused only when its fingerprint (settings, data and split) matches; a file that
 fails to load is recomputed.
 """
@@ -55,16 +56,21 @@ class StageStore:
             if not isinstance(stage, dict) or stage.get("fingerprint") != fingerprint:
                 logger.info("stage %s is stale; recomputing", name)
                 return None
-            stage["estimator"] = joblib.load(self.path(name))
+            if stage.pop("has_estimator", True):
+                stage["estimator"] = joblib.load(self.path(name))
         except Exception as exc:  # a truncated or foreign file: recompute, never trust it
             logger.warning("stage %s is unreadable (%s); recomputing", name, exc)
             return None
         return stage
 
     def save(self, name, fingerprint, stage):
-        _dump_atomic(stage["estimator"], self.path(name))
+        """Store ``stage``; its ``estimator``, if it has one, goes to :meth:`path`."""
+        has_estimator = "estimator" in stage
+        if has_estimator:
+            _dump_atomic(stage["estimator"], self.path(name))
         record = {k: v for k, v in stage.items() if k != "estimator"}
-        _dump_atomic({**record, "fingerprint": fingerprint}, self.records / f"{slug(name)}.joblib")
+        record.update(has_estimator=has_estimator, fingerprint=fingerprint)
+        _dump_atomic(record, self.records / f"{slug(name)}.joblib")
         return {**stage, "fingerprint": fingerprint}
 
     def get_or_run(self, name, fingerprint, compute):
