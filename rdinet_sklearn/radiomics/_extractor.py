@@ -75,17 +75,20 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     labels : mapping of str to int, default=None
         Structure names to label values; ``None`` means the extraocular-muscle map
         ``{"IR": 1, "SR": 2, "MR": 3, "LR": 4}``.
-    params : {"study", "original", "baseline"}, str, path-like or dict, default="study"
+    params : {"study", "original", "baseline", "ibsi"}, str, path-like or dict, default="study"
         pyradiomics settings: a preset, a pyradiomics YAML parameter file or a dict of the
         same structure (``imageType``, ``featureClass``, ``setting``); see
         :func:`load_settings`. ``"study"``: shape, first-order and texture (glcm, glrlm,
         glszm, gldm, ngtdm) on the original image, its 4 in-plane wavelet sub-bands and its
         square: **572** features (14 shape + 93 x 6 images). ``"original"``: the original
         image only, 107 features, fast. ``"baseline"``: pyradiomics' baseline test settings
-        (107 features, binWidth 25, 3D). ``"study"`` and ``"original"`` z-score the image
-        (scale 100, bin width 5) since MRI has no intensity unit, and compute texture (and
-        the wavelet) in-plane per slice (``force2D``) for the thick-sliced (about
-        0.5 x 0.5 x 3 mm) orbit MRI rather than resample it.
+        (107 features, binWidth 25, 3D). ``"ibsi"``: the settings with which pyradiomics
+        reproduces the most IBSI digital-phantom reference values (107 features, no
+        normalisation, bin width 1, 3D; see :func:`ibsi_compliance`). ``"study"`` and
+        ``"original"`` z-score the image (scale 100, bin width 5) since MRI has no
+        intensity unit, and compute texture (and the wavelet) in-plane per slice
+        (``force2D``) for the thick-sliced (about 0.5 x 0.5 x 3 mm) orbit MRI rather than
+        resample it.
     reference_mask_column : str, default=None
         Column of a second rater's label map. Each feature is then also computed on it, in
         a column named ``<same name>__rater2``; it is NaN in rows whose cell is empty.
