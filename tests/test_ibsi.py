@@ -2,6 +2,7 @@
 
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,6 +13,7 @@ from rdinet_sklearn.radiomics import (
     RadiomicsExtractor,
     clear_process_cache,
     ibsi_compliance,
+    ibsi_feature_info,
     phantom_reference_values,
 )
 from rdinet_sklearn.radiomics._ibsi import KNOWN_DIFFERENCES, reference_tag, within_tolerance
@@ -78,3 +80,53 @@ def test_study_settings_compare_texture_with_the_2_5d_references():
 def test_cli_lists_every_preset():
     assert RADIOMICS_PRESETS == PRESETS
     assert "ibsi" in PRESETS
+
+
+def test_feature_info_tags_every_column_with_its_ibsi_code_filter_and_roi(small_cohort):
+    cases, _ = small_cohort
+    extractor = RadiomicsExtractor(
+        roi=("MR", "LR"), params="study", reference_mask_column="mask_rater2"
+    ).fit(cases.iloc[:1])
+    names = extractor.get_feature_names_out()
+    info = extractor.feature_info_
+    assert list(info.index) == list(names) and len(names) == 2 * 572
+    assert (info["roi"] == "MR+LR").all()
+    assert info["rater"].tolist() == [1] * 572 + [2] * 572
+    row = info.loc["MR+LR_wavelet-HL_glrlm_RunPercentage__rater2"]
+    assert row[["image_filter", "feature_class", "feature"]].tolist() == [
+        "wavelet-HL",
+        "glrlm",
+        "RunPercentage",
+    ]
+    assert row[["ibsi_name", "ibsi_code", "aggregation"]].tolist() == [
+        "rlm_r_perc",
+        "9ZK5",
+        "2.5D_avg",
+    ]
+    assert set(info["image_filter"]) == {"none", "wavelet-LL", "wavelet-LH", "wavelet-HL"} | {
+        "wavelet-HH",
+        "square",
+    }
+    # Every IBSI-defined pyradiomics feature carries its identifier; the others carry "".
+    first = info[info["rater"] == 1]
+    pairs = zip(first["feature_class"], first["feature"], strict=True)
+    defined = [pair in IBSI_FEATURES for pair in pairs]
+    assert ((first["ibsi_code"] != "") == defined).all()
+    assert set(first.loc[~np.array(defined), "ibsi_status"]) == {"not in IBSI"}
+    # The verdicts are those of the phantom with the study's computation settings (2.5D).
+    study = ibsi_compliance("study")["status"]
+    for name in ["original_firstorder_Energy", "original_glcm_Idmn", "square_ngtdm_Busyness"]:
+        _, feature_class, feature = name.split("_", 2)
+        assert info.loc[f"MR+LR_{name}", "ibsi_status"] == study[feature_class, feature]
+    assert info.loc["MR+LR_original_firstorder_Energy", "ibsi_status"] == "differs"
+
+
+def test_feature_info_function_and_settings_pyradiomics_cannot_run_on_the_phantom():
+    names = ["original_firstorder_Kurtosis", "log-sigma-1-0-mm-3D_glcm_MCC"]
+    info = ibsi_feature_info(names, params="ibsi")
+    assert info.loc[names, "ibsi_status"].tolist() == ["differs", "not in IBSI"]
+    assert info.loc[names[1], "image_filter"] == "log-sigma-1-0-mm-3D"
+    # shape2D needs a single-slice mask: on the 3D phantom its features are "not checked".
+    params = {"featureClass": {"shape2D": [], "firstorder": ["Mean"]}, "setting": {"force2D": True}}
+    info = ibsi_feature_info(["original_shape2D_Perimeter", "original_firstorder_Mean"], params)
+    assert info["ibsi_status"].tolist() == ["not checked", "compliant"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from numbers import Integral
@@ -17,6 +18,7 @@ from rdinet_sklearn._cases import REFERENCE_SUFFIX, resolve_roi, validate_case_t
 from rdinet_sklearn._imaging import CaseError, is_missing_path
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
+from rdinet_sklearn.radiomics._ibsi import ibsi_feature_info
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
 
@@ -112,6 +114,15 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         The column prefix, e.g. ``"MR+LR"``.
     radiomics_feature_names_ : ndarray of str
         pyradiomics' feature names, in output order.
+    feature_info_ : DataFrame
+        One row per output column (indexed like :meth:`get_feature_names_out`): ``roi``,
+        ``rater`` (1, or 2 for the ``__rater2`` columns), ``image_filter`` (``"none"`` for
+        the original image, else pyradiomics' image type, e.g. ``"wavelet-LH"``),
+        ``feature_class``, ``feature`` (pyradiomics' names), ``ibsi_name`` and ``ibsi_code``
+        (the IBSI feature tag and 4-character identifier, ``""`` where IBSI defines no such
+        feature), ``aggregation`` (IBSI texture aggregation, e.g. ``"2.5D_avg"``) and
+        ``ibsi_status`` (whether pyradiomics, with these settings, reproduces the IBSI
+        digital-phantom reference value: see :func:`ibsi_feature_info`).
     n_features_in_ : int
         Number of case-table columns seen in :meth:`fit`.
     feature_names_in_ : ndarray of str
@@ -120,6 +131,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     See Also
     --------
     load_settings : Read and check a pyradiomics settings document.
+    ibsi_compliance : pyradiomics' features on the IBSI digital phantom.
     rdinet_sklearn.selection.ReproducibilityFilter : Uses the ``__rater2`` columns.
 
     Notes
@@ -162,6 +174,10 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     (2, 107)
     >>> print(features.columns[0])
     MR+LR_original_shape_Elongation
+    >>> extractor = RadiomicsExtractor(roi=("MR", "LR"), params="original").fit(cases)
+    >>> info = extractor.feature_info_
+    >>> info.loc["MR+LR_original_glcm_Contrast", ["ibsi_code", "ibsi_status"]].tolist()
+    ['ACUI', 'compliant']
     >>> shutil.rmtree(folder)
     """
 
@@ -308,7 +324,17 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         tasks, results, n_raters = self._run(table, with_reference=with_reference)
         first = tasks[table.index[0], 0]
         self.radiomics_feature_names_ = np.asarray(results[first.key][0], dtype=object)
+        self.feature_info_ = self._feature_info(json.loads(self._settings_json))
         return self._assemble(table, tasks, results, n_raters=n_raters)
+
+    def _feature_info(self, settings):
+        info = ibsi_feature_info(self.radiomics_feature_names_, settings)
+        n_raters = 1 if self.reference_mask_column is None else 2
+        info = pd.concat([info] * n_raters, ignore_index=True)
+        info.insert(0, "rater", np.repeat(np.arange(1, n_raters + 1), len(info) // n_raters))
+        info.insert(0, "roi", self.roi_name_)
+        info.index = self.get_feature_names_out()
+        return info
 
     def _extract(self, table, *, with_reference):
         tasks, results, n_raters = self._run(table, with_reference=with_reference)

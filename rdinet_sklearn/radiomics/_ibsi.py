@@ -147,9 +147,10 @@ KNOWN_DIFFERENCES = {
 """Why the ``"ibsi"`` preset's features that miss their phantom reference value miss it.
 MajorAxisLength has the same 0.7 % bias but its reference tolerance (0.1 mm) covers it."""
 
-STATUSES = ("compliant", "differs", "not in IBSI")
-"""Verdicts of :func:`ibsi_compliance`: within the reference tolerance, outside it, and no
-IBSI definition (nothing to compare)."""
+STATUSES = ("compliant", "differs", "not in IBSI", "not checked")
+"""Verdicts: within the phantom's reference tolerance, outside it, no IBSI definition (nothing
+to compare), and (:func:`ibsi_feature_info` only) a feature pyradiomics cannot compute on the
+phantom with the given settings."""
 
 # Aggregation suffix of the reference tags: directions averaged (pyradiomics' way) in 3D, or
 # in 2.5D (force2D: in-plane directions, matrices of all slices merged per direction).
@@ -171,6 +172,28 @@ _COMPUTATION_SETTINGS = (
     "symmetricalGLCM",
 )
 _PHANTOM = "ibsi_phantom"
+_COMPLIANCE_COLUMNS = [
+    "feature_class",
+    "feature",
+    "ibsi_name",
+    "ibsi_code",
+    "aggregation",
+    "reference_tag",
+    "measured",
+    "reference",
+    "tolerance",
+    "status",
+    "reason",
+]
+_INFO_COLUMNS = [
+    "image_filter",
+    "feature_class",
+    "feature",
+    "ibsi_name",
+    "ibsi_code",
+    "aggregation",
+    "ibsi_status",
+]
 
 
 def _phantom_file(name):
@@ -239,11 +262,26 @@ def _phantom_settings(settings):
     return phantom
 
 
+def _execute_per_class(settings, image, mask):
+    """pyradiomics' features of the phantom, class by class; a class it cannot compute there
+    (e.g. ``shape2D`` of a 3D mask) is left out, its features then read "not checked"."""
+    from rdinet_sklearn.radiomics._settings import build_pyradiomics_extractor, quiet_pyradiomics
+
+    features = {}
+    for feature_class, names in settings["featureClass"].items():
+        one_class = {**settings, "featureClass": {feature_class: names}}
+        try:
+            with quiet_pyradiomics(), np.errstate(all="ignore"):
+                result = build_pyradiomics_extractor(one_class).execute(image, mask, label=1)
+        except Exception:  # noqa: BLE001 - any failure on the phantom means "not checked"
+            continue
+        features.update({k: v for k, v in result.items() if not k.startswith("diagnostics_")})
+    return features
+
+
 @functools.lru_cache(maxsize=8)
 def _compliance_table(phantom_json):
     import SimpleITK as sitk
-
-    from rdinet_sklearn.radiomics._settings import build_pyradiomics_extractor, quiet_pyradiomics
 
     settings = json.loads(phantom_json)
     with (
@@ -251,15 +289,10 @@ def _compliance_table(phantom_json):
         resources.as_file(_phantom_file("mask.nii.gz")) as mask_path,
     ):
         image, mask = sitk.ReadImage(str(image_path)), sitk.ReadImage(str(mask_path))
-    extractor = build_pyradiomics_extractor(settings)
-    with quiet_pyradiomics(), np.errstate(all="ignore"):
-        result = extractor.execute(image, mask, label=1)
     force2d = bool(settings["setting"].get("force2D", False))
     reference = phantom_reference_values()
     rows = []
-    for name, value in result.items():
-        if name.startswith("diagnostics_"):
-            continue
+    for name, value in _execute_per_class(settings, image, mask).items():
         _, feature_class, feature = name.split("_", 2)
         ibsi_name, code = IBSI_FEATURES.get((feature_class, feature), ("", ""))
         tag = reference_tag(feature_class, ibsi_name, force2d=force2d) if ibsi_name else ""
@@ -285,7 +318,7 @@ def _compliance_table(phantom_json):
                 else "",
             }
         )
-    return pd.DataFrame(rows).set_index(["feature_class", "feature"])
+    return pd.DataFrame(rows, columns=_COMPLIANCE_COLUMNS).set_index(["feature_class", "feature"])
 
 
 def ibsi_compliance(params="ibsi"):
@@ -352,7 +385,8 @@ def ibsi_feature_info(radiomics_feature_names, params="study"):
         image, else pyradiomics' image type, e.g. ``"wavelet-LH"``: IBSI 1 has no reference
         for filtered images), ``feature_class``, ``feature``, ``ibsi_name``, ``ibsi_code``,
         ``aggregation`` and ``ibsi_status`` (:func:`ibsi_compliance`'s verdict for the
-        feature computed with these settings).
+        feature computed with these settings; "not checked" where pyradiomics cannot
+        compute it on the phantom).
 
     Examples
     --------
@@ -367,23 +401,20 @@ def ibsi_feature_info(radiomics_feature_names, params="study"):
     rows = {}
     for name in radiomics_feature_names:
         image_type, feature_class, feature = name.split("_", 2)
-        verdict = compliance.loc[(feature_class, feature)]
+        if (feature_class, feature) in compliance.index:
+            verdict = compliance.loc[(feature_class, feature)]
+            ibsi_name, code = verdict["ibsi_name"], verdict["ibsi_code"]
+            agg, status = verdict["aggregation"], verdict["status"]
+        else:
+            ibsi_name, code = IBSI_FEATURES.get((feature_class, feature), ("", ""))
+            agg, status = "", "not checked"
         rows[name] = {
             "image_filter": "none" if image_type == "original" else image_type,
             "feature_class": feature_class,
             "feature": feature,
-            "ibsi_name": verdict["ibsi_name"],
-            "ibsi_code": verdict["ibsi_code"],
-            "aggregation": verdict["aggregation"],
-            "ibsi_status": verdict["status"],
+            "ibsi_name": ibsi_name,
+            "ibsi_code": code,
+            "aggregation": agg,
+            "ibsi_status": status,
         }
-    columns = [
-        "image_filter",
-        "feature_class",
-        "feature",
-        "ibsi_name",
-        "ibsi_code",
-        "aggregation",
-        "ibsi_status",
-    ]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=_INFO_COLUMNS)
