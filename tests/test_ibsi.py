@@ -1,6 +1,8 @@
 """IBSI: the "ibsi" preset on the digital phantom, the IBSI tag of every column, the docs page."""
 
+import importlib.util
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,3 +132,17 @@ def test_feature_info_function_and_settings_pyradiomics_cannot_run_on_the_phanto
     params = {"featureClass": {"shape2D": [], "firstorder": ["Mean"]}, "setting": {"force2D": True}}
     info = ibsi_feature_info(["original_shape2D_Perimeter", "original_firstorder_Mean"], params)
     assert info["ibsi_status"].tolist() == ["not checked", "compliant"]
+
+
+def test_generated_docs_page_is_current():
+    script = Path(__file__).parents[1] / "docs" / "generate_ibsi_page.py"
+    spec = importlib.util.spec_from_file_location("generate_ibsi_page", script)
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    page = generator.render()
+    assert generator.PAGE.read_text(encoding="utf-8") == page, (
+        "docs/user_guide/ibsi.rst is stale: run python docs/generate_ibsi_page.py"
+    )
+    assert "``firstorder_Kurtosis``" in page and "IPH6" in page
+    assert "\n     - differs: pyradiomics reports the kurtosis" in page
+    assert "``dzm_sde_3D``" in page  # an IBSI feature pyradiomics lacks
