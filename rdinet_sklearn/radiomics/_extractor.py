@@ -10,15 +10,21 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cache import resolve_memory
-from rdinet_sklearn._cases import REFERENCE_SUFFIX, resolve_roi, validate_case_table
+from rdinet_sklearn._cases import (
+    PERTURBATION_SUFFIX,
+    REFERENCE_SUFFIX,
+    resolve_roi,
+    validate_case_table,
+)
 from rdinet_sklearn._imaging import CaseError, is_missing_path
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
 from rdinet_sklearn.radiomics._ibsi import ibsi_feature_info
+from rdinet_sklearn.radiomics._perturbation import perturbation_chain
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
 
@@ -107,6 +113,17 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         in a :func:`joblib.parallel_config` context, -1 means all cores.
     progress : bool or "auto", default="auto"
         Show a tqdm bar; ``"auto"`` shows it for more than 20 extractions on a terminal.
+    perturbations : int, default=0
+        Number of perturbed extractions per case, for reproducibility without a second
+        rater (:class:`~rdinet_sklearn.selection.PerturbationReproducibilityFilter`). Each
+        feature is then also computed on ``perturbations`` perturbed versions of the image
+        and the rater-1 ROI, in columns ``<name>__perturbed<k>``: noise at the image's noise
+        level, an in-plane rotation (up to 5 degrees) and translation (up to half a voxel),
+        and a one-voxel dilation (odd ``k``) or erosion (even ``k``) of the ROI: the chain
+        of Zwanenburg et al. (Sci Rep 2019). Cached like every extraction.
+    random_state : int, default=0
+        Seed of the perturbation chain (the same chain for every case; the noise is drawn
+        per case from the image's content, so results do not depend on row order).
 
     Attributes
     ----------
@@ -116,7 +133,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         pyradiomics' feature names, in output order.
     feature_info_ : DataFrame
         One row per output column (indexed like :meth:`get_feature_names_out`): ``roi``,
-        ``rater`` (1, or 2 for the ``__rater2`` columns), ``image_filter`` (``"none"`` for
+        ``rater`` (1, or 2 for the ``__rater2`` columns), ``perturbation`` (``k`` for the
+        ``__perturbed<k>`` columns, else 0), ``image_filter`` (``"none"`` for
         the original image, else pyradiomics' image type, e.g. ``"wavelet-LH"``),
         ``feature_class``, ``feature`` (pyradiomics' names), ``ibsi_name`` and ``ibsi_code``
         (the IBSI feature tag and 4-character identifier, ``""`` where IBSI defines no such
@@ -191,6 +209,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "n_jobs": [Integral, None],
         "progress": ["boolean", StrOptions({"auto"})],
+        "perturbations": [Interval(Integral, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -205,6 +225,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         memory=None,
         n_jobs=None,
         progress="auto",
+        perturbations=0,
+        random_state=0,
     ):
         self.roi = roi
         self.labels = labels
@@ -215,6 +237,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self.memory = memory
         self.n_jobs = n_jobs
         self.progress = progress
+        self.perturbations = perturbations
+        self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -233,7 +257,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
             The fitted extractor.
         """
         table = self._check_table(X, reset=True)
-        self._extract_and_set_names(table.iloc[:1], with_reference=False)
+        self._extract_and_set_names(table.iloc[:1], complete=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -253,7 +277,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
             Indexed like ``X``; columns as :meth:`get_feature_names_out`.
         """
         table = self._check_table(X, reset=True)
-        return self._extract_and_set_names(table, with_reference=True)
+        return self._extract_and_set_names(table, complete=True)
 
     def transform(self, X):
         """Extract the features of every case.
@@ -270,10 +294,10 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         table = self._check_table(X, reset=False)
-        return self._extract(table, with_reference=True)
+        return self._extract(table, complete=True)
 
     def get_feature_names_out(self, input_features=None):
-        """Output column names: ROI features, then (with a reference mask) their rater-2 twins.
+        """Output column names: ROI features, then their rater-2 and perturbed twins (if any).
 
         Parameters
         ----------
@@ -286,9 +310,10 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         names = [f"{self.roi_name_}_{name}" for name in self.radiomics_feature_names_]
-        if self.reference_mask_column is not None:
-            names += [name + REFERENCE_SUFFIX for name in names]
-        return np.asarray(names, dtype=object)
+        return np.asarray(
+            [name + suffix for *_, suffix in self._slots(complete=True) for name in names],
+            dtype=object,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -318,40 +343,57 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
 
-    def _extract_and_set_names(self, table, *, with_reference):
+    def _extract_and_set_names(self, table, *, complete):
         self.roi_name_, self._label_values = resolve_roi(self.roi, self.labels)
         self._settings_json = settings_key(load_settings(self.params))
-        tasks, results, n_raters = self._run(table, with_reference=with_reference)
+        tasks, results, slots = self._run(table, complete=complete)
         first = tasks[table.index[0], 0]
         self.radiomics_feature_names_ = np.asarray(results[first.key][0], dtype=object)
         self.feature_info_ = self._feature_info(json.loads(self._settings_json))
-        return self._assemble(table, tasks, results, n_raters=n_raters)
+        return self._assemble(table, tasks, results, slots=slots)
 
     def _feature_info(self, settings):
         info = ibsi_feature_info(self.radiomics_feature_names_, settings)
-        n_raters = 1 if self.reference_mask_column is None else 2
-        info = pd.concat([info] * n_raters, ignore_index=True)
-        info.insert(0, "rater", np.repeat(np.arange(1, n_raters + 1), len(info) // n_raters))
+        slots = self._slots(complete=True)
+        info = pd.concat([info] * len(slots), ignore_index=True)
+        n_names = len(self.radiomics_feature_names_)
+        raters = [2 if suffix == REFERENCE_SUFFIX else 1 for *_, suffix in slots]
+        chain_index = [0 if link is None else link.index for _, link, _ in slots]
+        info.insert(0, "perturbation", np.repeat(chain_index, n_names))
+        info.insert(0, "rater", np.repeat(raters, n_names))
         info.insert(0, "roi", self.roi_name_)
         info.index = self.get_feature_names_out()
         return info
 
-    def _extract(self, table, *, with_reference):
-        tasks, results, n_raters = self._run(table, with_reference=with_reference)
-        return self._assemble(table, tasks, results, n_raters=n_raters)
+    def _slots(self, *, complete):
+        """(mask column, perturbation or None, column suffix) of each block of output columns.
 
-    def _run(self, table, *, with_reference):
+        Not ``complete`` (in ``fit``, to learn the names): the rater-1 block only.
+        """
+        slots = [(self.mask_column, None, "")]
+        if not complete:
+            return slots
+        if self.reference_mask_column is not None:
+            slots.append((self.reference_mask_column, None, REFERENCE_SUFFIX))
+        chain = perturbation_chain(self.perturbations, self.random_state)
+        return slots + [
+            (self.mask_column, link, f"{PERTURBATION_SUFFIX}{link.index}") for link in chain
+        ]
+
+    def _extract(self, table, *, complete):
+        tasks, results, slots = self._run(table, complete=complete)
+        return self._assemble(table, tasks, results, slots=slots)
+
+    def _run(self, table, *, complete):
         """Run (or fetch from the caches) every (row, rater) task; raise all failures at once."""
-        columns = [self.mask_column]
-        if with_reference and self.reference_mask_column is not None:
-            columns.append(self.reference_mask_column)
+        slots = self._slots(complete=complete)
         tasks, failures = {}, []
         for row, entry in table.iterrows():
-            for rater, column in enumerate(columns):
-                if rater > 0 and is_missing_path(entry[column]):
+            for slot, (column, link, suffix) in enumerate(slots):
+                if suffix == REFERENCE_SUFFIX and is_missing_path(entry[column]):
                     continue
                 try:
-                    tasks[row, rater] = make_task(
+                    tasks[row, slot] = make_task(
                         row,
                         self.image_column,
                         column,
@@ -359,6 +401,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
                         entry[column],
                         self._label_values,
                         self._settings_json,
+                        perturbation=None if link is None else link.to_json(),
                     )
                 except CaseError as err:
                     failures.append(err)
@@ -371,18 +414,18 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         failures += run_failures
         if failures:
             raise ExtractionError(failures)
-        return tasks, results, len(columns)
+        return tasks, results, slots
 
-    def _assemble(self, table, tasks, results, *, n_raters):
+    def _assemble(self, table, tasks, results, *, slots):
         expected = tuple(self.radiomics_feature_names_)
         n_names = len(expected)
-        values = np.full((len(table), n_names * n_raters), np.nan)
+        values = np.full((len(table), n_names * len(slots)), np.nan)
         mismatched = []
         for i, row in enumerate(table.index):
-            for rater in range(n_raters):
-                if (row, rater) not in tasks:
+            for slot in range(len(slots)):
+                if (row, slot) not in tasks:
                     continue
-                names, row_values = results[tasks[row, rater].key]
+                names, row_values = results[tasks[row, slot].key]
                 if names != expected:
                     mismatched.append(
                         f"row {row!r}: pyradiomics features differ from those seen in fit "
@@ -390,8 +433,9 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
                         f"extra {sorted(set(names) - set(expected))[:5]})"
                     )
                     continue
-                values[i, rater * n_names : (rater + 1) * n_names] = row_values
+                values[i, slot * n_names : (slot + 1) * n_names] = row_values
         if mismatched:
             raise ValueError("\n".join(mismatched))
-        names_out = self.get_feature_names_out()[: n_names * n_raters]
+        prefix = f"{self.roi_name_}_"
+        names_out = [prefix + name + suffix for *_, suffix in slots for name in expected]
         return pd.DataFrame(values, index=table.index, columns=names_out)
