@@ -139,8 +139,11 @@ def save_figures(figures, folder):
         save_figure(figure, folder / f"{index:02d}_{slug(name)}")
 
 
-def write_outputs(out, *, config, tables, figures, stages, split, title):
-    """Write the HTML report, the tables as CSV, the figures and ``results.json``."""
+def write_outputs(out, *, config, tables, figures, stages, split, title, extra=None):
+    """Write the HTML report, the tables as CSV, the figures and ``results.json``.
+
+    ``extra`` holds further ``results.json`` entries (e.g. the feature reproducibility).
+    """
     for name, frame in tables.items():
         keep_index = not isinstance(frame.index, pd.RangeIndex)  # a plain row count says nothing
         frame.to_csv(out / "tables" / f"{slug(name)}.csv", index=keep_index)
@@ -170,6 +173,7 @@ def write_outputs(out, *, config, tables, figures, stages, split, title):
         },
         "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
         "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
+        **(extra or {}),
     }
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     return results

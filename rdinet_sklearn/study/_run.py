@@ -31,6 +31,7 @@ from ._outputs import (
     performance_table,
     write_outputs,
 )
+from ._reproducibility import extractor_options, reproducibility_report, resolve_reproducibility
 from ._store import StageStore
 
 logger = logging.getLogger("rdinet_sklearn.study")
@@ -68,7 +69,7 @@ def _extract(cases, roi, config, cache):
         roi=parse_roi(roi),
         labels=config["labels"],
         params=config["radiomics"]["params"],
-        reference_mask_column=config["reference_mask_column"],
+        **extractor_options(config),
         image_column=config["image_column"],
         mask_column=config["mask_column"],
         memory=cache,
@@ -188,6 +189,8 @@ def _run(cases, y, target, config, out, progress):
     if config["id_column"] and config["id_column"] in cases.columns:
         cases.index = cases[config["id_column"]].astype(str)
     y, classes = _binary_target(y, cases.index)
+    config, reproducibility = resolve_reproducibility(config, cases)
+    logger.info("feature reproducibility: %s", reproducibility)
     logger.info("positive class: %s; %d cases, %d positive", classes[1], len(y), int(y.sum()))
     validate_case_table(
         cases,
@@ -258,10 +261,10 @@ def _run(cases, y, target, config, out, progress):
         stage.update(info=info, model_file=str(store.path(name)))
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
         stages[name] = stage
-    return _report(stages, tables, config, out, y, train_ids, test_ids)
+    return _report(stages, tables, config, out, y, train_ids, test_ids, reproducibility)
 
 
-def _report(stages, tables, config, out, y, train_ids, test_ids):
+def _report(stages, tables, config, out, y, train_ids, test_ids, reproducibility):
     y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
@@ -275,6 +278,10 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
     tables["DeLong tests"] = delong_table(stages, headline, y_test)
     figures = make_figures(stages, headline, y_train, y_test, n_bootstraps=boots, seed=seed)
     split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
+    reproducibility_tables, entries = reproducibility_report(
+        stages, headline, config, reproducibility
+    )
+    tables.update(reproducibility_tables)
     return write_outputs(
         out,
         config=config,
@@ -283,4 +290,5 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         stages=stages,
         split=split,
         title=f"rdinet-sklearn study ({config['preset']} preset)",
+        extra=entries,
     )
