@@ -199,3 +199,15 @@ def test_failed_perturbations_name_the_patient_and_the_perturbation(tmp_path, ro
     assert {f.row for f in failures} == {"P2"}
     assert any(f"perturbation {k} (" in str(f) for f in failures for k in (1, 2))
     assert any(pd.Series([str(f) for f in failures]).str.contains(problem))
+
+
+def test_a_fitted_one_rater_pipeline_saves_and_loads(cases, tmp_path):
+    from rdinet_sklearn.io import load, save
+
+    table, y = cases
+    model = make_pipeline(_extractor(perturbations=2), PerturbationReproducibilityFilter(), SVC())
+    model.fit(table, y)
+    save(model, tmp_path / "model.skops")
+    loaded = load(tmp_path / "model.skops")
+    np.testing.assert_array_equal(loaded.decision_function(table), model.decision_function(table))
+    pd.testing.assert_frame_equal(loaded[0].feature_info_, model[0].feature_info_)
