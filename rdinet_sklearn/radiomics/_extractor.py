@@ -23,7 +23,7 @@ from rdinet_sklearn._cases import (
 from rdinet_sklearn._imaging import CaseError, is_missing_path
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
-from rdinet_sklearn.radiomics._ibsi import ibsi_feature_info
+from rdinet_sklearn.radiomics._ibsi import feature_info_for_settings
 from rdinet_sklearn.radiomics._perturbation import perturbation_chain
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
@@ -353,7 +353,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         return self._assemble(table, tasks, results, slots=slots)
 
     def _feature_info(self, settings):
-        info = ibsi_feature_info(self.radiomics_feature_names_, settings)
+        info = feature_info_for_settings(self.radiomics_feature_names_, settings)
         slots = self._slots(complete=True)
         info = pd.concat([info] * len(slots), ignore_index=True)
         n_names = len(self.radiomics_feature_names_)

@@ -250,16 +250,28 @@ def within_tolerance(measured, reference, tolerance):
     return abs(measured - reference) <= bound * (1 + 1e-9)
 
 
-def _phantom_settings(settings):
+@functools.lru_cache(maxsize=1)
+def _ibsi_preset_json():
     from rdinet_sklearn.radiomics._settings import load_settings
 
-    phantom = load_settings("ibsi")
+    return json.dumps(load_settings("ibsi"))
+
+
+def _phantom_settings(settings):
+    phantom = json.loads(_ibsi_preset_json())
     phantom["featureClass"] = copy.deepcopy(settings["featureClass"])
     for key in _COMPUTATION_SETTINGS:
         if key in settings["setting"]:
             phantom["setting"][key] = settings["setting"][key]
     phantom["setting"]["force2Ddimension"] = 0  # IBSI's 2.5D: the axial slices
     return phantom
+
+
+def _compliance(settings):
+    """:func:`ibsi_compliance` of checked settings (see :func:`load_settings`), cached."""
+    from rdinet_sklearn.radiomics._settings import settings_key
+
+    return _compliance_table(settings_key(_phantom_settings(settings)))
 
 
 def _execute_per_class(settings, image, mask):
@@ -361,9 +373,9 @@ def ibsi_compliance(params="ibsi"):
     >>> table.loc[("firstorder", "Kurtosis"), ["measured", "reference"]].round(3).tolist()
     [2.645, -0.355]
     """
-    from rdinet_sklearn.radiomics._settings import load_settings, settings_key
+    from rdinet_sklearn.radiomics._settings import load_settings
 
-    return _compliance_table(settings_key(_phantom_settings(load_settings(params)))).copy()
+    return _compliance(load_settings(params)).copy()
 
 
 def ibsi_feature_info(radiomics_feature_names, params="study"):
@@ -397,24 +409,29 @@ def ibsi_feature_info(radiomics_feature_names, params="study"):
     original_firstorder_Mean         none      Q4LE        none   compliant
     wavelet-LH_glcm_Contrast   wavelet-LH      ACUI    2.5D_avg   compliant
     """
-    compliance = ibsi_compliance(params)
+    from rdinet_sklearn.radiomics._settings import load_settings
+
+    return feature_info_for_settings(radiomics_feature_names, load_settings(params))
+
+
+def feature_info_for_settings(radiomics_feature_names, settings):
+    """:func:`ibsi_feature_info` for settings already checked by :func:`load_settings`."""
+    verdicts = _compliance(settings).to_dict(orient="index")
     rows = {}
     for name in radiomics_feature_names:
         image_type, feature_class, feature = name.split("_", 2)
-        if (feature_class, feature) in compliance.index:
-            verdict = compliance.loc[(feature_class, feature)]
-            ibsi_name, code = verdict["ibsi_name"], verdict["ibsi_code"]
-            agg, status = verdict["aggregation"], verdict["status"]
-        else:
+        verdict = verdicts.get((feature_class, feature))
+        if verdict is None:
             ibsi_name, code = IBSI_FEATURES.get((feature_class, feature), ("", ""))
-            agg, status = "", "not checked"
+            verdict = {"ibsi_name": ibsi_name, "ibsi_code": code, "aggregation": ""}
+            verdict["status"] = "not checked"
         rows[name] = {
             "image_filter": "none" if image_type == "original" else image_type,
             "feature_class": feature_class,
             "feature": feature,
-            "ibsi_name": ibsi_name,
-            "ibsi_code": code,
-            "aggregation": agg,
-            "ibsi_status": status,
+            "ibsi_name": verdict["ibsi_name"],
+            "ibsi_code": verdict["ibsi_code"],
+            "aggregation": verdict["aggregation"],
+            "ibsi_status": verdict["status"],
         }
     return pd.DataFrame.from_dict(rows, orient="index", columns=_INFO_COLUMNS)
