@@ -20,6 +20,8 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 start=$(date +%s)
 rm -rf _build/html gen_modules
+# The IBSI page states what the installed pyradiomics computes on the IBSI phantom.
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" generate_ibsi_page.py
 "$PYTHON" -m sphinx -b html -W --keep-going -q -j 1 . _build/html
 "$PYTHON" check_links.py _build/html
 # The >>> examples of the hand-written pages are doctests too.

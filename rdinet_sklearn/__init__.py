@@ -2,7 +2,8 @@
 
 Every step of the RDINet study is an estimator that composes into scikit-learn pipelines:
 :class:`RadiomicsExtractor` (pyradiomics on the case table), the selectors
-:class:`ReproducibilityFilter`, :class:`TTestSelector` and :class:`LassoSelector`, the ROI
+:class:`ReproducibilityFilter` (or :class:`PerturbationReproducibilityFilter` for a single
+rater), :class:`TTestSelector` and :class:`LassoSelector`, the ROI
 cropper :class:`VolumeCropper`, and the networks :class:`ResNet50Classifier` and
 :class:`RDINetClassifier`. See :func:`validate_case_table` for the case-table contract.
 """
@@ -17,6 +18,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._cases": [
             "DEFAULT_LABELS",
+            "PERTURBATION_SUFFIX",
             "REFERENCE_SUFFIX",
             "CaseTableError",
             "read_case_table",
@@ -29,7 +31,12 @@ __getattr__, __dir__, __all__ = attach(
         ".harmonization": ["ComBatHarmonizer"],
         ".nn": ["RDINetClassifier", "ResNet50Classifier"],
         ".radiomics": ["RadiomicsExtractor"],
-        ".selection": ["LassoSelector", "ReproducibilityFilter", "TTestSelector"],
+        ".selection": [
+            "LassoSelector",
+            "PerturbationReproducibilityFilter",
+            "ReproducibilityFilter",
+            "TTestSelector",
+        ],
         ".volumes": ["VolumeCropper"],
     },
     submodules=[

@@ -33,6 +33,10 @@ DEFAULT_LABELS = {"IR": 1, "SR": 2, "MR": 3, "LR": 4}
 REFERENCE_SUFFIX = "__rater2"
 """Suffix of the columns computed on the second rater's mask (``<feature>__rater2``)."""
 
+PERTURBATION_SUFFIX = "__perturbed"
+"""Suffix of the columns computed on perturbation ``k`` of image and mask
+(``<feature>__perturbed<k>``)."""
+
 ALL_ROI = "all"
 """ROI name meaning the union of every structure in ``labels`` (the study's ``all_`` features)."""
 

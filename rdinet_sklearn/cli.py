@@ -27,6 +27,9 @@ import traceback
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
+RADIOMICS_PRESETS = ("study", "original", "baseline", "ibsi")
+"""``--params`` presets, spelled out here so that ``--help`` imports no pyradiomics (a test
+keeps the list equal to :data:`rdinet_sklearn.radiomics.PRESETS`)."""
 
 # Exceptions that mean "the input cannot be used" (exit 3), by defining module. They are
 # looked up only once raised, so that checking them imports nothing heavy.
@@ -128,7 +131,11 @@ def _add_extract(commands):
     extract.add_argument("--cases", required=True, help="case table CSV")
     extract.add_argument("--roi", nargs="+", required=True, help="structure names, e.g. MR LR")
     extract.add_argument("--out", required=True, help="output .parquet or .csv file")
-    extract.add_argument("--params", default="study", help="preset name or pyradiomics YAML")
+    extract.add_argument(
+        "--params",
+        default="study",
+        help=f"preset ({', '.join(RADIOMICS_PRESETS)}) or pyradiomics YAML",
+    )
     extract.add_argument("--labels", type=_label_map, help='label map, e.g. "{tumor: 1}"')
     extract.add_argument("--reference-mask-column", help="second rater's mask column")
     extract.add_argument("--cache", help="cache folder (default: none)")

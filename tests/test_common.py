@@ -46,7 +46,12 @@ from sklearn.utils.validation import check_array, validate_data
 from rdinet_sklearn.harmonization import ComBatHarmonizer
 from rdinet_sklearn.nn import RDINetClassifier, ResNet50Classifier
 from rdinet_sklearn.radiomics import RadiomicsExtractor
-from rdinet_sklearn.selection import LassoSelector, ReproducibilityFilter, TTestSelector
+from rdinet_sklearn.selection import (
+    LassoSelector,
+    PerturbationReproducibilityFilter,
+    ReproducibilityFilter,
+    TTestSelector,
+)
 from rdinet_sklearn.volumes import VolumeCropper
 
 # -- the adapter ----------------------------------------------------------------------------
@@ -231,6 +236,7 @@ FIRST_ORDER = {"imageType": {"Original": {}}, "featureClass": {"firstorder": ["M
 
 ESTIMATORS = [
     ReproducibilityFilter(),
+    PerturbationReproducibilityFilter(),
     TTestSelector(),
     # A short grid and 3 folds keep the ~40 checks fast; the logic is the same.
     LassoSelector(Cs=4, cv=3, random_state=0),

@@ -55,6 +55,7 @@ TRUSTED_TYPES = (
     "rdinet_sklearn.harmonization._combat.ComBatHarmonizer",
     "rdinet_sklearn.radiomics._extractor.RadiomicsExtractor",
     "rdinet_sklearn.selection._lasso.LassoSelector",
+    "rdinet_sklearn.selection._reproducibility.PerturbationReproducibilityFilter",
     "rdinet_sklearn.selection._reproducibility.ReproducibilityFilter",
     "rdinet_sklearn.selection._ttest.TTestSelector",
     "rdinet_sklearn.volumes._crop.VolumeCropper",

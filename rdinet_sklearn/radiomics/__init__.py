@@ -11,6 +11,12 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._extraction": ["clear_process_cache", "extraction_stats"],
         "._extractor": ["ExtractionError", "RadiomicsExtractor"],
+        "._ibsi": [
+            "IBSI_FEATURES",
+            "ibsi_compliance",
+            "ibsi_feature_info",
+            "phantom_reference_values",
+        ],
         "._settings": ["PRESETS", "load_settings"],
     },
 )

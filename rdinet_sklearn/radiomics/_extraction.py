@@ -22,6 +22,7 @@ import functools
 import json
 import os
 import sys
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ from rdinet_sklearn._imaging import (
     read_image,
     roi_mask,
 )
+from rdinet_sklearn.radiomics._perturbation import Perturbation, PerturbationError
 from rdinet_sklearn.radiomics._settings import (
     build_pyradiomics_extractor,
     geometry_tolerance,
@@ -133,10 +135,21 @@ class Task:
     mask_column: str
     image_path: str
     mask_path: str
-    key: tuple  # (image digest, mask digest, label values, settings JSON, pyradiomics version)
+    key: tuple  # (image digest, mask digest, label values, settings JSON, pyradiomics version
+    # [, perturbation JSON])
+    perturbation: str | None = None  # Perturbation.to_json() of a perturbed run
 
 
-def make_task(row, image_column, mask_column, image_path, mask_path, label_values, settings_json):
+def make_task(
+    row,
+    image_column,
+    mask_column,
+    image_path,
+    mask_path,
+    label_values,
+    settings_json,
+    perturbation=None,
+):
     """A :class:`Task`, or raise :class:`CaseError` if a file is missing or unreadable."""
     image_digest = case_file_digest(image_path, row=row, column=image_column)
     mask_digest = case_file_digest(mask_path, row=row, column=mask_column)
@@ -147,7 +160,17 @@ def make_task(row, image_column, mask_column, image_path, mask_path, label_value
         settings_json,
         radiomics.__version__,
     )
-    return Task(row, image_column, mask_column, os.fspath(image_path), os.fspath(mask_path), key)
+    if perturbation is not None:
+        key += (perturbation,)
+    return Task(
+        row,
+        image_column,
+        mask_column,
+        os.fspath(image_path),
+        os.fspath(mask_path),
+        key,
+        perturbation,
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -156,12 +179,14 @@ def _cached_pyradiomics_extractor(settings_json):
     return build_pyradiomics_extractor(json.loads(settings_json))
 
 
-def _finite_features(result, where):
+def _finite_features(result, where, context=""):
     names = tuple(name for name in result if not name.startswith("diagnostics_"))
     values = np.array([float(result[name]) for name in names], dtype=np.float64)
     bad = [f"{names[j]} = {values[j]}" for j in np.flatnonzero(~np.isfinite(values))]
     if bad:
-        raise CaseError(*where, f"pyradiomics returned non-finite features: {', '.join(bad)}")
+        raise CaseError(
+            *where, f"{context}pyradiomics returned non-finite features: {', '.join(bad)}"
+        )
     return names, values
 
 
@@ -182,13 +207,8 @@ def _read_checked_image(path, digest, row, column):
     return image
 
 
-def compute_features(image_digest, mask_digest, label_values, settings_json, version, *, task):
-    """Run pyradiomics for one task (the persistent cache keys on all but ``task``).
-
-    Returns ``(names, values)``: pyradiomics' feature names (no diagnostics) in its order and
-    their float64 values. Raises :class:`CaseError` naming the row and file on any problem.
-    """
-    settings = json.loads(settings_json)
+def _read_case(image_digest, label_values, settings, task):
+    """The checked image and binary ROI of a task, and its ``(row, column, path)``."""
     image = _read_checked_image(task.image_path, image_digest, task.row, task.image_column)
     where = (task.row, task.mask_column, task.mask_path)
     mask = read_image(task.mask_path, row=task.row, column=task.mask_column)
@@ -205,13 +225,49 @@ def compute_features(image_digest, mask_digest, label_values, settings_json, ver
     # Within tolerance the grids are the same; give pyradiomics the image's exact grid so
     # its own (much stricter) geometry check cannot fail with an obscure ITK message.
     roi.CopyInformation(image)
+    return image, roi, where
+
+
+def _pyradiomics_features(image, roi, settings_json, where, context=""):
     extractor = _cached_pyradiomics_extractor(settings_json)
     try:
-        with quiet_pyradiomics(), np.errstate(all="ignore"):
+        # A non-finite feature is reported below, naming the case: no numpy warnings too.
+        with quiet_pyradiomics(), np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             result = extractor.execute(image, roi, label=1)
     except Exception as exc:  # pyradiomics and ITK raise many types; name the case for all
-        raise CaseError(*where, f"pyradiomics failed ({type(exc).__name__}: {exc})") from exc
-    return _finite_features(result, where)
+        raise CaseError(
+            *where, f"{context}pyradiomics failed ({type(exc).__name__}: {exc})"
+        ) from exc
+    return _finite_features(result, where, context)
+
+
+def compute_features(image_digest, mask_digest, label_values, settings_json, version, *, task):
+    """Run pyradiomics for one task (the persistent cache keys on all but ``task``).
+
+    Returns ``(names, values)``: pyradiomics' feature names (no diagnostics) in its order and
+    their float64 values. Raises :class:`CaseError` naming the row and file on any problem.
+    """
+    image, roi, where = _read_case(image_digest, label_values, json.loads(settings_json), task)
+    return _pyradiomics_features(image, roi, settings_json, where)
+
+
+def compute_perturbed_features(
+    image_digest, mask_digest, label_values, settings_json, version, perturbation, *, task
+):
+    """:func:`compute_features` on the image and ROI perturbed by ``perturbation`` (JSON).
+
+    A :class:`CaseError` names the row, the mask file and the perturbation.
+    """
+    image, roi, where = _read_case(image_digest, label_values, json.loads(settings_json), task)
+    chain_link = Perturbation.from_json(perturbation)
+    try:
+        image, roi = chain_link.apply(image, roi, image_digest)
+    except PerturbationError as err:
+        raise CaseError(*where, f"{chain_link.describe()} {err}") from err
+    n_voxels = int(sitk.GetArrayViewFromImage(roi).sum())
+    context = f"{chain_link.describe()}, {n_voxels} ROI voxel(s) left: "
+    return _pyradiomics_features(image, roi, settings_json, where, context)
 
 
 @contextlib.contextmanager
@@ -234,7 +290,8 @@ def _run_task(task, memory, single_threaded):
     A failure travels as a plain tuple because CaseError's constructor does not survive
     pickling back from a process worker.
     """
-    cached = memory.cache(compute_features, ignore=["task"])
+    function = compute_features if task.perturbation is None else compute_perturbed_features
+    cached = memory.cache(function, ignore=["task"])
     try:
         with _single_threaded_simpleitk(single_threaded):
             on_disk = memory.location is not None and cached.check_call_in_cache(

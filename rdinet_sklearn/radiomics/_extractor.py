@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from numbers import Integral
@@ -9,14 +10,21 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cache import resolve_memory
-from rdinet_sklearn._cases import REFERENCE_SUFFIX, resolve_roi, validate_case_table
+from rdinet_sklearn._cases import (
+    PERTURBATION_SUFFIX,
+    REFERENCE_SUFFIX,
+    resolve_roi,
+    validate_case_table,
+)
 from rdinet_sklearn._imaging import CaseError, is_missing_path
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
+from rdinet_sklearn.radiomics._ibsi import feature_info_for_settings
+from rdinet_sklearn.radiomics._perturbation import perturbation_chain
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
 
@@ -75,17 +83,20 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     labels : mapping of str to int, default=None
         Structure names to label values; ``None`` means the extraocular-muscle map
         ``{"IR": 1, "SR": 2, "MR": 3, "LR": 4}``.
-    params : {"study", "original", "baseline"}, str, path-like or dict, default="study"
+    params : {"study", "original", "baseline", "ibsi"}, str, path-like or dict, default="study"
         pyradiomics settings: a preset, a pyradiomics YAML parameter file or a dict of the
         same structure (``imageType``, ``featureClass``, ``setting``); see
         :func:`load_settings`. ``"study"``: shape, first-order and texture (glcm, glrlm,
         glszm, gldm, ngtdm) on the original image, its 4 in-plane wavelet sub-bands and its
         square: **572** features (14 shape + 93 x 6 images). ``"original"``: the original
         image only, 107 features, fast. ``"baseline"``: pyradiomics' baseline test settings
-        (107 features, binWidth 25, 3D). ``"study"`` and ``"original"`` z-score the image
-        (scale 100, bin width 5) since MRI has no intensity unit, and compute texture (and
-        the wavelet) in-plane per slice (``force2D``) for the thick-sliced (about
-        0.5 x 0.5 x 3 mm) orbit MRI rather than resample it.
+        (107 features, binWidth 25, 3D). ``"ibsi"``: the settings with which pyradiomics
+        reproduces the most IBSI digital-phantom reference values (107 features, no
+        normalisation, bin width 1, 3D; see :func:`ibsi_compliance`). ``"study"`` and
+        ``"original"`` z-score the image (scale 100, bin width 5) since MRI has no
+        intensity unit, and compute texture (and the wavelet) in-plane per slice
+        (``force2D``) for the thick-sliced (about 0.5 x 0.5 x 3 mm) orbit MRI rather than
+        resample it.
     reference_mask_column : str, default=None
         Column of a second rater's label map. Each feature is then also computed on it, in
         a column named ``<same name>__rater2``; it is NaN in rows whose cell is empty.
@@ -102,6 +113,17 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         in a :func:`joblib.parallel_config` context, -1 means all cores.
     progress : bool or "auto", default="auto"
         Show a tqdm bar; ``"auto"`` shows it for more than 20 extractions on a terminal.
+    perturbations : int, default=0
+        Number of perturbed extractions per case, for reproducibility without a second
+        rater (:class:`~rdinet_sklearn.selection.PerturbationReproducibilityFilter`). Each
+        feature is then also computed on ``perturbations`` perturbed versions of the image
+        and the rater-1 ROI, in columns ``<name>__perturbed<k>``: noise at the image's noise
+        level, an in-plane rotation (up to 5 degrees) and translation (up to half a voxel),
+        and a one-voxel dilation (odd ``k``) or erosion (even ``k``) of the ROI: the chain
+        of Zwanenburg et al. (Sci Rep 2019). Cached like every extraction.
+    random_state : int, default=0
+        Seed of the perturbation chain (the same chain for every case; the noise is drawn
+        per case from the image's content, so results do not depend on row order).
 
     Attributes
     ----------
@@ -109,6 +131,16 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         The column prefix, e.g. ``"MR+LR"``.
     radiomics_feature_names_ : ndarray of str
         pyradiomics' feature names, in output order.
+    feature_info_ : DataFrame
+        One row per output column (indexed like :meth:`get_feature_names_out`): ``roi``,
+        ``rater`` (1, or 2 for the ``__rater2`` columns), ``perturbation`` (``k`` for the
+        ``__perturbed<k>`` columns, else 0), ``image_filter`` (``"none"`` for
+        the original image, else pyradiomics' image type, e.g. ``"wavelet-LH"``),
+        ``feature_class``, ``feature`` (pyradiomics' names), ``ibsi_name`` and ``ibsi_code``
+        (the IBSI feature tag and 4-character identifier, ``""`` where IBSI defines no such
+        feature), ``aggregation`` (IBSI texture aggregation, e.g. ``"2.5D_avg"``) and
+        ``ibsi_status`` (whether pyradiomics, with these settings, reproduces the IBSI
+        digital-phantom reference value: see :func:`ibsi_feature_info`).
     n_features_in_ : int
         Number of case-table columns seen in :meth:`fit`.
     feature_names_in_ : ndarray of str
@@ -117,6 +149,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     See Also
     --------
     load_settings : Read and check a pyradiomics settings document.
+    ibsi_compliance : pyradiomics' features on the IBSI digital phantom.
     rdinet_sklearn.selection.ReproducibilityFilter : Uses the ``__rater2`` columns.
 
     Notes
@@ -159,6 +192,10 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     (2, 107)
     >>> print(features.columns[0])
     MR+LR_original_shape_Elongation
+    >>> extractor = RadiomicsExtractor(roi=("MR", "LR"), params="original").fit(cases)
+    >>> info = extractor.feature_info_
+    >>> info.loc["MR+LR_original_glcm_Contrast", ["ibsi_code", "ibsi_status"]].tolist()
+    ['ACUI', 'compliant']
     >>> shutil.rmtree(folder)
     """
 
@@ -172,6 +209,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "n_jobs": [Integral, None],
         "progress": ["boolean", StrOptions({"auto"})],
+        "perturbations": [Interval(Integral, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -186,6 +225,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         memory=None,
         n_jobs=None,
         progress="auto",
+        perturbations=0,
+        random_state=0,
     ):
         self.roi = roi
         self.labels = labels
@@ -196,6 +237,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self.memory = memory
         self.n_jobs = n_jobs
         self.progress = progress
+        self.perturbations = perturbations
+        self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -214,7 +257,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
             The fitted extractor.
         """
         table = self._check_table(X, reset=True)
-        self._extract_and_set_names(table.iloc[:1], with_reference=False)
+        self._extract_and_set_names(table.iloc[:1], complete=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -234,7 +277,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
             Indexed like ``X``; columns as :meth:`get_feature_names_out`.
         """
         table = self._check_table(X, reset=True)
-        return self._extract_and_set_names(table, with_reference=True)
+        return self._extract_and_set_names(table, complete=True)
 
     def transform(self, X):
         """Extract the features of every case.
@@ -251,10 +294,10 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         table = self._check_table(X, reset=False)
-        return self._extract(table, with_reference=True)
+        return self._extract(table, complete=True)
 
     def get_feature_names_out(self, input_features=None):
-        """Output column names: ROI features, then (with a reference mask) their rater-2 twins.
+        """Output column names: ROI features, then their rater-2 and perturbed twins (if any).
 
         Parameters
         ----------
@@ -267,9 +310,10 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         names = [f"{self.roi_name_}_{name}" for name in self.radiomics_feature_names_]
-        if self.reference_mask_column is not None:
-            names += [name + REFERENCE_SUFFIX for name in names]
-        return np.asarray(names, dtype=object)
+        return np.asarray(
+            [name + suffix for *_, suffix in self._slots(complete=True) for name in names],
+            dtype=object,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -299,30 +343,57 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
 
-    def _extract_and_set_names(self, table, *, with_reference):
+    def _extract_and_set_names(self, table, *, complete):
         self.roi_name_, self._label_values = resolve_roi(self.roi, self.labels)
         self._settings_json = settings_key(load_settings(self.params))
-        tasks, results, n_raters = self._run(table, with_reference=with_reference)
+        tasks, results, slots = self._run(table, complete=complete)
         first = tasks[table.index[0], 0]
         self.radiomics_feature_names_ = np.asarray(results[first.key][0], dtype=object)
-        return self._assemble(table, tasks, results, n_raters=n_raters)
+        self.feature_info_ = self._feature_info(json.loads(self._settings_json))
+        return self._assemble(table, tasks, results, slots=slots)
 
-    def _extract(self, table, *, with_reference):
-        tasks, results, n_raters = self._run(table, with_reference=with_reference)
-        return self._assemble(table, tasks, results, n_raters=n_raters)
+    def _feature_info(self, settings):
+        info = feature_info_for_settings(self.radiomics_feature_names_, settings)
+        slots = self._slots(complete=True)
+        info = pd.concat([info] * len(slots), ignore_index=True)
+        n_names = len(self.radiomics_feature_names_)
+        raters = [2 if suffix == REFERENCE_SUFFIX else 1 for *_, suffix in slots]
+        chain_index = [0 if link is None else link.index for _, link, _ in slots]
+        info.insert(0, "perturbation", np.repeat(chain_index, n_names))
+        info.insert(0, "rater", np.repeat(raters, n_names))
+        info.insert(0, "roi", self.roi_name_)
+        info.index = self.get_feature_names_out()
+        return info
 
-    def _run(self, table, *, with_reference):
+    def _slots(self, *, complete):
+        """(mask column, perturbation or None, column suffix) of each block of output columns.
+
+        Not ``complete`` (in ``fit``, to learn the names): the rater-1 block only.
+        """
+        slots = [(self.mask_column, None, "")]
+        if not complete:
+            return slots
+        if self.reference_mask_column is not None:
+            slots.append((self.reference_mask_column, None, REFERENCE_SUFFIX))
+        chain = perturbation_chain(self.perturbations, self.random_state)
+        return slots + [
+            (self.mask_column, link, f"{PERTURBATION_SUFFIX}{link.index}") for link in chain
+        ]
+
+    def _extract(self, table, *, complete):
+        tasks, results, slots = self._run(table, complete=complete)
+        return self._assemble(table, tasks, results, slots=slots)
+
+    def _run(self, table, *, complete):
         """Run (or fetch from the caches) every (row, rater) task; raise all failures at once."""
-        columns = [self.mask_column]
-        if with_reference and self.reference_mask_column is not None:
-            columns.append(self.reference_mask_column)
+        slots = self._slots(complete=complete)
         tasks, failures = {}, []
         for row, entry in table.iterrows():
-            for rater, column in enumerate(columns):
-                if rater > 0 and is_missing_path(entry[column]):
+            for slot, (column, link, suffix) in enumerate(slots):
+                if suffix == REFERENCE_SUFFIX and is_missing_path(entry[column]):
                     continue
                 try:
-                    tasks[row, rater] = make_task(
+                    tasks[row, slot] = make_task(
                         row,
                         self.image_column,
                         column,
@@ -330,6 +401,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
                         entry[column],
                         self._label_values,
                         self._settings_json,
+                        perturbation=None if link is None else link.to_json(),
                     )
                 except CaseError as err:
                     failures.append(err)
@@ -342,18 +414,18 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         failures += run_failures
         if failures:
             raise ExtractionError(failures)
-        return tasks, results, len(columns)
+        return tasks, results, slots
 
-    def _assemble(self, table, tasks, results, *, n_raters):
+    def _assemble(self, table, tasks, results, *, slots):
         expected = tuple(self.radiomics_feature_names_)
         n_names = len(expected)
-        values = np.full((len(table), n_names * n_raters), np.nan)
+        values = np.full((len(table), n_names * len(slots)), np.nan)
         mismatched = []
         for i, row in enumerate(table.index):
-            for rater in range(n_raters):
-                if (row, rater) not in tasks:
+            for slot in range(len(slots)):
+                if (row, slot) not in tasks:
                     continue
-                names, row_values = results[tasks[row, rater].key]
+                names, row_values = results[tasks[row, slot].key]
                 if names != expected:
                     mismatched.append(
                         f"row {row!r}: pyradiomics features differ from those seen in fit "
@@ -361,8 +433,9 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
                         f"extra {sorted(set(names) - set(expected))[:5]})"
                     )
                     continue
-                values[i, rater * n_names : (rater + 1) * n_names] = row_values
+                values[i, slot * n_names : (slot + 1) * n_names] = row_values
         if mismatched:
             raise ValueError("\n".join(mismatched))
-        names_out = self.get_feature_names_out()[: n_names * n_raters]
+        prefix = f"{self.roi_name_}_"
+        names_out = [prefix + name + suffix for *_, suffix in slots for name in expected]
         return pd.DataFrame(values, index=table.index, columns=names_out)

@@ -20,7 +20,7 @@ from importlib import resources
 import yaml
 from radiomics import featureextractor
 
-PRESETS = ("study", "original", "baseline")
+PRESETS = ("study", "original", "baseline", "ibsi")
 """Names of the settings shipped as ``rdinet_sklearn/radiomics/<name>.yaml``."""
 
 DEFAULT_GEOMETRY_TOLERANCE = 1e-3
@@ -62,7 +62,7 @@ def load_settings(params):
 
     Parameters
     ----------
-    params : {"study", "original", "baseline"}, str, path-like or dict
+    params : {"study", "original", "baseline", "ibsi"}, str, path-like or dict
         A preset, the path of a pyradiomics YAML parameter file, or a dict of the same
         structure (``imageType``, ``featureClass``, ``setting``).
 

@@ -12,7 +12,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._icc": ["ICCMeanSquares", "icc_mean_squares", "intraclass_correlation"],
         "._lasso": ["LassoSelector", "first_feature_on_l1_path"],
-        "._reproducibility": ["ReproducibilityFilter"],
+        "._reproducibility": ["PerturbationReproducibilityFilter", "ReproducibilityFilter"],
         "._ttest": ["TTestSelector", "two_sample_test"],
         "._validation": ["SelectionFallbackWarning"],
     },

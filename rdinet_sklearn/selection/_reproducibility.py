@@ -1,5 +1,7 @@
-"""Inter-rater reproducibility filter: keep the radiomics features whose ICC reaches a threshold."""
+"""Reproducibility filters: keep the radiomics features whose ICC reaches a threshold, between
+two raters' masks or between the original and perturbed extractions."""
 
+import re
 import warnings
 from numbers import Real
 
@@ -10,7 +12,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from rdinet_sklearn._cases import REFERENCE_SUFFIX
+from rdinet_sklearn._cases import PERTURBATION_SUFFIX, REFERENCE_SUFFIX
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.selection._icc import ICC_KINDS, intraclass_correlation
 from rdinet_sklearn.selection._validation import (
@@ -233,3 +235,178 @@ class ReproducibilityFilter(_VersionStampMixin, SelectorMixin, BaseEstimator):
                 f"raters' values per feature to compute an ICC; {few.sum()} feature(s) have "
                 f"fewer (rows with a finite '{self.suffix}' value): {listed}."
             )
+
+
+class PerturbationReproducibilityFilter(ReproducibilityFilter):
+    """Keep the features that survive image perturbations (ICC >= threshold), without a rater 2.
+
+    For cohorts segmented once: :class:`~rdinet_sklearn.radiomics.RadiomicsExtractor` with
+    ``perturbations=k`` emits, next to each feature ``f``, its values ``f__perturbed1`` ...
+    ``f__perturbed<k>`` on perturbed versions of the image and ROI (noise, small rotation and
+    translation, one-voxel dilation or erosion: Zwanenburg et al., Sci Rep 2019). ``fit``
+    groups the columns by name, computes over the training rows the single-measure ICC of
+    each feature across the original and the ``k`` perturbed extractions (each perturbation
+    acting as one more rater), and keeps the features with ``ICC >= threshold``. Perturbed
+    columns are always dropped.
+
+    Parameters
+    ----------
+    threshold : float, default=0.75
+        Smallest ICC kept (Koo & Li's lower bound of "good" reliability).
+    icc : {"ICC(1,1)", "ICC(2,1)", "ICC(3,1)"}, default="ICC(1,1)"
+        ICC form, see :func:`intraclass_correlation`; Zwanenburg et al. use the one-way
+        ``"ICC(1,1)"``, which counts the systematic change of a dilation or erosion as
+        disagreement.
+    suffix : str, default="__perturbed"
+        A perturbed column is named ``<feature><suffix><k>``, ``k = 1, 2, ...``.
+    unpaired : {"keep", "drop"}, default="keep"
+        What to do with a feature without perturbed columns (e.g. a clinical column).
+
+    Attributes
+    ----------
+    icc_ : ndarray of shape (n_features_in_,)
+        ICC of each perturbed feature, aligned with the input columns; NaN for perturbed and
+        unpaired columns and where the ICC is undefined (constant feature).
+    n_perturbations_ : int
+        Number of perturbations found (largest ``k``).
+    perturbed_mask_ : ndarray of bool, shape (n_features_in_,)
+        True for the perturbed columns.
+    support_ : ndarray of bool, shape (n_features_in_,)
+        The selected columns.
+    icc_table_ : pandas.DataFrame
+        One row per original feature: ``icc``, ``paired`` and ``selected``.
+    n_features_in_ : int
+        Number of input columns.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input column names; defined only when X has string column names.
+
+    See Also
+    --------
+    ReproducibilityFilter : The same selection from a second rater's masks.
+    rdinet_sklearn.radiomics.RadiomicsExtractor : Its ``perturbations`` parameter.
+
+    Notes
+    -----
+    Inside a pipeline the ICCs come from the training fold alone; the perturbed extractions
+    themselves are cached by the extractor, so a grid search extracts each (case,
+    perturbation) once. At least 3 rows are needed. A feature must have all ``k`` perturbed
+    columns to be assessed, else ValueError; NaN or inf in a feature or in a perturbed column
+    of an assessed feature raises a ValueError naming the feature and the rows (the extractor
+    reports failed perturbations, e.g. an ROI that erodes to nothing, naming the patient and
+    the perturbation, rather than emit NaN). When X has no perturbed column a
+    :class:`SelectionFallbackWarning` says that nothing could be assessed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from rdinet_sklearn.selection import PerturbationReproducibilityFilter
+    >>> rng = np.random.default_rng(0)
+    >>> volume, texture = rng.normal(size=(2, 12))
+    >>> X = pd.DataFrame({"volume": volume, "texture": texture})
+    >>> for k in (1, 2):
+    ...     X[f"volume__perturbed{k}"] = volume + rng.normal(scale=0.1, size=12)
+    ...     X[f"texture__perturbed{k}"] = rng.normal(size=12)
+    >>> selector = PerturbationReproducibilityFilter(threshold=0.75).fit(X)
+    >>> selector.get_feature_names_out()
+    array(['volume'], dtype=object)
+    >>> selector.n_perturbations_
+    2
+    >>> selector.icc_table_.round(2)
+              icc  paired  selected
+    volume   0.99    True      True
+    texture  0.12    True     False
+    """
+
+    def __init__(
+        self, threshold=0.75, *, icc="ICC(1,1)", suffix=PERTURBATION_SUFFIX, unpaired="keep"
+    ):
+        super().__init__(threshold, icc=icc, suffix=suffix, unpaired=unpaired)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute each feature's ICC across the original and perturbed extractions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature columns and their ``<feature><suffix><k>`` perturbed partners.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PerturbationReproducibilityFilter
+            The fitted filter.
+        """
+        X_in = X
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        rows = row_labels(X_in, X.shape[0])
+        names = self._input_names()
+        pattern = re.compile(rf"{re.escape(self.suffix)}([1-9][0-9]*)$")
+        found = [pattern.search(name) for name in names]
+        self.perturbed_mask_ = np.array([match is not None for match in found], dtype=bool)
+        self.n_perturbations_ = max((int(m.group(1)) for m in found if m), default=0)
+        original = np.flatnonzero(~self.perturbed_mask_)
+        column_of = {name: j for j, name in enumerate(names)}
+        partners = np.array(
+            [
+                [column_of.get(f"{names[j]}{self.suffix}{k}", -1) for k in self._chain()]
+                for j in original
+            ],
+            dtype=int,
+        ).reshape(len(original), self.n_perturbations_)
+        has_any = (partners >= 0).any(axis=1)
+        incomplete = has_any & (partners < 0).any(axis=1)
+        if incomplete.any():
+            listed = ", ".join(repr(names[j]) for j in original[incomplete][:5])
+            raise ValueError(
+                f"{type(self).__name__}: {incomplete.sum()} feature(s) lack some of the "
+                f"{self.n_perturbations_} perturbed columns '<feature>{self.suffix}<k>': "
+                f"{listed}."
+            )
+        first = original[has_any]
+        columns = np.column_stack([first[:, None], partners[has_any]])
+        checked = np.concatenate([original, columns[:, 1:].ravel()])
+        raise_if_not_finite(
+            X[:, checked],
+            feature_names=names[checked],
+            rows=rows,
+            estimator_name=type(self).__name__,
+            what="feature or perturbed feature",
+        )
+        self.icc_ = np.full(self.n_features_in_, np.nan)
+        if first.size:
+            if X.shape[0] < MIN_PAIRED_ROWS:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least {MIN_PAIRED_ROWS} rows to compute "
+                    f"an ICC; got {X.shape[0]}."
+                )
+            ratings = np.stack([X[:, columns[:, r]] for r in range(columns.shape[1])], axis=1)
+            self.icc_[first] = intraclass_correlation(ratings, kind=self.icc)
+        else:
+            warnings.warn(
+                f"X has no perturbed column (suffix {self.suffix!r} + number) to pair with "
+                f"its {original.size} features, so no ICC can be computed; unpaired features "
+                f"are {'kept' if self.unpaired == 'keep' else 'dropped'} "
+                f"(unpaired={self.unpaired!r}).",
+                SelectionFallbackWarning,
+                stacklevel=3,
+            )
+        is_paired = np.zeros(self.n_features_in_, dtype=bool)
+        is_paired[first] = True
+        with np.errstate(invalid="ignore"):
+            reproducible = is_paired & (self.icc_ >= self.threshold)
+        passthrough = ~self.perturbed_mask_ & ~is_paired & (self.unpaired == "keep")
+        self.support_ = reproducible | passthrough
+        self.icc_table_ = pd.DataFrame(
+            {
+                "icc": self.icc_[original],
+                "paired": is_paired[original],
+                "selected": self.support_[original],
+            },
+            index=names[original],
+        )
+        return self
+
+    def _chain(self):
+        return range(1, self.n_perturbations_ + 1)

@@ -63,6 +63,10 @@ PRESETS = {
             "roi_strategies": ["IR", "SR", "MR", "LR", "IR+SR", "MR+LR", "all"],
             "classifiers": ["svm", "logreg", "rf"],
             "icc_threshold": 0.75,
+            # "auto": the second rater's masks where the case table has them, else
+            # perturbations of the image and mask (see study/_reproducibility.py).
+            "reproducibility": "auto",
+            "perturbations": 4,
             "ttest_alpha": 0.05,
             "harmonization": None,
         },
@@ -92,6 +96,10 @@ PRESETS = {
             "roi_strategies": ["IR", "SR", "MR", "LR", "IR+SR", "MR+LR", "all"],
             "classifiers": ["svm", "logreg", "rf"],
             "icc_threshold": 0.75,
+            # "auto": the second rater's masks where the case table has them, else
+            # perturbations of the image and mask (see study/_reproducibility.py).
+            "reproducibility": "auto",
+            "perturbations": 4,
             "ttest_alpha": 0.05,
             "harmonization": None,
         },

@@ -18,8 +18,9 @@ from sklearn.svm import SVC
 
 from ..harmonization import ComBatHarmonizer
 from ..nn import RDINetClassifier, ResNet50Classifier
-from ..selection import LassoSelector, ReproducibilityFilter, TTestSelector
+from ..selection import LassoSelector, TTestSelector
 from ._config import parse_roi
+from ._reproducibility import reproducibility_filter
 
 CLASSIFIERS = {
     # SVC(probability=True) is deprecated since scikit-learn 1.9; this is its replacement.
@@ -41,6 +42,8 @@ CLASSIFIERS = {
 def selection_steps(config):
     """ComBat harmonization if configured, ICC filter, t-test and LASSO, then standardisation.
 
+    The ICC filter is that of ``radiomics.reproducibility`` (two raters, or perturbations).
+
     ``radiomics.harmonization`` is None (off) or the :class:`ComBatHarmonizer` parameters,
     e.g. ``{"batch_column": "center", "unseen": "estimate"}``; the feature table must then
     carry that column (and any covariates), which the harmonizer drops. It comes first so
@@ -55,7 +58,7 @@ def selection_steps(config):
         harmonize.append(("harmonize", harmonizer))
     return [
         *harmonize,
-        ("reproducibility", ReproducibilityFilter(threshold=radiomics["icc_threshold"])),
+        ("reproducibility", reproducibility_filter(config)),
         ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
         ("lasso", LassoSelector(random_state=config["seed"])),
         ("scale", StandardScaler()),

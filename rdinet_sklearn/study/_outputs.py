@@ -202,11 +202,14 @@ def save_figures(figures, folder):
         save_figure(figure, folder / f"{index:02d}_{slug(name)}")
 
 
-def write_outputs(out, *, config, tables, figures, stages, split, title, predictions=None):
+def write_outputs(
+    out, *, config, tables, figures, stages, split, title, predictions=None, extra=None
+):
     """Write the HTML report, the tables as CSV, the figures and ``results.json``.
 
     ``predictions`` (:func:`predictions_table`) goes to ``tables/predictions.csv`` only: one
     row per model and patient is data for later analysis, not a table to read in the report.
+    ``extra`` holds further ``results.json`` entries (e.g. the feature reproducibility).
     """
     if predictions is not None:
         predictions.to_csv(out / "tables" / "predictions.csv", index=False)
@@ -239,6 +242,7 @@ def write_outputs(out, *, config, tables, figures, stages, split, title, predict
         },
         "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
         "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
+        **(extra or {}),
     }
     if COMPARISON_TITLE in tables:
         results["comparison"] = json.loads(tables[COMPARISON_TITLE].to_json(orient="records"))

@@ -36,6 +36,7 @@ from ._outputs import (
     predictions_table,
     write_outputs,
 )
+from ._reproducibility import extractor_options, reproducibility_report, resolve_reproducibility
 from ._store import StageStore
 
 logger = logging.getLogger("rdinet_sklearn.study")
@@ -73,7 +74,7 @@ def _extract(cases, roi, config, cache):
         roi=parse_roi(roi),
         labels=config["labels"],
         params=config["radiomics"]["params"],
-        reference_mask_column=config["reference_mask_column"],
+        **extractor_options(config),
         image_column=config["image_column"],
         mask_column=config["mask_column"],
         memory=cache,
@@ -233,6 +234,8 @@ def _run(cases, y, target, config, out, progress):
     if config["id_column"] and config["id_column"] in cases.columns:
         cases.index = cases[config["id_column"]].astype(str)
     y, classes = _binary_target(y, cases.index)
+    config, reproducibility = resolve_reproducibility(config, cases)
+    logger.info("feature reproducibility: %s", reproducibility)
     logger.info("positive class: %s; %d cases, %d positive", classes[1], len(y), int(y.sum()))
     validate_case_table(
         cases,
@@ -308,7 +311,7 @@ def _run(cases, y, target, config, out, progress):
         stages[name] = stage
         inputs[name] = (estimator, X.loc[train_ids], config["n_jobs"] if radiomics else None)
     comparison = _compare(stages, inputs, y.loc[train_ids], config, store, data_key, progress)
-    return _report(stages, tables, comparison, config, out, y, train_ids, test_ids)
+    return _report(stages, tables, comparison, config, out, y, train_ids, test_ids, reproducibility)
 
 
 def _compare(stages, inputs, y_train, config, store, data_key, progress):
@@ -339,7 +342,7 @@ def _compare(stages, inputs, y_train, config, store, data_key, progress):
     return comparison_table(aucs, splits)
 
 
-def _report(stages, tables, comparison, config, out, y, train_ids, test_ids):
+def _report(stages, tables, comparison, config, out, y, train_ids, test_ids, reproducibility):
     y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
@@ -355,6 +358,10 @@ def _report(stages, tables, comparison, config, out, y, train_ids, test_ids):
         tables[COMPARISON_TITLE] = comparison
     figures = make_figures(stages, headline, y_train, y_test, tables["Table 2 (numeric)"])
     split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
+    reproducibility_tables, entries = reproducibility_report(
+        stages, headline, config, reproducibility
+    )
+    tables.update(reproducibility_tables)
     return write_outputs(
         out,
         config=config,
@@ -364,4 +371,5 @@ def _report(stages, tables, comparison, config, out, y, train_ids, test_ids):
         split=split,
         predictions=predictions_table(stages, y, train_ids, test_ids),
         title=f"rdinet-sklearn study ({config['preset']} preset)",
+        extra=entries,
     )
