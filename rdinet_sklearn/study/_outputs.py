@@ -20,6 +20,60 @@ from ..plots import (
 )
 from ..report import write_html_report
 from ._store import slug
+from ._summary import format_summary, summary_reading
+
+# The report's sections after the summary, naming the tables and figures the study writes.
+# Tables or figures a run makes that are not listed here still get a section of their own.
+REPORT_LAYOUT = (
+    {
+        "title": "Cohort",
+        "caption": (
+            "Clinical characteristics of the training and test cohorts, and of responders "
+            "and non-responders within the training cohort, with univariate tests."
+        ),
+        "tables": ["Table 1", "Table 1 by response (training)"],
+    },
+    {
+        "title": "Discrimination",
+        "caption": (
+            "Table 2: each metric with its 95% confidence interval in both cohorts. Each "
+            "model's threshold is chosen in the training cohort and applied unchanged to the "
+            "test cohort. The ROC curves and the radar plot show the same models."
+        ),
+        "tables": ["Table 2", "Table 2 (numeric)"],
+        "figures": ["ROC, training cohort", "ROC, test cohort", "Radar of test metrics"],
+    },
+    {
+        "title": "Model comparison",
+        "caption": "Paired DeLong tests between the headline models' test-cohort AUCs.",
+        "tables": ["DeLong tests"],
+    },
+    {
+        "title": "Calibration",
+        "caption": (
+            "Observed event rate against predicted probability in the test cohort; a "
+            "well-calibrated model follows the diagonal."
+        ),
+        "figures": ["Calibration, test cohort"],
+    },
+    {
+        "title": "Clinical usefulness",
+        "caption": (
+            "Net benefit of treating by each model's prediction, against treating all or "
+            "no patients, over a range of threshold probabilities (test cohort)."
+        ),
+        "figures": ["Decision curves, test cohort"],
+    },
+    {
+        "title": "Model selection in training",
+        "caption": (
+            "Cross-validated scores in the training cohort at each model's tuned settings; "
+            "the summary's best models are chosen by the mean CV AUC shown here."
+        ),
+        "tables": ["Cross-validation in the training cohort"],
+        "figures": ["CV AUC by ROI strategy (radiomics)", "CV AUC of the deep models"],
+    },
+)
 
 
 def cv_table(stages):
@@ -140,19 +194,24 @@ def save_figures(figures, folder):
 
 
 def write_outputs(out, *, config, tables, figures, stages, split, title):
-    """Write the HTML report, the tables as CSV, the figures and ``results.json``."""
+    """Write the HTML report, the tables as CSV, the figures and ``results.json``.
+
+    ``tables["Summary"]`` (a ``summary_table``), when present, opens the report.
+    """
     for name, frame in tables.items():
         keep_index = not isinstance(frame.index, pd.RangeIndex)  # a plain row count says nothing
         frame.to_csv(out / "tables" / f"{slug(name)}.csv", index=keep_index)
     save_figures(figures, out / "figures")
+    summary = tables.get("Summary")
     write_html_report(
         out / "report.html",
         title=title,
-        table1=tables.get("Table 1"),
-        table2=tables.get("Table 2"),
         figures=figures,
-        tables={k: v for k, v in tables.items() if k not in ("Table 1", "Table 2")},
+        tables={k: v for k, v in tables.items() if k != "Summary"},
         settings=config,
+        summary=None if summary is None else format_summary(summary),
+        reading=None if summary is None else summary_reading(summary),
+        layout=REPORT_LAYOUT,
     )
     results = {
         "config": config,
@@ -171,5 +230,7 @@ def write_outputs(out, *, config, tables, figures, stages, split, title):
         "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
         "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
     }
+    if summary is not None:
+        results["summary"] = json.loads(summary.to_json(orient="records"))
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     return results

@@ -32,6 +32,7 @@ from ._outputs import (
     write_outputs,
 )
 from ._store import StageStore
+from ._summary import summary_table
 
 logger = logging.getLogger("rdinet_sklearn.study")
 
@@ -273,6 +274,7 @@ def _report(stages, tables, config, out, y, train_ids, test_ids):
         )
     tables["Cross-validation in the training cohort"] = cv_table(stages)
     tables["DeLong tests"] = delong_table(stages, headline, y_test)
+    tables["Summary"] = summary_table(stages, y_test, n_bootstraps=boots, seed=seed)
     figures = make_figures(stages, headline, y_train, y_test, n_bootstraps=boots, seed=seed)
     split = {"train": [str(i) for i in train_ids], "test": [str(i) for i in test_ids]}
     return write_outputs(
