@@ -82,7 +82,8 @@ def test_formatted_summary_shows_intervals_and_rates():
     summary = summary_table(stages, Y_TEST, n_bootstraps=50, seed=0)
     shown = format_summary(summary)
     row = summary.iloc[0]
-    assert shown.index.tolist() == ["RDINet"]
+    assert shown["Family"].tolist() == ["RDINet"]
+    shown = shown.set_index("Family")
     assert shown.loc["RDINet", "Best model"] == "RDINet MR+LR"
     assert shown.loc["RDINet", "CV AUC, training (mean ± SD)"] == "0.91 ± 0.01"
     assert shown.loc["RDINet", "Test AUC (95% CI)"] == (

@@ -58,6 +58,7 @@ figcaption { font-size: .9em; color: #555; text-align: center; }
 details summary { cursor: pointer; color: #0072B2; margin: .3em 0; }
 .meta { color: #666; font-size: .85em; }
 td pre { margin: 0; white-space: pre-wrap; }
+tbody th, tbody td:first-child { white-space: nowrap; }
 """
 
 
@@ -167,12 +168,14 @@ def _folded_html(title, anchor, mapping, what):
     )
 
 
-def _summary_html(summary, reading):
+def _summary_html(summary, reading, caption):
     parts = ['<section id="summary" class="summary">\n<h2>Summary</h2>']
     if reading:
         parts.append(f'<p class="reading">{html.escape(reading)}</p>')
     if summary is not None:
         parts.append(f'<div class="table-wrap">{_table_html(summary)}</div>')
+    if caption:
+        parts.append(f'<p class="caption">{html.escape(caption)}</p>')
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -204,6 +207,7 @@ def write_html_report(
     dpi=150,
     summary=None,
     reading=None,
+    summary_caption=None,
     layout=None,
     max_inline_rows=30,
 ):
@@ -241,6 +245,8 @@ def write_html_report(
         with its test AUC and calibration).
     reading : str, default=None
         A plain-language sentence shown above ``summary``.
+    summary_caption : str, default=None
+        A note shown below ``summary`` (e.g. how its rows were chosen).
     layout : sequence of dict, default=None
         Sections in order, each ``{"title": str, "caption": str, "tables": [names],
         "figures": [names]}`` naming keys of ``tables`` (and ``"Table 1"``,
@@ -303,8 +309,10 @@ def write_html_report(
     anchors = _anchors(titles)
     blocks = []
     links = []
+    if summary is not None and not isinstance(summary, pd.DataFrame):
+        raise ValueError(f"summary must be a pandas DataFrame; got {type(summary).__name__}.")
     if summary is not None or reading:
-        blocks.append(_summary_html(summary, reading))
+        blocks.append(_summary_html(summary, reading, summary_caption))
         links.append(("summary", "Summary"))
     for section, anchor in zip(sections, anchors[: len(sections)], strict=True):
         blocks.append(_section_html(section, anchor, figure_format, dpi, max_inline_rows))

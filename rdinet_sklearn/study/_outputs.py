@@ -20,7 +20,7 @@ from ..plots import (
 )
 from ..report import write_html_report
 from ._store import slug
-from ._summary import format_summary, summary_reading
+from ._summary import SUMMARY_CAPTION, format_summary, summary_reading
 
 # The report's sections after the summary, naming the tables and figures the study writes.
 # Tables or figures a run makes that are not listed here still get a section of their own.
@@ -211,6 +211,7 @@ def write_outputs(out, *, config, tables, figures, stages, split, title):
         settings=config,
         summary=None if summary is None else format_summary(summary),
         reading=None if summary is None else summary_reading(summary),
+        summary_caption=SUMMARY_CAPTION,
         layout=REPORT_LAYOUT,
     )
     results = {

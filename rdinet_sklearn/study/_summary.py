@@ -40,6 +40,14 @@ SUMMARY_COLUMNS = (
 )
 
 
+SUMMARY_CAPTION = (
+    "Each family's model is the one with the best mean cross-validated AUC in the training "
+    "cohort; the test cohort only reports how the chosen models did. Intervals are 95% "
+    "(DeLong for the AUC, stratified bootstrap for the Brier score, lower is better). "
+    "Event rate: mean predicted probability against the observed rate in the test cohort."
+)
+
+
 def _cv_auc(stage):
     scores = (stage.get("cv") or {}).get("test_roc_auc")
     if not scores:
@@ -137,10 +145,11 @@ def format_summary(summary):
     Returns
     -------
     pandas.DataFrame
-        One row per family, indexed by family.
+        One row per family.
     """
     frame = pd.DataFrame(
         {
+            "Family": summary["family"],
             "Best model": summary["model"],
             "CV AUC, training (mean ± SD)": [
                 "NA" if np.isnan(m) else (f"{m:.2f}" if np.isnan(s) else f"{m:.2f} ± {s:.2f}")
@@ -160,8 +169,7 @@ def format_summary(summary):
             ],
         }
     )
-    frame.index = pd.Index(summary["family"], name="Family")
-    return frame
+    return frame.reset_index(drop=True)
 
 
 def _calibration_phrase(predicted, observed):
