@@ -42,6 +42,7 @@ section { scroll-margin-top: 3em; }
 .summary { background: #f2f8fc; border: 1px solid #b9d7ea; border-radius: 6px;
            padding: .2em 1.2em 1em; }
 .summary h2 { margin-top: .6em; }
+.summary td { white-space: nowrap; }
 .reading { font-size: 1.1em; }
 .caption { color: #444; margin: .2em 0 .6em; max-width: 60em; }
 table { border-collapse: collapse; margin: .4em 0 .8em; font-size: 0.9em; }
