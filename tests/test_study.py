@@ -246,3 +246,23 @@ def test_clinical_selection_keeps_informative_columns_and_is_refitted_per_fold()
     half = clone(selection).fit(clinical.iloc[::2], y.iloc[::2])
     assert half.named_steps["scale"].n_samples_seen_ == len(clinical.iloc[::2])
     np.testing.assert_allclose(half.transform(clinical.iloc[::2]).mean(), 0, atol=1e-9)
+
+
+def test_report_opens_with_the_best_model_of_each_family_chosen_in_training(tiny_study):
+    results, out, _ = tiny_study
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    assert summary["family"].tolist() == ["Radiomics", "ResNet", "RDINet", "RDINet+clinical"]
+    cv_auc = {name: np.mean(m["cv"]["test_roc_auc"]) for name, m in results["models"].items()}
+    best_radiomics = max((n for n in cv_auc if n.startswith("Radiomics")), key=cv_auc.get)
+    assert summary["model"].iloc[0] == best_radiomics
+    np.testing.assert_allclose(summary["cv_auc_mean"], [cv_auc[n] for n in summary["model"]])
+    test = {(r["model"], r["metric"]): r for r in results["table2"] if r["cohort"] == "test"}
+    for row in summary.itertuples():
+        assert row.test_auc == pytest.approx(test[(row.model, "AUC")]["value"])
+    assert results["summary"] == json.loads(summary.to_json(orient="records"))
+    report = (out / "report.html").read_text()
+    first_section = report.index("<section")
+    assert report.index('<section id="summary"') == first_section
+    assert report.index(summary["model"].iloc[0]) > first_section
+    for anchor in ("cohort", "discrimination", "calibration", "model-selection-in-training"):
+        assert f'href="#{anchor}"' in report and f'<section id="{anchor}"' in report
