@@ -16,6 +16,7 @@ import pytest
 
 from rdinet_sklearn.plots import plot_calibration, plot_roc
 from rdinet_sklearn.report import write_html_report
+from rdinet_sklearn.study._outputs import REPORT_LAYOUT
 
 CHROMIUM = next(
     (
@@ -87,7 +88,11 @@ def render_problems(report, folder):
         report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8"
     )
     profile = folder / "profile"
-    dom = _chromium("--dump-dom", probed.as_uri(), profile=profile).stdout
+    # The same width for both runs, so the figures' measured places are where the screenshot
+    # shows them.
+    dom = _chromium(
+        "--dump-dom", f"--window-size={WIDTH},1000", probed.as_uri(), profile=profile
+    ).stdout
     height = re.search(r'data-height="(\d+)"', dom)
     if height is None:
         return ["the page did not finish loading (no probe result)"], None
@@ -120,20 +125,22 @@ def report_parts():
     y = rng.integers(0, 2, 40)
     proba = np.clip(0.5 + (y - 0.5) * 0.6 + rng.normal(0, 0.2, 40), 0, 1)
     curves = {"RDINet": (y, proba), "Radiomics": (y, 1 - proba / 2)}
-    figures = {"ROC, test cohort": plot_roc(curves), "Calibration": plot_calibration(curves)}
+    # Named as the study names them, laid out by the study's own layout: two figures side by
+    # side at the screenshot's width (stacked in a narrower window), one figure alone.
+    figures = {
+        "ROC, training cohort": plot_roc(curves),
+        "ROC, test cohort": plot_roc(curves),
+        "Calibration, test cohort": plot_calibration(curves),
+    }
     tables = {
         "Table 2": pd.DataFrame({"model": ["RDINet", "Radiomics"], "AUC": ["0.90", "0.60"]}),
-        "Scores": pd.DataFrame({"fold": range(40), "auc": proba}),
+        "Table 2 (numeric)": pd.DataFrame({"row": range(40), "value": proba}),
     }
-    layout = [
-        {"title": "Discrimination", "tables": ["Table 2"], "figures": ["ROC, test cohort"]},
-        {"title": "Calibration", "figures": ["Calibration"]},
-    ]
     summary = pd.DataFrame({"Family": ["RDINet"], "Test AUC (95% CI)": ["0.90 (0.80-0.99)"]})
     return {
         "figures": figures,
         "tables": tables,
-        "layout": layout,
+        "layout": REPORT_LAYOUT,
         "summary": summary,
         "reading": "RDINet did best.",
         "settings": {"seed": 0},
@@ -159,7 +166,7 @@ def test_a_figure_that_does_not_load_fails_the_check(report_parts, tmp_path):
     problems, _ = render_problems(report, tmp_path)
     assert "figure 0: image not decoded" in problems
     assert any(p.startswith("figure 0: nothing drawn") for p in problems)
-    assert not any(p.startswith("figure 1") for p in problems)  # the intact one still passes
+    assert not any(p.startswith(("figure 1", "figure 2")) for p in problems)  # intact ones pass
 
 
 def test_a_figure_drawn_blank_fails_the_check(report_parts, tmp_path):
@@ -167,7 +174,7 @@ def test_a_figure_drawn_blank_fails_the_check(report_parts, tmp_path):
     import matplotlib.pyplot as plt
 
     blank = plt.figure(figsize=(4, 3))
-    parts = {**report_parts, "figures": {"ROC, test cohort": blank}}
+    parts = {**report_parts, "figures": {"ROC, training cohort": blank}}
     report = write_html_report(tmp_path / "report.html", title="Render", **parts)
     problems, _ = render_problems(report, tmp_path)
     plt.close(blank)
