@@ -1,6 +1,7 @@
 """HTML report: one self-contained file with tables, figures, settings, versions."""
 
 import base64
+import io
 import re
 
 import numpy as np
@@ -79,3 +80,85 @@ def test_report_rejects_bad_arguments(tmp_path):
         write_html_report(tmp_path / "r.html", title="x", figure_format="jpg")
     with pytest.raises(ValueError, match="DataFrames"):
         write_html_report(tmp_path / "r.html", title="x", tables={"bad": [1, 2]})
+
+
+def _section(text, anchor):
+    """The HTML of the ``<section id=anchor>`` element."""
+    start = text.index(f'<section id="{anchor}"')
+    return text[start : text.index("</section>", start)]
+
+
+def test_report_leads_with_summary_and_navigates_to_every_section(study_outputs, tmp_path):
+    t1, t2, figures = study_outputs
+    summary = pd.DataFrame({"Best model": ["RDINet"], "Test AUC (95% CI)": ["0.81 (0.6-0.9)"]})
+    layout = [
+        {"title": "Discrimination", "caption": "Table 2 & its ROC.", "tables": ["Table 2"]},
+        {"title": "Discrimination", "figures": ["ROC", "not made by this run"]},
+        {"title": "Empty", "tables": ["absent"]},
+    ]
+    text = write_html_report(
+        tmp_path / "r.html",
+        title="t",
+        table1=t1,
+        table2=t2,
+        figures=figures,
+        tables={"Unplaced": pd.DataFrame({"a": [1]})},
+        settings={"seed": 0},
+        summary=summary,
+        reading="RDINet did best.",
+        layout=layout,
+    ).read_text(encoding="utf-8")
+    sections = re.findall(r'<section id="([^"]+)"', text)
+    assert sections == [
+        "summary",
+        "discrimination",
+        "discrimination-2",  # same title, distinct anchors
+        "table-1-clinical-characteristics",  # placed by no layout entry: its own section
+        "unplaced",
+        "further-figures",
+        "settings",
+        "software-versions",
+    ]
+    nav = text[text.index("<nav>") : text.index("</nav>")]
+    assert re.findall(r'href="#([^"]+)"', nav) == sections
+    assert text.index("RDINet did best.") < text.index('<section id="discrimination"')
+    assert "0.81 (0.6-0.9)" in _section(text, "summary")
+    assert "Table 2 &amp; its ROC." in _section(text, "discrimination")
+    assert t2.loc[("RDINet", "test"), "AUC"] in _section(text, "discrimination")
+    assert _section(text, "discrimination-2").count("<img") == 1  # the ROC, not the absent one
+    assert _section(text, "further-figures").count("<img") == 1  # the unplaced decision curve
+    assert "Empty" not in text
+    for folded in ("settings", "software-versions"):
+        assert "<details><summary>Show" in _section(text, folded)
+
+
+def test_long_tables_become_embedded_csv_downloads(tmp_path):
+    long = pd.DataFrame({"model": [f"m{i}" for i in range(31)], "auc": np.linspace(0, 1, 31)})
+    short = long.head(30)
+    text = write_html_report(
+        tmp_path / "r.html", title="t", tables={"Long scores": long, "Short": short}
+    ).read_text(encoding="utf-8")
+    link = re.search(r'<a download="long_scores.csv" href="data:text/csv;base64,([^"]+)"', text)
+    assert link is not None
+    downloaded = pd.read_csv(io.BytesIO(base64.b64decode(link.group(1))))
+    pd.testing.assert_frame_equal(downloaded, long)
+    assert "31 rows &times; 2 columns" in _section(text, "long-scores")
+    assert _section(text, "long-scores").count("</tr>") == 11  # header + a 10-row preview
+    assert "download=" not in _section(text, "short")
+    assert _section(text, "short").count("</tr>") == 31
+    inline = write_html_report(
+        tmp_path / "all.html", title="t", tables={"Long scores": long}, max_inline_rows=None
+    ).read_text(encoding="utf-8")
+    assert "download=" not in inline and inline.count("</tr>") >= 32
+
+
+def test_report_rejects_bad_layouts(tmp_path):
+    for layout, message in (
+        ([{"caption": "no title"}], "title"),
+        ([{"title": "x", "table": ["Table 1"]}], "unknown keys"),
+        ([{"title": "x", "tables": "Table 1"}], "list of names"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            write_html_report(tmp_path / "r.html", title="x", layout=layout)
+    with pytest.raises(ValueError, match="max_inline_rows"):
+        write_html_report(tmp_path / "r.html", title="x", max_inline_rows=0)

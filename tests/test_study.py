@@ -31,7 +31,6 @@ from rdinet_sklearn.study._outputs import TRAINING, performance_table
 
 TINY = {
     "cv_folds": 3,
-    "bootstraps": 50,
     "n_jobs": 1,
     "comparison": {"repeats": 2, "folds": 3},
     "radiomics": {
@@ -309,8 +308,6 @@ def test_uncomputable_threshold_warns_and_gives_nan(tmp_path):
         {"Constant": stage},
         ["Constant"],
         {TRAINING: y_train, "test": y_test},
-        n_bootstraps=20,
-        seed=0,
         formatted=False,
     )
     count_rows = table["metric"].isin(["ACC", "SEN", "SPE", "PPV", "NPV"])
@@ -340,6 +337,10 @@ def test_training_rows_are_out_of_fold(tiny_study, small_cohort):
     table2 = pd.DataFrame(results["table2"])
     auc = table2.query("model == @name and cohort == @TRAINING and metric == 'AUC'")["value"]
     assert auc.item() == pytest.approx(roc_auc_score(y.loc[train], oof))
+    # The calibration companion table scores the same out-of-fold probabilities.
+    calibration = pd.DataFrame(results["calibration"])
+    brier = calibration.query("model == @name and cohort == @TRAINING and metric == 'Brier'")
+    assert brier["value"].item() == pytest.approx(np.mean((oof - y.loc[train].to_numpy()) ** 2))
 
 
 def test_comparison_table_is_the_corrected_t_test_on_repeated_cv(tiny_study):
@@ -380,3 +381,25 @@ def test_comparison_table_is_the_corrected_t_test_on_repeated_cv(tiny_study):
     assert table["p_value"].item() == pytest.approx(expected.p_value)
     assert results["comparison"][0]["model_a"] == "Radiomics IR+SR LOGREG"
     assert "Corrected resampled t-tests" in (out / "report.html").read_text()
+
+
+def test_report_opens_with_the_best_model_of_each_family_chosen_in_training(tiny_study):
+    results, out, _ = tiny_study
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    assert summary["family"].tolist() == ["Radiomics", "ResNet", "RDINet", "RDINet+clinical"]
+    cv_auc = {name: np.mean(m["cv"]["test_roc_auc"]) for name, m in results["models"].items()}
+    best_radiomics = max((n for n in cv_auc if n.startswith("Radiomics")), key=cv_auc.get)
+    assert summary["model"].iloc[0] == best_radiomics
+    np.testing.assert_allclose(summary["cv_auc_mean"], [cv_auc[n] for n in summary["model"]])
+    test = {(r["model"], r["metric"]): r for r in results["table2"] if r["cohort"] == "test"}
+    for row in summary.itertuples():
+        assert row.test_auc == pytest.approx(test[(row.model, "AUC")]["value"])
+    assert results["summary"] == json.loads(summary.to_json(orient="records"))
+    report = (out / "report.html").read_text()
+    first_section = report.index("<section")
+    assert report.index('<section id="summary"') == first_section
+    summary_section = report[first_section : report.index("</section>", first_section)]
+    assert all(name in summary_section for name in summary["model"])
+    assert "Calibration intercept" in report and "Calibration slope" in report
+    for anchor in ("cohort", "discrimination", "calibration", "model-selection-in-training"):
+        assert f'href="#{anchor}"' in report and f'<section id="{anchor}"' in report

@@ -20,7 +20,6 @@ from rdinet_sklearn.study._reproducibility import (
 
 ONE_ROI = {
     "cv_folds": 3,
-    "bootstraps": 20,
     "n_jobs": 1,
     "models": ["radiomics"],
     "radiomics": {

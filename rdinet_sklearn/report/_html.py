@@ -1,8 +1,8 @@
-"""One self-contained HTML report: tables, embedded figures, settings, versions.
+"""One self-contained HTML report: the answer first, then sections of tables and figures.
 
-The file needs no server and no network: CSS is inline, figures are base64 PNG
-or inline SVG. Built with the standard library (``html``, ``base64``) and
-``DataFrame.to_html``, so no templating dependency is needed.
+The file needs no server and no network: CSS is inline, figures are base64 PNG or inline SVG,
+long tables are CSV downloads embedded as ``data:`` links. Built with the standard library
+(``html``, ``base64``) and ``DataFrame.to_html``, so no templating dependency is needed.
 """
 
 import base64
@@ -11,6 +11,7 @@ import html
 import io
 import json
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -21,25 +22,44 @@ from matplotlib.axes import Axes
 from .._versions import TRACKED_MODULES, dependency_versions
 from ..metrics import format_p_value
 from ..plots import STYLE
+from ._sections import arrange_sections
 
 # Import names whose versions a reader needs to reproduce a run: those a saved model records,
 # plus the plotting library.
 REPORTED_MODULES = (*TRACKED_MODULES, "matplotlib")
 
 _CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto 2em;
        max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
-h1 { border-bottom: 2px solid #0072B2; padding-bottom: .3em; }
-h2 { margin-top: 2em; color: #0b4f7a; }
-table { border-collapse: collapse; margin: .8em 0; font-size: 0.9em; }
+h1 { border-bottom: 2px solid #0072B2; padding-bottom: .3em; margin-top: 1em; }
+h2 { margin-top: 1.8em; color: #0b4f7a; }
+h3 { margin: 1em 0 .2em; font-size: 1em; color: #333; }
+nav { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc;
+      padding: .5em 0; z-index: 1; font-size: .9em; }
+nav a { margin-right: 1.1em; color: #0072B2; text-decoration: none; white-space: nowrap; }
+nav a:hover { text-decoration: underline; }
+section { scroll-margin-top: 3em; }
+.summary { background: #f2f8fc; border: 1px solid #b9d7ea; border-radius: 6px;
+           padding: .2em 1.2em 1em; }
+.summary h2 { margin-top: .6em; }
+.summary td { white-space: nowrap; }
+.reading { font-size: 1.1em; }
+.caption { color: #444; margin: .2em 0 .6em; max-width: 60em; }
+table { border-collapse: collapse; margin: .4em 0 .8em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
 thead th { background: #eef4f8; }
 tbody tr:nth-child(even) { background: #fafafa; }
-figure { display: inline-block; margin: .8em 1.2em .8em 0; vertical-align: top; }
-figure img, figure svg { max-width: 520px; height: auto; }
+.table-wrap { overflow-x: auto; }
+.figures { display: flex; flex-wrap: wrap; gap: .5em 1.5em; align-items: flex-start; }
+figure { margin: .6em 0; }
+figure img, figure svg { max-width: 520px; width: 100%; height: auto; }
 figcaption { font-size: .9em; color: #555; text-align: center; }
+.download { margin: .4em 0 .8em; }
+.download a { font-weight: 600; }
+details summary { cursor: pointer; color: #0072B2; margin: .3em 0; }
 .meta { color: #666; font-size: .85em; }
 td pre { margin: 0; white-space: pre-wrap; }
+tbody th, tbody td:first-child { white-space: nowrap; }
 """
 
 
@@ -111,6 +131,72 @@ def _key_value_html(mapping):
     return f"<table><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _csv_link_html(name, frame, preview_rows):
+    """A long table as a CSV download embedded in the page, with a folded preview."""
+    keep_index = not isinstance(frame.index, pd.RangeIndex)
+    encoded = base64.b64encode(frame.to_csv(index=keep_index).encode("utf-8")).decode("ascii")
+    file_name = (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "table") + ".csv"
+    rows, columns = frame.shape
+    return (
+        f'<p class="download"><a download="{html.escape(file_name)}" '
+        f'href="data:text/csv;base64,{encoded}">Download {html.escape(name)} as CSV</a> '
+        f"({rows} rows &times; {columns} columns; too long to show here)</p>\n"
+        f"<details><summary>Preview the first {preview_rows} rows</summary>"
+        f'<div class="table-wrap">{_table_html(frame.head(preview_rows))}</div></details>'
+    )
+
+
+def _section_html(section, anchor, figure_format, dpi, max_inline_rows):
+    parts = [f'<section id="{anchor}">\n<h2>{html.escape(section.title)}</h2>']
+    if section.caption:
+        parts.append(f'<p class="caption">{html.escape(section.caption)}</p>')
+    for name, frame in section.tables.items():
+        if len(section.tables) > 1:
+            parts.append(f"<h3>{html.escape(name)}</h3>")
+        if max_inline_rows is not None and len(frame) > max_inline_rows:
+            parts.append(_csv_link_html(name, frame, preview_rows=min(10, max_inline_rows)))
+        else:
+            parts.append(f'<div class="table-wrap">{_table_html(frame)}</div>')
+    if section.figures:
+        rendered = (_figure_html(str(n), f, figure_format, dpi) for n, f in section.figures.items())
+        parts.append(f'<div class="figures">{"".join(rendered)}</div>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _folded_html(title, anchor, mapping, what):
+    return (
+        f'<section id="{anchor}">\n<h2>{html.escape(title)}</h2>\n<details><summary>Show '
+        f"{len(mapping)} {what}</summary>{_key_value_html(mapping)}</details>\n</section>"
+    )
+
+
+def _summary_html(summary, reading, caption):
+    parts = ['<section id="summary" class="summary">\n<h2>Summary</h2>']
+    if reading:
+        parts.append(f'<p class="reading">{html.escape(reading)}</p>')
+    if summary is not None:
+        parts.append(f'<div class="table-wrap">{_table_html(summary)}</div>')
+    if caption:
+        parts.append(f'<p class="caption">{html.escape(caption)}</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _anchors(titles):
+    """Unique ``id`` values for section headings (``summary`` is the summary's own)."""
+    seen, anchors = {"summary"}, []
+    for title in titles:
+        base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"
+        anchor, count = base, 1
+        while anchor in seen:
+            count += 1
+            anchor = f"{base}-{count}"
+        seen.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
 def write_html_report(
     path,
     *,
@@ -122,8 +208,18 @@ def write_html_report(
     settings=None,
     figure_format="png",
     dpi=150,
+    summary=None,
+    reading=None,
+    summary_caption=None,
+    layout=None,
+    max_inline_rows=30,
 ):
     """Write a single self-contained HTML report of a study run.
+
+    The page opens with a navigation bar and, when given, a summary block (the answer);
+    then one section per ``layout`` entry (title, caption, its tables and the figures
+    that illustrate them), one section per table the layout does not place, the remaining
+    figures, and the folded settings and software versions.
 
     Parameters
     ----------
@@ -132,22 +228,38 @@ def write_html_report(
     title : str
         Report heading and page title.
     table1 : pandas.DataFrame, default=None
-        Output of :func:`rdinet_sklearn.metrics.table1` (p-values formatted).
+        Output of :func:`rdinet_sklearn.metrics.table1` (p-values formatted); shown as
+        ``tables["Table 1"]``.
     table2 : pandas.DataFrame, default=None
-        Output of :func:`rdinet_sklearn.metrics.table2`. Any table's
-        ``attrs["caption"]`` (the interval methods, for ``table2`` and
+        Output of :func:`rdinet_sklearn.metrics.table2`; shown as ``tables["Table 2"]``.
+        Any table's ``attrs["caption"]`` (the interval methods, for ``table2`` and
         :func:`~rdinet_sklearn.metrics.calibration_table`) is printed under it.
     figures : dict of str to Figure or Axes, default=None
         Figures in display order, captioned with their keys.
     tables : dict of str to DataFrame, default=None
-        Further tables (e.g. ``binary_report`` outputs, CV summaries).
+        Further tables (e.g. ``binary_report`` outputs, CV summaries), by name.
     settings : dict, default=None
         Run settings (estimator parameters, CV scheme, seeds); nested values
-        are shown as JSON.
+        are shown as JSON, folded.
     figure_format : {"png", "svg"}, default="png"
         Base64 PNG (small, renders everywhere) or inline SVG (vector).
     dpi : int, default=150
         Resolution of PNG figures.
+    summary : pandas.DataFrame, default=None
+        The answer, shown first in a highlighted block (e.g. the best model per family
+        with its test AUC and calibration).
+    reading : str, default=None
+        A plain-language sentence shown above ``summary``.
+    summary_caption : str, default=None
+        A note shown below ``summary`` (e.g. how its rows were chosen).
+    layout : sequence of dict, default=None
+        Sections in order, each ``{"title": str, "caption": str, "tables": [names],
+        "figures": [names]}`` naming keys of ``tables`` (and ``"Table 1"``,
+        ``"Table 2"``) and ``figures``; names absent from the run are skipped. Tables
+        the layout does not place get one section each, figures one section together.
+    max_inline_rows : int or None, default=30
+        Tables with more rows are offered as an embedded CSV download (with a folded
+        preview) instead of inline; None shows every table inline.
 
     Returns
     -------
@@ -162,40 +274,65 @@ def write_html_report(
     Examples
     --------
     >>> import tempfile
+    >>> import pandas as pd
     >>> from rdinet_sklearn.report import write_html_report
+    >>> layout = [{"title": "Scores", "caption": "One row per model.", "tables": ["AUC"]}]
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     written = write_html_report(f"{folder}/r.html", title="Demo", settings={"seed": 0})
-    ...     "Demo" in written.read_text(encoding="utf-8")
+    ...     written = write_html_report(
+    ...         f"{folder}/r.html", title="Demo", settings={"seed": 0},
+    ...         tables={"AUC": pd.DataFrame({"model": ["A"], "auc": [0.8]})},
+    ...         reading="Model A discriminates well.", layout=layout)
+    ...     text = written.read_text(encoding="utf-8")
+    >>> text.index("Model A discriminates") < text.index('<h2>Scores')
     True
     """
     if figure_format not in ("png", "svg"):
         raise ValueError(f'figure_format must be "png" or "svg"; got {figure_format!r}.')
-    sections = []
-    if table1 is not None:
-        sections.append(("Table 1. Clinical characteristics", _table_html(table1)))
-    if table2 is not None:
-        sections.append(("Table 2. Model performance", _table_html(table2)))
-    for name, frame in (tables or {}).items():
-        sections.append((str(name), _table_html(frame)))
-    if figures:
-        rendered = [_figure_html(str(n), f, figure_format, dpi) for n, f in figures.items()]
-        sections.append(("Figures", "\n".join(rendered)))
-    if settings:
-        sections.append(("Settings", _key_value_html(settings)))
+    if max_inline_rows is not None and (
+        not isinstance(max_inline_rows, int) or max_inline_rows < 1
+    ):
+        raise ValueError(
+            f"max_inline_rows must be a positive int or None; got {max_inline_rows!r}."
+        )
+    named = {"Table 1": table1, "Table 2": table2}
+    all_tables = {k: v for k, v in named.items() if v is not None}
+    all_tables.update(tables or {})
+    for name, frame in all_tables.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise ValueError(
+                f"tables must be pandas DataFrames; got {type(frame).__name__} for {name!r}."
+            )
+    sections = arrange_sections(all_tables, {str(n): f for n, f in (figures or {}).items()}, layout)
     environment = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         **package_versions(),
     }
-    sections.append(("Software versions", _key_value_html(environment)))
+    folded = [("Settings", settings, "settings")] if settings else []
+    folded.append(("Software versions", environment, "package versions"))
+    titles = [s.title for s in sections] + [t for t, _, _ in folded]
+    anchors = _anchors(titles)
+    blocks = []
+    links = []
+    if summary is not None and not isinstance(summary, pd.DataFrame):
+        raise ValueError(f"summary must be a pandas DataFrame; got {type(summary).__name__}.")
+    if summary is not None or reading:
+        blocks.append(_summary_html(summary, reading, summary_caption))
+        links.append(("summary", "Summary"))
+    for section, anchor in zip(sections, anchors[: len(sections)], strict=True):
+        blocks.append(_section_html(section, anchor, figure_format, dpi, max_inline_rows))
+    for (heading, mapping, what), anchor in zip(folded, anchors[len(sections) :], strict=True):
+        blocks.append(_folded_html(heading, anchor, mapping, what))
+    links += list(zip(anchors, titles, strict=True))
+    nav = " ".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in links)
 
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    body = "\n".join(f"<h2>{html.escape(h)}</h2>\n{content}" for h, content in sections)
+    body = "\n".join(blocks)
     document = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f'<h1>{html.escape(title)}</h1>\n<p class="meta">Generated {created} by '
-        f"rdinet_sklearn.</p>\n{body}\n</body>\n</html>\n"
+        f"rdinet_sklearn.</p>\n<nav>{nav}</nav>\n{body}\n</body>\n</html>\n"
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

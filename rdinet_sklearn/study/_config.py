@@ -39,7 +39,6 @@ _COMMON = {
     "id_column": "patient_id",
     "n_jobs": 2,
     "models": ["radiomics", "resnet", "rdinet", "rdinet_clinical"],
-    "bootstraps": 1000,
     # Operating threshold: "youden" (Youden's J) or a fixed probability, chosen on each
     # model's out-of-fold training predictions and applied unchanged to the test cohort.
     "threshold": "youden",

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..metrics import delong_test, table2
+from ..metrics import calibration_table, delong_test, table2
 from ..plots import (
     cv_scores_frame,
     plot_calibration,
@@ -21,6 +21,75 @@ from ..plots import (
 from ..report import write_html_report
 from ._comparison import COMPARISON_TITLE
 from ._store import slug
+from ._summary import SUMMARY_CAPTION, format_summary, summary_reading
+
+CALIBRATION_TITLE = "Calibration (Brier score, intercept and slope)"
+
+# The report's sections after the summary, naming the tables and figures the study writes.
+# Tables or figures a run makes that are not listed here still get a section of their own.
+REPORT_LAYOUT = (
+    {
+        "title": "Cohort",
+        "caption": (
+            "Clinical characteristics of the training and test cohorts, and of responders "
+            "and non-responders within the training cohort, with univariate tests."
+        ),
+        "tables": ["Table 1", "Table 1 by response (training)"],
+    },
+    {
+        "title": "Discrimination",
+        "caption": (
+            "Table 2: each metric with its 95% confidence interval in both cohorts. Each "
+            "model's threshold is chosen on its out-of-fold training predictions and applied "
+            "unchanged to the test cohort; training rows, the training ROC and the training "
+            "radar are out-of-fold, never the model's own training fit."
+        ),
+        "tables": ["Table 2", "Table 2 (numeric)"],
+        "figures": [
+            "ROC, training cohort (out-of-fold)",
+            "ROC, test cohort",
+            "Radar of training metrics (out-of-fold)",
+            "Radar of test metrics",
+        ],
+    },
+    {
+        "title": "Model comparison",
+        "caption": (
+            "Paired DeLong tests between the headline models' test-cohort AUCs, and the "
+            "corrected resampled t-tests (Nadeau-Bengio) of repeated stratified CV in the "
+            "training cohort, which a 30-patient test set cannot replace."
+        ),
+        "tables": ["DeLong tests", COMPARISON_TITLE],
+    },
+    {
+        "title": "Calibration",
+        "caption": (
+            "Brier score, calibration intercept (0 is ideal) and slope (1 is ideal) with "
+            "95% CIs in both cohorts; the curve shows observed event rate against predicted "
+            "probability in the test cohort, where a well-calibrated model follows the "
+            "diagonal."
+        ),
+        "tables": [CALIBRATION_TITLE],
+        "figures": ["Calibration, test cohort"],
+    },
+    {
+        "title": "Clinical usefulness",
+        "caption": (
+            "Net benefit of treating by each model's prediction, against treating all or "
+            "no patients, over a range of threshold probabilities (test cohort)."
+        ),
+        "figures": ["Decision curves, test cohort"],
+    },
+    {
+        "title": "Model selection in training",
+        "caption": (
+            "Cross-validated scores in the training cohort at each model's tuned settings; "
+            "the summary's best models are chosen by the mean CV AUC shown here."
+        ),
+        "tables": ["Cross-validation in the training cohort"],
+        "figures": ["CV AUC by ROI strategy (radiomics)", "CV AUC of the deep models"],
+    },
+)
 
 
 def cv_table(stages):
@@ -79,7 +148,7 @@ def _blank_threshold_metrics(table, models, formatted):
     return table
 
 
-def performance_table(stages, names, cohorts, *, n_bootstraps, seed, formatted=True):
+def performance_table(stages, names, cohorts, *, formatted=True):
     """Table 2: the six metrics with CIs per model and cohort, at each model's threshold.
 
     ``cohorts`` maps :data:`TRAINING` (scored on the out-of-fold probabilities) and/or
@@ -96,8 +165,17 @@ def performance_table(stages, names, cohorts, *, n_bootstraps, seed, formatted=T
             cohort: (y, stages[name][_PROBA_KEY[cohort]], threshold)
             for cohort, y in cohorts.items()
         }
-    table = table2(results, n_bootstraps=n_bootstraps, random_state=seed, formatted=formatted)
+    table = table2(results, formatted=formatted)
     return _blank_threshold_metrics(table, no_threshold, formatted)
+
+
+def calibration_summary(stages, names, cohorts, *, formatted=True):
+    """Table 2's companion: Brier score, calibration intercept and slope with CIs."""
+    results = {
+        name: {cohort: (y, stages[name][_PROBA_KEY[cohort]]) for cohort, y in cohorts.items()}
+        for name in names
+    }
+    return calibration_table(results, formatted=formatted)
 
 
 def predictions_table(stages, y, train_ids, test_ids):
@@ -207,6 +285,7 @@ def write_outputs(
 ):
     """Write the HTML report, the tables as CSV, the figures and ``results.json``.
 
+    ``tables["Summary"]`` (a ``summary_table``), when present, opens the report.
     ``predictions`` (:func:`predictions_table`) goes to ``tables/predictions.csv`` only: one
     row per model and patient is data for later analysis, not a table to read in the report.
     ``extra`` holds further ``results.json`` entries (e.g. the feature reproducibility).
@@ -217,14 +296,17 @@ def write_outputs(
         keep_index = not isinstance(frame.index, pd.RangeIndex)  # a plain row count says nothing
         frame.to_csv(out / "tables" / f"{slug(name)}.csv", index=keep_index)
     save_figures(figures, out / "figures")
+    summary = tables.get("Summary")
     write_html_report(
         out / "report.html",
         title=title,
-        table1=tables.get("Table 1"),
-        table2=tables.get("Table 2"),
         figures=figures,
-        tables={k: v for k, v in tables.items() if k not in ("Table 1", "Table 2")},
+        tables={k: v for k, v in tables.items() if k != "Summary"},
         settings=config,
+        summary=None if summary is None else format_summary(summary),
+        reading=None if summary is None else summary_reading(summary),
+        summary_caption=SUMMARY_CAPTION,
+        layout=REPORT_LAYOUT,
     )
     results = {
         "config": config,
@@ -246,5 +328,7 @@ def write_outputs(
     }
     if COMPARISON_TITLE in tables:
         results["comparison"] = json.loads(tables[COMPARISON_TITLE].to_json(orient="records"))
+    if summary is not None:
+        results["summary"] = json.loads(summary.to_json(orient="records"))
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
@@ -25,9 +26,11 @@ from ._config import ConfigError, fingerprint, make_config, parse_roi
 from ._fit import UncomputableMetricWarning, fit_and_predict
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
+    CALIBRATION_TITLE,
     TEST,
     TRAINING,
     best_per_roi,
+    calibration_summary,
     cv_table,
     delong_table,
     headline_models,
@@ -38,6 +41,7 @@ from ._outputs import (
 )
 from ._reproducibility import extractor_options, reproducibility_report, resolve_reproducibility
 from ._store import StageStore
+from ._summary import summary_table
 
 logger = logging.getLogger("rdinet_sklearn.study")
 
@@ -347,13 +351,13 @@ def _report(stages, tables, comparison, config, out, y, train_ids, test_ids, rep
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
     cohorts = {TRAINING: y_train, TEST: y_test}
-    seed, boots = config["seed"], config["bootstraps"]
     for key, formatted in (("Table 2", True), ("Table 2 (numeric)", False)):
-        tables[key] = performance_table(
-            stages, table_models, cohorts, n_bootstraps=boots, seed=seed, formatted=formatted
-        )
+        tables[key] = performance_table(stages, table_models, cohorts, formatted=formatted)
+    tables[CALIBRATION_TITLE] = calibration_summary(stages, table_models, cohorts)
+    calibration = calibration_summary(stages, table_models, cohorts, formatted=False)
     tables["Cross-validation in the training cohort"] = cv_table(stages)
     tables["DeLong tests"] = delong_table(stages, headline, y_test)
+    tables["Summary"] = summary_table(stages, y_test)
     if comparison is not None:
         tables[COMPARISON_TITLE] = comparison
     figures = make_figures(stages, headline, y_train, y_test, tables["Table 2 (numeric)"])
@@ -362,6 +366,7 @@ def _report(stages, tables, comparison, config, out, y, train_ids, test_ids, rep
         stages, headline, config, reproducibility
     )
     tables.update(reproducibility_tables)
+    entries["calibration"] = json.loads(calibration.to_json(orient="records"))
     return write_outputs(
         out,
         config=config,
