@@ -63,6 +63,9 @@ TRUSTED_TYPES = (
     "imblearn.over_sampling._smote.base.SMOTE",
     "imblearn.over_sampling._random_over_sampler.RandomOverSampler",
     "imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler",
+    # scikit-learn 1.6-1.7 keep a ColumnTransformer's remainder columns in this list of
+    # column names (gone in 1.8); skops does not trust it by default (found by .ci/lowest).
+    "sklearn.compose._column_transformer._RemainderColsList",
 )
 """Types beyond skops' defaults that :func:`load` builds without being told to."""
 
