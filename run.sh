@@ -2,7 +2,7 @@
 # One-command set-up and entry points for a fresh machine that has only Python (>= 3.10).
 #
 #   bash run.sh demo   # set up .venv, then run the study demo on the built-in synthetic cohort
-#   bash run.sh test   # set up .venv with the dev extras, then ruff + the test suite
+#   bash run.sh test   # set up .venv with the dev extras, then ruff + the test suite (2 workers)
 #   bash run.sh docs   # set up .venv with the docs extras, then build the site and gallery
 #
 # Set-up is idempotent. Torch is installed before the package: without CUDA we ask for the
@@ -46,7 +46,9 @@ case "${1:-}" in
         shift
         setup "[dev]"
         "$VENV/bin/ruff" check .
-        exec "$VENV/bin/python" -m pytest "$@"
+        # Two worker processes (PYTEST_WORKERS), one torch thread each (tests/conftest.py),
+        # one test file per worker so that a module's fixtures are built once.
+        exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
         ;;
     docs)
         shift
