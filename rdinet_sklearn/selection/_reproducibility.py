@@ -26,6 +26,30 @@ MIN_PAIRED_ROWS = 3
 freedom and the ICC is little more than the sign of one difference."""
 
 
+def _warn_no_partners(partner, n_features, unpaired):
+    warnings.warn(
+        f"X has no {partner} to pair with its {n_features} features, so no ICC can be "
+        f"computed; unpaired features are {'kept' if unpaired == 'keep' else 'dropped'} "
+        f"(unpaired={unpaired!r}).",
+        SelectionFallbackWarning,
+        stacklevel=4,
+    )
+
+
+def _reproducible_support(icc, first, partner_mask, threshold, unpaired):
+    """Which columns are paired, and which are kept.
+
+    Kept: the paired features (``first``) whose ICC reaches ``threshold`` and, with
+    ``unpaired="keep"``, the features that have no partner; never a partner column.
+    """
+    is_paired = np.zeros(icc.shape[0], dtype=bool)
+    is_paired[first] = True
+    with np.errstate(invalid="ignore"):
+        reproducible = is_paired & (icc >= threshold)
+    passthrough = ~partner_mask & ~is_paired & (unpaired == "keep")
+    return is_paired, reproducible | passthrough
+
+
 class ReproducibilityFilter(_VersionStampMixin, SelectorMixin, BaseEstimator):
     """Keep the features that two raters reproduce (ICC >= threshold); drop rater-2 columns.
 
@@ -163,20 +187,11 @@ class ReproducibilityFilter(_VersionStampMixin, SelectorMixin, BaseEstimator):
             ratings = np.stack([X[:, first], X[:, second]], axis=1)
             self.icc_[first] = intraclass_correlation(ratings, kind=self.icc)
         else:
-            warnings.warn(
-                f"X has no rater-2 column (suffix {self.suffix!r}) to pair with its "
-                f"{rater1.size} features, so no ICC can be computed; unpaired features are "
-                f"{'kept' if self.unpaired == 'keep' else 'dropped'} (unpaired={self.unpaired!r}).",
-                SelectionFallbackWarning,
-                stacklevel=3,
-            )
-
-        is_paired = np.zeros(self.n_features_in_, dtype=bool)
-        is_paired[first] = True
-        with np.errstate(invalid="ignore"):
-            reproducible = is_paired & (self.icc_ >= self.threshold)
-        passthrough = ~self.rater2_mask_ & ~is_paired & (self.unpaired == "keep")
-        self.support_ = reproducible | passthrough
+            partner = f"rater-2 column (suffix {self.suffix!r})"
+            _warn_no_partners(partner, rater1.size, self.unpaired)
+        is_paired, self.support_ = _reproducible_support(
+            self.icc_, first, self.rater2_mask_, self.threshold, self.unpaired
+        )
         self.icc_table_ = pd.DataFrame(
             {
                 "icc": self.icc_[rater1],
@@ -384,20 +399,12 @@ class PerturbationReproducibilityFilter(ReproducibilityFilter):
             ratings = np.stack([X[:, columns[:, r]] for r in range(columns.shape[1])], axis=1)
             self.icc_[first] = intraclass_correlation(ratings, kind=self.icc)
         else:
-            warnings.warn(
-                f"X has no perturbed column (suffix {self.suffix!r} + number) to pair with "
-                f"its {original.size} features, so no ICC can be computed; unpaired features "
-                f"are {'kept' if self.unpaired == 'keep' else 'dropped'} "
-                f"(unpaired={self.unpaired!r}).",
-                SelectionFallbackWarning,
-                stacklevel=3,
+            _warn_no_partners(
+                f"perturbed column (suffix {self.suffix!r} + number)", original.size, self.unpaired
             )
-        is_paired = np.zeros(self.n_features_in_, dtype=bool)
-        is_paired[first] = True
-        with np.errstate(invalid="ignore"):
-            reproducible = is_paired & (self.icc_ >= self.threshold)
-        passthrough = ~self.perturbed_mask_ & ~is_paired & (self.unpaired == "keep")
-        self.support_ = reproducible | passthrough
+        is_paired, self.support_ = _reproducible_support(
+            self.icc_, first, self.perturbed_mask_, self.threshold, self.unpaired
+        )
         self.icc_table_ = pd.DataFrame(
             {
                 "icc": self.icc_[original],
