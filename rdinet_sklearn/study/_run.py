@@ -24,6 +24,7 @@ from ..selection._validation import check_binary_target
 from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
 from ._config import ConfigError, fingerprint, make_config, parse_roi
 from ._fit import UncomputableMetricWarning, fit_and_predict
+from ._handover import export_stage, model_folder
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
     CALIBRATION_TITLE,
@@ -310,6 +311,18 @@ def _run(cases, y, target, config, out, progress):
         key = fingerprint(name, model_settings, repr(estimator), grid, data_key)
         stage = store.get_or_run(name, key, compute)
         stage.update(info=info, model_file=str(store.path(name)))
+        export_stage(
+            model_folder(out, name),
+            name,
+            stage,
+            config,
+            cases.loc[train_ids],
+            cache=cache,
+            feature_columns=[] if roi is None else roi_features[roi].columns,
+            classes=classes,
+            target=y.name,
+            fingerprint=key,
+        )
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
         _warn_uncomputable(name, stage)
         stages[name] = stage
