@@ -127,6 +127,11 @@ def _add_study(commands):
     study.add_argument("--cases", required=True, help="case table CSV (image, mask, ...)")
     study.add_argument("--target", required=True, help="outcome column of the case table")
     study.add_argument("--preset", default="quick", choices=["quick", "paper", "demo"])
+    study.add_argument(
+        "--test-cases",
+        help="external test cohort's case table CSV (with the target column), replacing "
+        "the random 4:1 split: every case of --cases trains",
+    )
     _study_options(study)
     study.set_defaults(handler=_study)
 
@@ -255,7 +260,12 @@ def _study(args):
 
     config = _config(args)
     results = run_study(
-        args.cases, target=args.target, config=config, out=args.out, progress=not args.no_progress
+        args.cases,
+        target=args.target,
+        config=config,
+        out=args.out,
+        progress=not args.no_progress,
+        test_cases=args.test_cases,
     )
     return _report(results, args.out)
 

@@ -18,6 +18,7 @@ import SimpleITK as sitk
 import rdinet_sklearn
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from rdinet_sklearn.datasets import make_ted_cohort
+from rdinet_sklearn.study import load_study_model
 
 pytestmark = pytest.mark.slow
 
@@ -84,10 +85,19 @@ def test_predict_writes_one_row_per_case_with_the_study_threshold(workdir):
         "predicted_class",
     ]
     assert predictions["patient_id"].tolist() == cases["patient_id"].tolist()
+    assert predictions["probability"].between(0, 1).all()
     card = json.loads((workdir / MODEL / "model.json").read_text())
+    study = json.loads((workdir / "results/demo/results.json").read_text())
+    assert card["threshold"] == study["models"]["RDINet+clinical MR+LR"]["threshold"]
     assert (predictions["threshold"] == card["threshold"]).all()
     called = (predictions["probability"] >= card["threshold"]).astype(int)
     assert (predictions["predicted_class"] == called).all()
+    # exactly what the safe file's model gives on the case table's columns
+    model, loaded_card = load_study_model(workdir / MODEL)
+    assert loaded_card == card
+    columns = card["columns"]["required"] + card["columns"]["optional"]
+    proba = model.predict_proba(cases.set_index("patient_id")[columns])[:, 1]
+    np.testing.assert_array_equal(predictions["probability"], proba.astype(float))
     # the study's own test-cohort probabilities, for the same patients
     stage = _stage(workdir, "rdinet_clinical_mr_lr")
     results = json.loads((workdir / "results/demo/results.json").read_text())
@@ -117,7 +127,12 @@ def test_evaluate_reports_the_external_cohort_beside_the_internal_test(workdir):
         "calibration_external_cohort.png",
         "decision_curves_external_cohort.png",
     ]
-    assert "data:image/png;base64" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "data:image/png;base64" in report and "internal test" in report
+    formatted = pd.read_csv(out / "tables/table_2.csv")
+    assert sorted(formatted["cohort"].unique()) == ["external", "internal test"]
+    calibration = pd.read_csv(out / "tables/calibration_brier_score_intercept_and_slope.csv")
+    assert set(calibration["cohort"]) == {"external", "internal test"}
     predictions = pd.read_csv(out / "predictions.csv")
     assert len(predictions) == 16 * len(HEADLINE)
     # thresholds are the study's, unchanged
@@ -241,3 +256,41 @@ def test_bad_input_names_the_file_column_or_patient_and_writes_nothing(workdir, 
     _fails(evaluate, capsys, "'response'", external.loc[3, "patient_id"], "(2)")
     assert not report.exists()
     assert not list(tmp_path.glob(".partial*"))
+
+
+RADIOMICS_ONLY = [
+    "--no-progress",
+    *("--set", "models=[radiomics]", "--set", "cv_folds=3", "--set", "n_jobs=1"),
+    *("--set", "comparison.repeats=0", "--set", "radiomics.params=original"),
+    *("--set", "radiomics.roi_strategies=[MR+LR]", "--set", "radiomics.classifiers=[logreg]"),
+]
+
+
+def test_an_external_test_cohort_replaces_the_random_split(workdir, tmp_path, capsys):
+    train = workdir / "results/demo/cohort/cases.csv"
+    external = workdir / "ext/cases.csv"
+    out = tmp_path / "study"
+    study = ["study", "--cases", str(train), "--target", "response", "--out", str(out)]
+    assert main([*study, "--test-cases", str(external), *RADIOMICS_ONLY]) == EXIT_OK
+    results = json.loads((out / "results.json").read_text())
+    external_ids = pd.read_csv(external)["patient_id"].tolist()
+    assert results["split"]["test"] == external_ids
+    assert sorted(results["split"]["train"]) == sorted(pd.read_csv(train)["patient_id"])
+    name = "Radiomics MR+LR LOGREG"
+    rows = pd.read_csv(out / "tables/predictions.csv")
+    test_rows = rows[(rows["model"] == name) & (rows["cohort"] == "test")]
+    assert test_rows["case"].tolist() == external_ids
+    assert test_rows["y_true"].tolist() == pd.read_csv(external)["response"].tolist()
+    # the hand-over model, on the external cases, gives the study's test probabilities
+    predictions = tmp_path / "p.csv"
+    model = str(out / "models" / name)
+    predict = ["predict", "--model", model, "--cases", str(external), "--out", str(predictions)]
+    assert main(predict) == EXIT_OK
+    np.testing.assert_allclose(
+        pd.read_csv(predictions)["probability"], test_rows["proba"], rtol=1e-12
+    )
+
+    # the same cohort as training and test: refused, naming a shared patient
+    again = ["--test-cases", str(train), *RADIOMICS_ONLY]
+    study[-1] = str(tmp_path / "refused")
+    _fails([*study, *again], capsys, str(train), "'TED001'", "also in the training cases")

@@ -275,6 +275,14 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
         If the folder is not a complete study model or comes from another version.
     rdinet_sklearn.io.ModelFileError
         If ``model.rdinet`` is damaged.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import load_study_model
+    >>> model, card = load_study_model(
+    ...     "results/demo/models/RDINet+clinical MR+LR")  # doctest: +SKIP
+    >>> card["threshold"], card["columns"]["required"][:2]  # doctest: +SKIP
+    (0.41..., ['image', 'mask'])
     """
     card = _read_card(folder)
     saved = card.get("rdinet_sklearn_version")
