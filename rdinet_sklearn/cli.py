@@ -37,6 +37,8 @@ _BAD_INPUT = {
     "rdinet_sklearn._cases": "CaseTableError",
     "rdinet_sklearn._imaging": "CaseError",
     "rdinet_sklearn.study._config": "ConfigError",
+    "rdinet_sklearn.study._handover": "ModelFolderError",
+    "rdinet_sklearn.io._safe": "ModelFileError",
     "rdinet_sklearn.radiomics._extractor": "ExtractionError",
 }
 
@@ -105,6 +107,13 @@ def _add_demo(commands):
     _study_options(demo)
     demo.add_argument("--patients", type=int, default=147, help="cohort size (default 147)")
     demo.add_argument("--preset", default="demo", choices=["demo", "quick", "paper"])
+    demo.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        metavar=("SLICES", "ROWS", "COLS"),
+        help="image array shape of the cohort (default 20 128 224; e.g. 8 48 96 for a quick try)",
+    )
     demo.set_defaults(handler=_demo)
 
 
@@ -118,6 +127,11 @@ def _add_study(commands):
     study.add_argument("--cases", required=True, help="case table CSV (image, mask, ...)")
     study.add_argument("--target", required=True, help="outcome column of the case table")
     study.add_argument("--preset", default="quick", choices=["quick", "paper", "demo"])
+    study.add_argument(
+        "--test-cases",
+        help="external test cohort's case table CSV (with the target column), replacing "
+        "the random 4:1 split: every case of --cases trains",
+    )
     _study_options(study)
     study.set_defaults(handler=_study)
 
@@ -151,7 +165,51 @@ def _add_validate(commands):
     validate.set_defaults(handler=_validate)
 
 
-COMMANDS = (_add_demo, _add_study, _add_extract, _add_validate)
+def _add_predict(commands):
+    predict = commands.add_parser(
+        "predict",
+        help="apply a study's model to new cases",
+        description="One row per case: patient id, probability, the study's operating "
+        "threshold and the predicted class. MODEL is a folder <study>/models/<name>.",
+    )
+    predict.add_argument("--model", required=True, help="model folder, e.g. results/demo/models/X")
+    predict.add_argument("--cases", required=True, help="case table CSV of the new cases")
+    predict.add_argument("--out", required=True, help="predictions CSV to write")
+    predict.add_argument("--gradcam", metavar="DIR", help="also write each case's Grad-CAM here")
+    _model_options(predict)
+    predict.set_defaults(handler=_predict)
+
+
+def _add_evaluate(commands):
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="validate a finished study's models on an external cohort",
+        description="Every headline model of the study, unchanged (same thresholds), on "
+        "another cohort: Table 2 beside the internal test cohort, ROC, calibration, decision "
+        "curves, DeLong tests and a report.",
+    )
+    evaluate.add_argument("--study", required=True, help="the study's output folder")
+    evaluate.add_argument("--cases", required=True, help="external cohort's case table CSV")
+    evaluate.add_argument("--target", required=True, help="outcome column of the case table")
+    evaluate.add_argument("--out", required=True, help="output folder")
+    _model_options(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _model_options(parser):
+    parser.add_argument(
+        "--use-joblib",
+        action="store_true",
+        help="load model.joblib (a pickle: trusted sources only) instead of model.rdinet",
+    )
+    parser.add_argument(
+        "--allow-other-version",
+        action="store_true",
+        help="use models saved by another rdinet-sklearn version",
+    )
+
+
+COMMANDS = (_add_demo, _add_study, _add_predict, _add_evaluate, _add_extract, _add_validate)
 """The subcommands' parser functions, in ``--help`` order."""
 
 
@@ -189,7 +247,10 @@ def _demo(args):
     from .study import run_study
 
     config = _config(args)
-    cases, y = make_ted_cohort(args.patients, f"{args.out}/cohort", random_state=config["seed"])
+    shape = {"shape": tuple(args.shape)} if args.shape else {}
+    cases, y = make_ted_cohort(
+        args.patients, f"{args.out}/cohort", random_state=config["seed"], **shape
+    )
     results = run_study(cases, y, config=config, out=args.out, progress=not args.no_progress)
     return _report(results, args.out)
 
@@ -199,7 +260,12 @@ def _study(args):
 
     config = _config(args)
     results = run_study(
-        args.cases, target=args.target, config=config, out=args.out, progress=not args.no_progress
+        args.cases,
+        target=args.target,
+        config=config,
+        out=args.out,
+        progress=not args.no_progress,
+        test_cases=args.test_cases,
     )
     return _report(results, args.out)
 
@@ -217,6 +283,53 @@ def _report(results, out):
             lines.append(f"  {row['model']:<32} {value} {interval}")
     print("\n".join(lines))
     print(f"report: {out}/report.html")
+    return EXIT_OK
+
+
+def _load_model(args, folder):
+    from .study import load_study_model
+
+    if os.path.isfile(folder):  # the model.rdinet / model.json inside the folder
+        folder = os.path.dirname(folder)
+    return load_study_model(
+        folder, use_joblib=args.use_joblib, allow_other_version=args.allow_other_version
+    )
+
+
+def _predict(args):
+    from .study._apply import predict_cases, write_gradcam_figures, write_table_atomic
+
+    model, card = _load_model(args, args.model)
+    predictions = predict_cases(model, card, args.cases)
+    if args.gradcam:
+        write_gradcam_figures(model, card, args.cases, args.gradcam)
+    write_table_atomic(predictions, args.out)
+    positive = int((predictions["predicted_class"] == card["positive_class"]).sum())
+    print(
+        f"{args.out}: {len(predictions)} cases, {positive} predicted {card['positive_class']!r} "
+        f"(threshold {card['threshold']:.3f}, model {card['name']!r})"
+    )
+    return EXIT_OK
+
+
+def _evaluate(args):
+    from .study import evaluate_study
+
+    results = evaluate_study(
+        args.study,
+        args.cases,
+        args.target,
+        args.out,
+        use_joblib=args.use_joblib,
+        allow_other_version=args.allow_other_version,
+    )
+    lines = ["external-cohort AUC (95% CI):"]
+    for row in results["table2"]:
+        if row["cohort"] == "external" and row["metric"] == "AUC":
+            interval = f"({row['ci_low']:.2f}-{row['ci_high']:.2f})"
+            lines.append(f"  {row['model']:<32} {row['value']:.3f} {interval}")
+    print("\n".join(lines))
+    print(f"report: {args.out}/report.html")
     return EXIT_OK
 
 

@@ -6,7 +6,10 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._config": ["ConfigError", "PRESETS", "make_config"],
+        "._apply": ["predict_cases"],
+        "._external": ["evaluate_study"],
         "._fit": ["UncomputableMetricWarning"],
+        "._handover": ["ModelFolderError", "load_study_model"],
         "._run": ["run_study"],
     },
 )

@@ -132,6 +132,13 @@ def best_per_roi(stages):
 TRAINING = "training (out-of-fold)"
 TEST = "test"
 _PROBA_KEY = {TRAINING: "proba_oof", TEST: "proba_test"}
+
+
+def proba_key(cohort):
+    """The stage entry holding a cohort's probabilities (``proba_<slug>`` for other cohorts)."""
+    return _PROBA_KEY.get(cohort, f"proba_{slug(cohort)}")
+
+
 THRESHOLD_METRICS = ("ACC", "SEN", "SPE", "PPV", "NPV")
 
 
@@ -152,7 +159,8 @@ def performance_table(stages, names, cohorts, *, formatted=True):
     """Table 2: the six metrics with CIs per model and cohort, at each model's threshold.
 
     ``cohorts`` maps :data:`TRAINING` (scored on the out-of-fold probabilities) and/or
-    :data:`TEST` to the cohort's labels. A model whose threshold could not be chosen (NaN)
+    :data:`TEST` (or another cohort name, read from the stage's :func:`proba_key`) to the
+    cohort's labels. A model whose threshold could not be chosen (NaN)
     gets NaN threshold metrics (AUC, which needs no threshold, is still given).
     """
     results, no_threshold = {}, []
@@ -162,8 +170,7 @@ def performance_table(stages, names, cohorts, *, formatted=True):
             no_threshold.append(name)
             threshold = 0.5  # a placeholder: the metrics it gives are blanked below
         results[name] = {
-            cohort: (y, stages[name][_PROBA_KEY[cohort]], threshold)
-            for cohort, y in cohorts.items()
+            cohort: (y, stages[name][proba_key(cohort)], threshold) for cohort, y in cohorts.items()
         }
     table = table2(results, formatted=formatted)
     return _blank_threshold_metrics(table, no_threshold, formatted)
@@ -172,7 +179,7 @@ def performance_table(stages, names, cohorts, *, formatted=True):
 def calibration_summary(stages, names, cohorts, *, formatted=True):
     """Table 2's companion: Brier score, calibration intercept and slope with CIs."""
     results = {
-        name: {cohort: (y, stages[name][_PROBA_KEY[cohort]]) for cohort, y in cohorts.items()}
+        name: {cohort: (y, stages[name][proba_key(cohort)]) for cohort, y in cohorts.items()}
         for name in names
     }
     return calibration_table(results, formatted=formatted)

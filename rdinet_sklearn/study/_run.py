@@ -24,6 +24,7 @@ from ..selection._validation import check_binary_target
 from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
 from ._config import ConfigError, fingerprint, make_config, parse_roi
 from ._fit import UncomputableMetricWarning, fit_and_predict
+from ._handover import export_stage, model_folder
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
     CALIBRATION_TITLE,
@@ -162,10 +163,12 @@ def run_study(
     target=None,
     overrides=(),
     progress=True,
+    test_cases=None,
 ):
     """Run the study design on a cohort and write tables, figures, models and a report.
 
-    Design: a stratified 4:1 train/test split (seeded); on the training cohort only,
+    Design: a stratified 4:1 train/test split (seeded), or ``test_cases`` as the test
+    cohort (external validation: every case of ``cases`` trains); on the training cohort only,
     stratified k-fold CV tunes every model and gives its out-of-fold probabilities; the
     operating threshold (``config["threshold"]``, Youden's J by default) is chosen on those
     out-of-fold probabilities and applied unchanged to the refitted model's test-cohort
@@ -184,9 +187,10 @@ def run_study(
         Starting settings; see :func:`make_config`. Ignored when ``config`` is given.
     out : str or path-like, default="results/study"
         Output folder: ``report.html``, ``results.json``, ``config.yaml``, ``study.log``,
-        ``tables/``, ``figures/``, ``models/`` (one joblib file per fitted model),
-        ``stages/`` (their scores and predictions) and ``cache/``
-        (features and volumes). Rerunning with the same folder reuses every finished stage.
+        ``tables/``, ``figures/``, ``models/`` (one hand-over folder per fitted model,
+        for :func:`load_study_model`), ``stages/`` (their estimators, scores and
+        predictions) and ``cache/`` (features and volumes). Rerunning with the same
+        folder reuses every finished stage.
     config : dict, default=None
         Settings from :func:`make_config`.
     target : str, default=None
@@ -195,6 +199,10 @@ def run_study(
         Updates applied to the preset (``"deep.max_epochs=5"``).
     progress : bool, default=True
         Show a progress bar over the models.
+    test_cases : DataFrame or str, default=None
+        An external test cohort's case table (or CSV path) replacing the random split: same
+        layout as ``cases``, with the outcome in column ``target`` (or ``y``'s name, when
+        ``y`` is a named Series). Patient ids must differ from those of ``cases``.
 
     Returns
     -------
@@ -219,13 +227,45 @@ def run_study(
             # selector fell back to its minimum); hundreds of copies would bury the progress.
             for category in (SelectionFallbackWarning, UndefinedMetricWarning, FutureWarning):
                 warnings.simplefilter("ignore", category)
-            return _run(cases, y, target, config, out, progress)
+            return _run(cases, y, target, config, out, progress, test_cases)
     finally:
         logger.removeHandler(handler)
         handler.close()
 
 
-def _run(cases, y, target, config, out, progress):
+def _index_by_id(cases, config):
+    if config["id_column"] and config["id_column"] in cases.columns:
+        cases.index = cases[config["id_column"]].astype(str)
+    return cases
+
+
+def _with_test_cases(cases, y, test_cases, config):
+    """``cases`` and ``test_cases`` as one table and outcome, and the test cohort's ids."""
+    source = test_cases if isinstance(test_cases, str | Path) else "test_cases"
+    test = read_case_table(test_cases).copy()
+    if not config["id_column"] or config["id_column"] not in test.columns:
+        test.index = pd.RangeIndex(len(cases), len(cases) + len(test))  # after the training rows
+    test = _index_by_id(test, config)
+    target = getattr(y, "name", None)
+    if target is None:
+        raise CaseTableError(["give target= naming the outcome column of test_cases"])
+    if target not in test.columns:
+        raise CaseTableError([f"{source}: the outcome column {target!r} is missing"])
+    shared = test.index.intersection(cases.index)
+    if len(shared):
+        raise CaseTableError(
+            [f"{source}: patient id {pid!r} is also in the training cases" for pid in shared]
+        )
+    missing = [c for c in cases.columns if c not in test.columns]
+    if missing:
+        raise CaseTableError([f"{source}: column {c!r} is missing" for c in missing])
+    y_test = test.pop(target)
+    combined = pd.concat([cases, test[cases.columns]])
+    outcome = pd.concat([pd.Series(np.asarray(y), index=cases.index), y_test]).rename(target)
+    return combined, outcome, test.index.to_numpy()
+
+
+def _run(cases, y, target, config, out, progress, test_cases=None):
     _check_settings(config)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     cases = read_case_table(cases).copy()
@@ -235,8 +275,11 @@ def _run(cases, y, target, config, out, progress):
                 [f"give y, or target= naming a column of the case table ({target!r})"]
             )
         y = cases.pop(target)
-    if config["id_column"] and config["id_column"] in cases.columns:
-        cases.index = cases[config["id_column"]].astype(str)
+    cases = _index_by_id(cases, config)
+    external_ids = None
+    if test_cases is not None:
+        y = pd.Series(np.asarray(y), index=cases.index, name=target or getattr(y, "name", None))
+        cases, y, external_ids = _with_test_cases(cases, y, test_cases, config)
     y, classes = _binary_target(y, cases.index)
     config, reproducibility = resolve_reproducibility(config, cases)
     logger.info("feature reproducibility: %s", reproducibility)
@@ -248,12 +291,16 @@ def _run(cases, y, target, config, out, progress):
         mask_column=config["mask_column"],
         reference_mask_column=config["reference_mask_column"],
     )
-    train_ids, test_ids = train_test_split(
-        cases.index.to_numpy(),
-        test_size=config["test_size"],
-        stratify=y,
-        random_state=config["seed"],
-    )
+    if external_ids is None:
+        train_ids, test_ids = train_test_split(
+            cases.index.to_numpy(),
+            test_size=config["test_size"],
+            stratify=y,
+            random_state=config["seed"],
+        )
+    else:
+        test_ids = external_ids
+        train_ids = cases.index[~cases.index.isin(external_ids)].to_numpy()
     numeric, categorical = clinical_columns(cases, config)
     cohort = pd.Series("training", index=cases.index).where(cases.index.isin(train_ids), "test")
     clinical = cases[numeric + categorical]
@@ -310,6 +357,18 @@ def _run(cases, y, target, config, out, progress):
         key = fingerprint(name, model_settings, repr(estimator), grid, data_key)
         stage = store.get_or_run(name, key, compute)
         stage.update(info=info, model_file=str(store.path(name)))
+        export_stage(
+            model_folder(out, name),
+            name,
+            stage,
+            config,
+            cases.loc[train_ids],
+            cache=cache,
+            feature_columns=[] if roi is None else roi_features[roi].columns,
+            classes=classes,
+            target=y.name,
+            fingerprint=key,
+        )
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
         _warn_uncomputable(name, stage)
         stages[name] = stage

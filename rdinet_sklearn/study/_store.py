@@ -1,11 +1,12 @@
 """Finished study stages on disk, so an interrupted study resumes where it stopped.
 
 Each stage (one model: tuned, refitted, its predictions) is two joblib files, each written
-to a temporary name and renamed into place: the fitted estimator in ``models/<name>.joblib``
-(loadable on its own with :func:`joblib.load`), then the stage's record (scores, predictions,
-fingerprint) in ``stages/<name>.joblib``. A stage without an estimator (the repeated-CV
-scores of the model comparison) is its record alone. The record is written last, so a
-killed run never leaves a stage that looks done.
+to a temporary name and renamed into place: the fitted estimator in
+``stages/<name>.estimator.joblib`` (loadable on its own with :func:`joblib.load`), then the
+stage's record (scores, predictions, fingerprint) in ``stages/<name>.joblib``. (The models
+handed over to users, which take a case table, are in ``models/``: see ``_handover``.)
+A stage without an estimator (the repeated-CV scores of the model comparison) is its record
+alone. The record is written last, so a killed run never leaves a stage that looks done.
 A stage is reused only when its fingerprint (settings, data and split) matches; a file that
 fails to load is recomputed.
 """
@@ -34,17 +35,15 @@ def _dump_atomic(value, path):
 
 
 class StageStore:
-    """Load or compute-and-save named stages under ``folder`` (``models/`` and ``stages/``)."""
+    """Load or compute-and-save named stages under ``folder/stages``."""
 
     def __init__(self, folder):
-        self.models = Path(folder) / "models"
         self.records = Path(folder) / "stages"
-        self.models.mkdir(parents=True, exist_ok=True)
         self.records.mkdir(parents=True, exist_ok=True)
 
     def path(self, name):
         """Where the fitted estimator of stage ``name`` lives."""
-        return self.models / f"{slug(name)}.joblib"
+        return self.records / f"{slug(name)}.estimator.joblib"
 
     def load(self, name, fingerprint):
         """The stored stage, or None when absent, stale or unreadable."""

@@ -1,0 +1,178 @@
+"""Apply a handed-over study model to new cases: checks, probabilities, classes, Grad-CAM.
+
+Every check runs before anything is computed or written: the model's columns, every file,
+every case's ROI labels and, for a labelled cohort, the target's classes; each problem names
+the file, the column and the patient.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._cases import CaseTableError, read_case_table, validate_case_table
+from ..metrics import apply_threshold
+
+
+def _source(cases):
+    return os.fspath(cases) if isinstance(cases, str | os.PathLike) else "the case table"
+
+
+def check_cases(cases, card):
+    """The case table ready for the model of ``card``: indexed by patient id, checked.
+
+    Parameters
+    ----------
+    cases : DataFrame or str or path-like
+        The case table or its CSV path.
+    card : dict
+        The model card (``model.json``).
+
+    Returns
+    -------
+    table : DataFrame
+        Indexed by the card's ``id_column`` (as strings) when the table has it; an absent
+        optional column (the second rater's mask) is added empty.
+
+    Raises
+    ------
+    CaseTableError
+        Listing every missing column, missing or unreadable file, image/mask mismatch and
+        case whose mask lacks the model's ROI labels, each with the file and patient.
+    """
+    source = _source(cases)
+    table = read_case_table(cases).copy()
+    id_column = card.get("id_column")
+    if id_column and id_column in table.columns:
+        table.index = table[id_column].astype(str)
+    missing = [c for c in card["columns"]["required"] if c not in table.columns]
+    if missing:
+        need = f"model {card['name']!r} needs it"
+        raise CaseTableError([f"{source}: column {c!r} is missing ({need})" for c in missing])
+    for column in card["columns"]["optional"]:
+        if column not in table.columns:
+            table[column] = np.nan
+    optional = card["columns"]["optional"]
+    try:
+        validate_case_table(
+            table,
+            labels=card["labels"],
+            roi=tuple(card["roi_structures"]),
+            image_column=card["image_column"],
+            mask_column=card["mask_column"],
+            reference_mask_column=optional[0] if optional else None,
+        )
+    except CaseTableError as error:
+        raise CaseTableError([f"{source}: {problem}" for problem in error.problems]) from error
+    return table
+
+
+def binary_outcome(values, card, *, column, source):
+    """1 where ``values`` is the card's positive class, 0 for its other class.
+
+    Raises :class:`CaseTableError` naming the column, the unseen values and their patients
+    when ``values`` holds a class the model was not trained on (or a missing value).
+    """
+    known = {str(c): int(c == card["positive_class"]) for c in card["classes"]}
+    text = pd.Series(values).astype(str).where(pd.Series(values).notna(), None)
+    unseen = text[~text.isin(known)]
+    if len(unseen):
+        rows = ", ".join(f"{row!r} ({value})" for row, value in unseen.head(10).items())
+        raise CaseTableError(
+            [
+                f"{source}: column {column!r} holds values the model was not trained on "
+                f"(its classes: {card['classes']}): {rows}"
+            ]
+        )
+    return text.map(known).astype(int)
+
+
+def predict_cases(model, card, cases):
+    """One row per case: patient id, probability, the study's threshold, predicted class.
+
+    Parameters
+    ----------
+    model : estimator
+        The handed-over model (:func:`~rdinet_sklearn.study.load_study_model`).
+    card : dict
+        Its card.
+    cases : DataFrame or str or path-like
+        New cases (checked by :func:`check_cases`).
+
+    Returns
+    -------
+    predictions : DataFrame
+        Columns ``patient_id``, ``probability`` (of ``card["positive_class"]``),
+        ``threshold`` and ``predicted_class``, in the table's row order.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import load_study_model, predict_cases
+    >>> model, card = load_study_model("results/demo/models/RDINet MR+LR")  # doctest: +SKIP
+    >>> predict_cases(model, card, "new/cases.csv").head()  # doctest: +SKIP
+    """
+    table = check_cases(cases, card)
+    columns = card["columns"]["required"] + card["columns"]["optional"]
+    # float64, so that the CSV's shortest round-trip repr reads back the same number
+    proba = np.asarray(model.predict_proba(table[columns]), dtype=float)[:, 1]
+    negative, positive = card["classes"]
+    calls = apply_threshold(proba, card["threshold"])
+    return pd.DataFrame(
+        {
+            "patient_id": table.index.astype(str),
+            "probability": proba,
+            "threshold": card["threshold"],
+            "predicted_class": np.where(calls == 1, positive, negative),
+        }
+    )
+
+
+def write_gradcam_figures(model, card, cases, folder):
+    """Each case's Grad-CAM figure (``<patient id>.png`` and ``.svg``) under ``folder``.
+
+    The figures are drawn in a temporary folder next to ``folder`` and moved into place
+    when all are done.
+    """
+    from ..explain import gradcam, plot_gradcam
+
+    if not card["image_branch"]:
+        raise CaseTableError(
+            [f"model {card['name']!r} ({card['family']}) has no image branch for Grad-CAM"]
+        )
+    table = check_cases(cases, card)
+    columns = card["columns"]["required"] + card["columns"]["optional"]
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
+    try:
+        heatmaps, volumes = gradcam(model, table[columns], return_volumes=True)
+        for i, patient in enumerate(table.index.astype(str)):
+            figure = plot_gradcam(volumes[i : i + 1], heatmaps[i : i + 1], titles=[patient])
+            figure.savefig(partial / f"{patient}.png", dpi=150)
+            figure.savefig(partial / f"{patient}.svg")
+        folder.mkdir(exist_ok=True)
+        for path in partial.iterdir():
+            os.replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
+def write_table_atomic(frame, path):
+    """``frame`` as CSV at ``path``, written to a temporary name and renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    os.close(handle)
+    try:
+        frame.to_csv(partial, index=False)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return path
