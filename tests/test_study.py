@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from rdinet_sklearn._cases import CaseTableError
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from rdinet_sklearn.metrics import (
     corrected_resampled_ttest,
@@ -404,3 +405,37 @@ def test_report_opens_with_the_best_model_of_each_family_chosen_in_training(tiny
     assert "Calibration intercept" in report and "Calibration slope" in report
     for anchor in ("cohort", "discrimination", "calibration", "model-selection-in-training"):
         assert f'href="#{anchor}"' in report and f'<section id="{anchor}"' in report
+
+
+def test_harmonization_setting_puts_combat_in_fold_and_in_the_handed_over_model(
+    small_cohort, tmp_path
+):
+    from rdinet_sklearn.study import load_study_model
+
+    cases, y = small_cohort
+    cases = cases.assign(center=np.where(np.arange(len(cases)) % 2, "A", "B"))
+    settings = {
+        **TINY,
+        "models": ["radiomics"],
+        "comparison": {"repeats": 0},
+        "radiomics": {**TINY["radiomics"], "roi_strategies": ["MR+LR"]},
+    }
+    combat = {"radiomics": {"harmonization": {"batch_column": "center", "unseen": "estimate"}}}
+    config = make_config("quick", overrides=[settings, combat])
+    results = run_study(cases, y, config=config, out=tmp_path, progress=False)
+    name = "Radiomics MR+LR LOGREG"
+    fitted = joblib.load(results["models"][name]["model_file"])
+    assert fitted.steps[0][0] == "harmonize"
+    assert fitted.named_steps["harmonize"].batches_.tolist() == ["A", "B"]
+    model, card = load_study_model(tmp_path / "models" / name)
+    assert "center" in card["columns"]["required"]
+    test = cases.loc[results["split"]["test"]]
+    predictions = pd.read_csv(tmp_path / "tables" / "predictions.csv")
+    expected = predictions.query("model == @name and cohort == 'test'")["proba"]
+    np.testing.assert_allclose(model.predict_proba(test)[:, 1], expected, rtol=1e-9)
+    # Without the batch column the study stops before extracting anything.
+    with pytest.raises(CaseTableError, match="'center'"):
+        run_study(cases.drop(columns="center"), y, config=config, out=tmp_path / "no_center")
+    assert not (tmp_path / "no_center" / "cache").exists() or not any(
+        (tmp_path / "no_center" / "cache").iterdir()
+    )

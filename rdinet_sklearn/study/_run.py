@@ -89,6 +89,23 @@ def _extract(cases, roi, config, cache):
     return extractor.fit_transform(cases)
 
 
+def _harmonization_columns(cases, config):
+    """Case-table columns the radiomics models' ComBat step reads (batch, covariates)."""
+    settings = config["radiomics"].get("harmonization")
+    if settings is None:
+        return []
+    columns = [settings.get("batch_column", "center"), *(settings.get("covariates") or [])]
+    missing = [c for c in columns if c not in cases.columns]
+    if missing:
+        raise CaseTableError(
+            [
+                f"radiomics.harmonization reads column(s) {missing}, which the case table "
+                f"lacks; its columns: {list(cases.columns)}"
+            ]
+        )
+    return columns
+
+
 def _warn_uncomputable(name, stage):
     problems = []
     if np.isnan(stage["threshold"]):
@@ -312,6 +329,7 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
             group_order=["non-responder", "responder"],
         ),
     }
+    batch_columns = _harmonization_columns(cases, config)  # checked before any extraction
     cache = str(out / "cache")
     rois = set(config["radiomics"]["roi_strategies"] if "radiomics" in config["models"] else [])
     if set(config["models"]) & {"rdinet", "rdinet_clinical"}:
@@ -336,7 +354,7 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
         if roi is None:
             X = cases
         elif info["family"] == "radiomics":
-            X = roi_features[roi]
+            X = roi_features[roi].join(cases[batch_columns])
         else:
             X = cases.join(roi_features[roi])
         radiomics = info["family"] == "radiomics"
@@ -365,6 +383,7 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
             cases.loc[train_ids],
             cache=cache,
             feature_columns=[] if roi is None else roi_features[roi].columns,
+            batch_columns=batch_columns if info["family"] == "radiomics" else (),
             classes=classes,
             target=y.name,
             fingerprint=key,
