@@ -502,7 +502,7 @@ def test_leave_one_group_out_copes_with_a_one_class_group():
     aucs = stage["cv"]["test_roc_auc"]
     assert np.isnan(aucs[2]) and np.isfinite(aucs[:2]).all()
     assert np.isfinite(stage["threshold"])
-    with pytest.warns(UncomputableMetricWarning, match=r"fold\(s\) \[3\] is undefined"):
-        _warn_uncomputable("LOGO", stage)
+    with pytest.warns(UncomputableMetricWarning, match=r"fold\(s\) \[3\] .*group\(s\) \['2'\]"):
+        _warn_uncomputable("LOGO", stage, groups)
     splits = repeated_splits(y_train, {"repeats": 5, "folds": 5}, 0, groups)
     assert [np.unique(groups[v]).tolist() for _, v in splits] == [[0], [1], [2]]

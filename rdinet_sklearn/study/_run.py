@@ -135,7 +135,7 @@ def _training_groups(cases, train_ids, config):
     return groups.to_numpy()
 
 
-def _warn_uncomputable(name, stage):
+def _warn_uncomputable(name, stage, groups=None):
     problems = []
     if np.isnan(stage["threshold"]):
         problems.append(
@@ -145,7 +145,11 @@ def _warn_uncomputable(name, stage):
         )
     undefined = [k + 1 for k, auc in enumerate(stage["cv"]["test_roc_auc"]) if np.isnan(auc)]
     if undefined:
-        problems.append(f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)")
+        problem = f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)"
+        if groups is not None:  # leave-one-group-out: fold k + 1 holds out the k-th group
+            names = np.unique(groups)
+            problem += f"; held-out group(s) {[str(names[k - 1]) for k in undefined]}"
+        problems.append(problem)
     for problem in problems:
         message = f"model {name!r}, training cohort: {problem}."
         logger.warning(message)
@@ -435,7 +439,7 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
             fingerprint=key,
         )
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
-        _warn_uncomputable(name, stage)
+        _warn_uncomputable(name, stage, groups)
         stages[name] = stage
         inputs[name] = (estimator, X.loc[train_ids], config["n_jobs"] if radiomics else None)
     comparison = _compare(
