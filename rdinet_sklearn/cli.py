@@ -132,6 +132,12 @@ def _add_study(commands):
         help="external test cohort's case table CSV (with the target column), replacing "
         "the random 4:1 split: every case of --cases trains",
     )
+    study.add_argument(
+        "--group-column",
+        metavar="COLUMN",
+        help="case-table column (e.g. center): cross-validate in training leave-one-group-out "
+        "over it (leave-one-center-out) instead of stratified k-fold",
+    )
     _study_options(study)
     study.set_defaults(handler=_study)
 
@@ -266,6 +272,7 @@ def _study(args):
         out=args.out,
         progress=not args.no_progress,
         test_cases=args.test_cases,
+        group_column=args.group_column,
     )
     return _report(results, args.out)
 

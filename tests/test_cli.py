@@ -85,6 +85,17 @@ def test_internal_error_exits_1_with_the_traceback_in_a_log(small_cohort, tmp_pa
     assert "Traceback (most recent call last)" in text and "internal error" in text
 
 
+def test_group_column_missing_from_the_case_table_exits_3_naming_it(small_cohort, tmp_path, capsys):
+    cases, y = small_cohort
+    cases.assign(y=y).to_csv(tmp_path / "cases.csv")
+    out = tmp_path / "out"
+    argv = ["study", "--cases", str(tmp_path / "cases.csv"), "--target", "y", "--out", str(out)]
+    code, _, err = _run([*argv, "--group-column", "site", "--no-progress"], capsys)
+    assert code == EXIT_BAD_INPUT and err.startswith("rdinet: error:")
+    assert "group_column 'site'" in err and "Traceback" not in err
+    assert not any((out / "cache").iterdir())  # refused before any extraction
+
+
 def test_help_and_version_import_neither_torch_nor_pyradiomics():
     probe = (
         "import sys\n"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 
 import joblib
 import numpy as np
@@ -439,3 +440,69 @@ def test_harmonization_setting_puts_combat_in_fold_and_in_the_handed_over_model(
     assert not (tmp_path / "no_center" / "cache").exists() or not any(
         (tmp_path / "no_center" / "cache").iterdir()
     )
+
+
+def test_group_column_cross_validates_leave_one_center_out(small_cohort, tmp_path):
+    cases, y = small_cohort
+    centers = np.array(["C", "A", "B"])[np.arange(len(cases)) % 3]
+    cases = cases.assign(center=centers)
+    settings = {
+        **TINY,
+        "models": ["radiomics"],
+        "comparison": {"repeats": 0},
+        "radiomics": {**TINY["radiomics"], "roi_strategies": ["MR+LR"]},
+    }
+    config = make_config("quick", overrides=[settings])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UncomputableMetricWarning)  # a one-class center
+        results = run_study(
+            cases, y, config=config, out=tmp_path, progress=False, group_column="center"
+        )
+    assert results["config"]["group_column"] == "center"
+    assert results["cv_design"]["groups"] == ["A", "B", "C"]
+    name = "Radiomics MR+LR LOGREG"
+    predictions = pd.read_csv(tmp_path / "tables" / "predictions.csv")
+    rows = predictions.query("model == @name and cohort == @TRAINING")
+    center = cases.set_index(cases["patient_id"].astype(str))["center"]
+    expected = center.loc[rows["case"].astype(str)].map({"A": 0, "B": 1, "C": 2})
+    np.testing.assert_array_equal(rows["fold"].to_numpy(), expected.to_numpy())
+    assert len(results["models"][name]["cv"]["test_roc_auc"]) == 3
+    log = (tmp_path / "study.log").read_text()
+    assert "CV: leave-one-group-out over 'center' (3 groups)" in log
+    # A group column the case table lacks, or a single group: refused before extraction.
+    for table, match in (
+        (cases.drop(columns="center"), "group_column 'center'.*not a column"),
+        (cases.assign(center="A"), "at least 2 groups"),
+    ):
+        with pytest.raises(CaseTableError, match=match):
+            run_study(
+                table, y, config=config, out=tmp_path / "bad", progress=False, group_column="center"
+            )
+        assert not any((tmp_path / "bad" / "cache").iterdir())
+
+
+def test_leave_one_group_out_copes_with_a_one_class_group():
+    from rdinet_sklearn.study._comparison import repeated_splits
+    from rdinet_sklearn.study._run import _warn_uncomputable
+
+    X_train, y_train, X_test, y_test = _tabular()
+    groups = np.where(np.arange(60) < 40, np.arange(60) % 2, 2)  # groups 0, 1, 2
+    y_train = y_train.copy()
+    y_train[groups == 2] = 1  # group 2 holds responders only
+    stage = fit_and_predict(
+        LogisticRegression(),
+        {"C": [0.1, 1.0]},
+        (X_train, y_train),
+        (X_test, y_test),
+        cv_folds=3,
+        seed=0,
+        groups=groups,
+    )
+    np.testing.assert_array_equal(stage["fold"], groups)
+    aucs = stage["cv"]["test_roc_auc"]
+    assert np.isnan(aucs[2]) and np.isfinite(aucs[:2]).all()
+    assert np.isfinite(stage["threshold"])
+    with pytest.warns(UncomputableMetricWarning, match=r"fold\(s\) \[3\] .*group\(s\) \['2'\]"):
+        _warn_uncomputable("LOGO", stage, groups)
+    splits = repeated_splits(y_train, {"repeats": 5, "folds": 5}, 0, groups)
+    assert [np.unique(groups[v]).tolist() for _, v in splits] == [[0], [1], [2]]

@@ -19,7 +19,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 
 from ..metrics import corrected_resampled_ttest
 from ._cv import fold_auc, validation_predictions
-from ._fit import UncomputableMetricWarning
+from ._fit import UncomputableMetricWarning, cv_splits
 
 logger = logging.getLogger("rdinet_sklearn.study")
 
@@ -36,8 +36,15 @@ COMPARISON_COLUMNS = (
 )
 
 
-def repeated_splits(y, settings, seed):
-    """The ``repeats`` x ``folds`` stratified train/validation splits of the training cohort."""
+def repeated_splits(y, settings, seed, groups=None):
+    """The ``repeats`` x ``folds`` stratified train/validation splits of the training cohort.
+
+    With ``groups`` (leave-one-group-out CV, ``group_column``): the one leave-one-group-out
+    split per group, once; it has no randomness to repeat, so ``repeats`` (beyond being
+    non-zero) and ``folds`` are unused.
+    """
+    if groups is not None:
+        return cv_splits(y, cv_folds=None, seed=seed, groups=groups)
     cv = RepeatedStratifiedKFold(
         n_splits=settings["folds"], n_repeats=settings["repeats"], random_state=seed
     )

@@ -42,6 +42,10 @@ _COMMON = {
     # Operating threshold: "youden" (Youden's J) or a fixed probability, chosen on each
     # model's out-of-fold training predictions and applied unchanged to the test cohort.
     "threshold": "youden",
+    # A case-table column (e.g. "center"): the CV in the training cohort (tuning,
+    # out-of-fold predictions, comparison) is then leave-one-group-out over it instead of
+    # stratified k-fold; None: stratified k-fold.
+    "group_column": None,
 }
 # Model comparison in training: repeats x folds stratified CV of the best radiomics model of
 # each ROI strategy, compared pairwise by the corrected resampled t-test (repeats 0: none).

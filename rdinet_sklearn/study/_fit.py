@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import ParameterGrid, StratifiedKFold
+from sklearn.model_selection import LeaveOneGroupOut, ParameterGrid, StratifiedKFold
 
 from ..metrics import (
     npv_score,
@@ -80,8 +80,37 @@ def fold_scores(y_true, proba, folds, threshold):
     return scores
 
 
+def cv_splits(y, *, cv_folds, seed, groups=None):
+    """The training cohort's CV splits: stratified k-fold, or leave-one-group-out.
+
+    With ``groups`` (one label per training row), split ``k`` holds out the rows of the
+    ``k``-th group in sorted order (:class:`~sklearn.model_selection.LeaveOneGroupOut`);
+    ``cv_folds`` and ``seed`` are then unused.
+    """
+    y = np.asarray(y)
+    X = np.zeros((y.shape[0], 1))
+    if groups is not None:
+        groups = np.asarray(groups)
+        if np.unique(groups).size < 2:
+            raise ValueError(
+                f"leave-one-group-out CV needs at least 2 groups in the training cohort; "
+                f"got {np.unique(groups).tolist()}."
+            )
+        return list(LeaveOneGroupOut().split(X, y, groups))
+    return list(StratifiedKFold(cv_folds, shuffle=True, random_state=seed).split(X, y))
+
+
 def fit_and_predict(
-    estimator, grid, train, test, *, cv_folds, seed, n_jobs=None, threshold_rule="youden"
+    estimator,
+    grid,
+    train,
+    test,
+    *,
+    cv_folds,
+    seed,
+    n_jobs=None,
+    threshold_rule="youden",
+    groups=None,
 ):
     """Tune by stratified CV, refit on the training cohort, predict both cohorts.
 
@@ -107,6 +136,10 @@ def fit_and_predict(
         Parallel fits over candidates and folds.
     threshold_rule : "youden" or float, default="youden"
         See :func:`~rdinet_sklearn.metrics.select_threshold`.
+    groups : array-like of shape (n_train,), default=None
+        Group (e.g. center) of each training row: the CV is then leave-one-group-out
+        (fold ``k`` = the ``k``-th group in sorted order) instead of stratified k-fold, and
+        a candidate's mean fold AUC skips the folds whose AUC is undefined (one class).
 
     Returns
     -------
@@ -124,15 +157,18 @@ def fit_and_predict(
     (X_train, y_train), (X_test, _) = train, test
     started = time.perf_counter()
     y = np.asarray(y_train)
-    cv = StratifiedKFold(cv_folds, shuffle=True, random_state=seed)
-    splits = list(cv.split(np.zeros((y.shape[0], 1)), y))
+    splits = cv_splits(y, cv_folds=cv_folds, seed=seed, groups=groups)
     candidates = list(ParameterGrid(grid or {}))
     predictions = validation_predictions(estimator, candidates, X_train, y, splits, n_jobs=n_jobs)
     validation_rows = [validation for _, validation in splits]
-    mean_auc = [
-        np.mean([fold_auc(y[rows], p) for rows, p in zip(validation_rows, per_split, strict=True)])
+    aucs = [
+        [fold_auc(y[rows], p) for rows, p in zip(validation_rows, per_split, strict=True)]
         for per_split in predictions
     ]
+    if groups is None:
+        mean_auc = [np.mean(fold) for fold in aucs]
+    else:  # a center with one class has no AUC; rank candidates on the others
+        mean_auc = [np.nanmean(fold) if np.isfinite(fold).any() else np.nan for fold in aucs]
     best = int(np.argmax(np.nan_to_num(mean_auc, nan=-np.inf)))  # ties: the first, as sklearn
     proba_oof, folds = np.empty(y.shape[0]), np.empty(y.shape[0], dtype=int)
     for fold, (rows, proba) in enumerate(zip(validation_rows, predictions[best], strict=True)):

@@ -106,7 +106,36 @@ def _harmonization_columns(cases, config):
     return columns
 
 
-def _warn_uncomputable(name, stage):
+def _training_groups(cases, train_ids, config):
+    """The ``group_column`` label of each training case (None without one), checked."""
+    column = config.get("group_column")
+    if column is None:
+        return None
+    if not isinstance(column, str):
+        raise ConfigError(f"setting 'group_column' must be a column name or null; got {column!r}")
+    if column not in cases.columns:
+        raise CaseTableError(
+            [
+                f"group_column {column!r} (leave-one-group-out CV) is not a column of the case "
+                f"table; its columns: {list(cases.columns)}"
+            ]
+        )
+    groups = cases.loc[train_ids, column]
+    if groups.isna().any():
+        missing = groups.index[groups.isna()].tolist()
+        raise CaseTableError([f"group_column {column!r}: no value for patient(s) {missing}"])
+    groups = groups.astype(str)
+    if groups.nunique() < 2:
+        raise CaseTableError(
+            [
+                f"group_column {column!r}: leave-one-group-out CV needs at least 2 groups in "
+                f"the training cohort; it has {sorted(groups.unique())}"
+            ]
+        )
+    return groups.to_numpy()
+
+
+def _warn_uncomputable(name, stage, groups=None):
     problems = []
     if np.isnan(stage["threshold"]):
         problems.append(
@@ -116,7 +145,11 @@ def _warn_uncomputable(name, stage):
         )
     undefined = [k + 1 for k, auc in enumerate(stage["cv"]["test_roc_auc"]) if np.isnan(auc)]
     if undefined:
-        problems.append(f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)")
+        problem = f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)"
+        if groups is not None:  # leave-one-group-out: fold k + 1 holds out the k-th group
+            names = np.unique(groups)
+            problem += f"; held-out group(s) {[str(names[k - 1]) for k in undefined]}"
+        problems.append(problem)
     for problem in problems:
         message = f"model {name!r}, training cohort: {problem}."
         logger.warning(message)
@@ -181,6 +214,7 @@ def run_study(
     overrides=(),
     progress=True,
     test_cases=None,
+    group_column=None,
 ):
     """Run the study design on a cohort and write tables, figures, models and a report.
 
@@ -220,6 +254,10 @@ def run_study(
         An external test cohort's case table (or CSV path) replacing the random split: same
         layout as ``cases``, with the outcome in column ``target`` (or ``y``'s name, when
         ``y`` is a named Series). Patient ids must differ from those of ``cases``.
+    group_column : str, default=None
+        A column of ``cases`` (e.g. ``"center"``): the CV in the training cohort (tuning,
+        out-of-fold predictions, thresholds, the comparison) is then leave-one-group-out
+        over it instead of stratified k-fold. Sets ``config["group_column"]``.
 
     Returns
     -------
@@ -234,6 +272,8 @@ def run_study(
     ...                     preset="quick")  # doctest: +SKIP
     """
     config = config if config is not None else make_config(preset, overrides=overrides)
+    if group_column is not None:
+        config = {**config, "group_column": group_column}
     out = Path(out)
     for folder in ("tables", "figures", "cache"):
         (out / folder).mkdir(parents=True, exist_ok=True)
@@ -330,6 +370,15 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
         ),
     }
     batch_columns = _harmonization_columns(cases, config)  # checked before any extraction
+    groups = _training_groups(cases, train_ids, config)  # likewise
+    if groups is not None:
+        names = np.unique(groups)
+        logger.info(
+            "CV: leave-one-group-out over %r (%d groups): %s",
+            config["group_column"],
+            len(names),
+            ", ".join(names),
+        )
     cache = str(out / "cache")
     rois = set(config["radiomics"]["roi_strategies"] if "radiomics" in config["models"] else [])
     if set(config["models"]) & {"rdinet", "rdinet_clinical"}:
@@ -369,6 +418,7 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
                 seed=config["seed"],
                 n_jobs=config["n_jobs"] if radiomics else None,
                 threshold_rule=config["threshold"],
+                groups=groups,
             )
 
         model_settings = {k: v for k, v in config.items() if k != "comparison"}
@@ -389,14 +439,18 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
             fingerprint=key,
         )
         logger.info("model %s: threshold %.3f", name, stage["threshold"])
-        _warn_uncomputable(name, stage)
+        _warn_uncomputable(name, stage, groups)
         stages[name] = stage
         inputs[name] = (estimator, X.loc[train_ids], config["n_jobs"] if radiomics else None)
-    comparison = _compare(stages, inputs, y.loc[train_ids], config, store, data_key, progress)
-    return _report(stages, tables, comparison, config, out, y, train_ids, test_ids, reproducibility)
+    comparison = _compare(
+        stages, inputs, y.loc[train_ids], config, store, data_key, progress, groups
+    )
+    return _report(
+        stages, tables, comparison, config, out, y, train_ids, test_ids, reproducibility, groups
+    )
 
 
-def _compare(stages, inputs, y_train, config, store, data_key, progress):
+def _compare(stages, inputs, y_train, config, store, data_key, progress, groups=None):
     """The repeated-CV comparison table (see ``comparison`` in :data:`PRESETS`), or None."""
     settings = config["comparison"]
     names = best_per_roi(stages)
@@ -404,7 +458,9 @@ def _compare(stages, inputs, y_train, config, store, data_key, progress):
         names += [n for n, s in stages.items() if s["info"]["family"] != "radiomics"]
     if not settings["repeats"] or len(names) < 2:
         return None
-    splits = repeated_splits(y_train, settings, config["seed"])
+    splits = repeated_splits(y_train, settings, config["seed"], groups)
+    if groups is not None:
+        logger.info("comparison: the leave-one-group-out splits, once (repeats do not apply)")
     started, aucs = time.perf_counter(), {}
     for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
         estimator, X, n_jobs = inputs[name]
@@ -424,7 +480,9 @@ def _compare(stages, inputs, y_train, config, store, data_key, progress):
     return comparison_table(aucs, splits)
 
 
-def _report(stages, tables, comparison, config, out, y, train_ids, test_ids, reproducibility):
+def _report(
+    stages, tables, comparison, config, out, y, train_ids, test_ids, reproducibility, groups=None
+):
     y_train, y_test = y.loc[train_ids].to_numpy(), y.loc[test_ids].to_numpy()
     headline = headline_models(stages)
     table_models = best_per_roi(stages) + [n for n in headline if n not in best_per_roi(stages)]
@@ -445,6 +503,14 @@ def _report(stages, tables, comparison, config, out, y, train_ids, test_ids, rep
     )
     tables.update(reproducibility_tables)
     entries["calibration"] = json.loads(calibration.to_json(orient="records"))
+    if groups is None:
+        entries["cv_design"] = {"scheme": "stratified k-fold"}
+    else:  # fold k of predictions.csv holds out the k-th of these groups
+        entries["cv_design"] = {
+            "scheme": "leave-one-group-out",
+            "group_column": config["group_column"],
+            "groups": np.unique(groups).tolist(),
+        }
     return write_outputs(
         out,
         config=config,
