@@ -4,9 +4,10 @@ Runs :func:`rdinet_sklearn.study.run_study` with ``preset="paper"`` on a synthet
 (147 patients by default): pyradiomics with filtered images over all seven ROI strategies,
 the 21 radiomics models (5-fold CV), and ResNet-50 at 32x128x128 with RDINet and
 RDINet+clinical on one deep ROI, each fitted, cross-validated, predicting, and written with
-the report. Only ``deep.max_epochs`` (default 1), ``deep.cv_folds`` (default 1: each deep
-model fitted once, no inner CV; ``--cv-folds 2`` exercises the CV path too, at about 2.5x
-the deep cost) and ``deep.rois`` (default MR+LR) differ from the preset. Prints, per
+the report. Only ``deep.max_epochs`` (default 1), ``deep.cv_folds`` (default 2, the
+least a study allows: its thresholds come from out-of-fold predictions), ``deep.rois``
+(default MR+LR) and ``comparison.repeats`` (default 1: the radiomics comparison runs, on
+the study's own folds) differ from the preset. Prints, per
 stage, the wall time and the peak resident memory of the process tree (sampled, worker
 processes included); the volume cache's size for the full preset (both deep ROIs); the
 measured cost of one ResNet-50 training and inference sample; and the extrapolation of the
@@ -21,10 +22,10 @@ process-wide cache every network reads), the radiomics features
 
     python benchmarks/bench_paper_cpu.py                       # CPU, 147 patients
     python benchmarks/bench_paper_cpu.py --n-patients 40       # a shorter look
-    python benchmarks/bench_paper_cpu.py --device cuda --max-epochs 100 --cv-folds 1
+    python benchmarks/bench_paper_cpu.py --device cuda --max-epochs 100
 
-The last line is the GPU check's full-size study (``benchmarks/gpu_check.sh``): the paper's
-100 epochs on one deep ROI, the deep models fitted once (no inner CV).
+The last line is the GPU check's study (``benchmarks/gpu_check.sh``): the paper's 100 epochs
+on one deep ROI, the deep models cross-validated with 2 folds.
 """
 
 from __future__ import annotations
@@ -182,13 +183,12 @@ def _sync(device):
 def deep_passes(n_train, n_test, *, epochs, cv_folds):
     """Training and inference sample passes of one deep model in ``run_study``.
 
-    Each CV fold trains on (k-1)/k of the training cohort and scores the rest twice
-    (``predict_proba`` for the AUC, ``predict`` for the thresholded metrics); the refit
-    trains on all of it, then predicts both cohorts.
+    Each of the ``cv_folds`` folds trains on (k-1)/k of the training cohort and predicts the
+    rest (the out-of-fold probabilities); the refit trains on all of it, then predicts the
+    test cohort.
     """
-    folds = cv_folds if cv_folds and cv_folds > 1 else 0
-    train = epochs * (n_train * (folds - 1) + n_train) if folds else epochs * n_train
-    infer = 2 * n_train * (folds > 0) + n_train + n_test
+    train = epochs * (n_train * (cv_folds - 1) + n_train)
+    infer = n_train + n_test
     return train, infer
 
 
@@ -203,7 +203,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-patients", type=int, default=147)
     parser.add_argument("--max-epochs", type=int, default=1)
-    parser.add_argument("--cv-folds", type=int, default=1, help="deep models' CV folds")
+    parser.add_argument("--cv-folds", type=int, default=2, help="deep models' CV folds")
+    parser.add_argument(
+        "--comparison-repeats", type=int, default=1, help="the radiomics comparison's repeats"
+    )
     parser.add_argument("--rois", nargs="+", default=["MR+LR"], help="deep ROIs")
     parser.add_argument("--device", default="cpu", help="the networks' device (cpu, cuda)")
     parser.add_argument(
@@ -223,6 +226,7 @@ def main():
         f"deep.cv_folds={args.cv_folds}",
         f"deep.rois={json.dumps(args.rois)}",
         f"deep.device={args.device}",
+        f"comparison.repeats={args.comparison_repeats}",
         *args.set,
     ]
     config = make_config("paper", overrides=overrides)
