@@ -65,7 +65,8 @@ def model_folder(out, name):
     return Path(out) / "models" / name
 
 
-def _extractor(config, roi, cache):
+def study_extractor(config, roi, cache):
+    """The study's radiomics extractor of one ROI strategy, reading and filling ``cache``."""
     return RadiomicsExtractor(
         roi=parse_roi(roi),
         labels=config["labels"],
@@ -98,7 +99,7 @@ def _with_extraction(model, info, config, train_cases, *, cache, passthrough):
     reference = extractor_options(config)["reference_mask_column"]
     paths = [config["image_column"], config["mask_column"], reference]
     paths = [column for column in paths if column]
-    extract = ("extract", _extractor(config, info["roi"], cache), paths)
+    extract = ("extract", study_extractor(config, info["roi"], cache), paths)
     keep = ("cases", "passthrough", list(passthrough))
     steps = [extract, keep] if info["family"] == "radiomics" else [keep, extract]
     front = ColumnTransformer([s for s in steps if s[2]], verbose_feature_names_out=False)

@@ -18,13 +18,12 @@ from tqdm.auto import tqdm
 from .._cache import file_digest
 from .._cases import CaseTableError, read_case_table, tabular_columns, validate_case_table
 from ..metrics import table1
-from ..radiomics import RadiomicsExtractor
 from ..selection import SelectionFallbackWarning
 from ..selection._validation import check_binary_target
 from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
-from ._config import ConfigError, fingerprint, make_config, parse_roi
+from ._config import ConfigError, fingerprint, make_config
 from ._fit import UncomputableMetricWarning, fit_and_predict
-from ._handover import export_stage, model_folder
+from ._handover import export_stage, model_folder, study_extractor
 from ._models import radiomics_model, rdinet_model, resnet_model
 from ._outputs import (
     CALIBRATION_TITLE,
@@ -40,7 +39,7 @@ from ._outputs import (
     predictions_table,
     write_outputs,
 )
-from ._reproducibility import extractor_options, reproducibility_report, resolve_reproducibility
+from ._reproducibility import reproducibility_report, resolve_reproducibility
 from ._store import StageStore
 from ._summary import summary_table
 
@@ -75,17 +74,7 @@ def clinical_columns(cases, config):
 
 
 def _extract(cases, roi, config, cache):
-    extractor = RadiomicsExtractor(
-        roi=parse_roi(roi),
-        labels=config["labels"],
-        params=config["radiomics"]["params"],
-        **extractor_options(config),
-        image_column=config["image_column"],
-        mask_column=config["mask_column"],
-        memory=cache,
-        n_jobs=config["n_jobs"],
-        progress=False,
-    ).set_output(transform="pandas")
+    extractor = study_extractor(config, roi, cache).set_output(transform="pandas")
     return extractor.fit_transform(cases)
 
 
