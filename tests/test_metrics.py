@@ -412,6 +412,20 @@ def test_binary_report_zero_denominator_is_nan():
     assert report.set_index("metric").loc["SEN", "value"] == 0.0
 
 
+def test_binary_report_without_threshold_keeps_auc_and_brier():
+    y, proba = [0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9]
+    with pytest.warns(UndefinedMetricWarning, match="model 'M'.*no operating threshold"):
+        report = binary_report(y, proba, threshold=np.nan, model="M").set_index("metric")
+    with_threshold = binary_report(y, proba, threshold=0.5).set_index("metric")
+    counts = ["ACC", "SEN", "SPE", "PPV", "NPV"]
+    assert report.loc[counts, ["value", "ci_low", "ci_high"]].isna().all().all()
+    for metric in ("AUC", "Brier"):
+        assert report.loc[metric].equals(with_threshold.loc[metric])
+    assert np.isnan(report.attrs["threshold"]) and report.attrs["confusion"] is None
+    with pytest.raises(ValueError, match="threshold must be a real number or NaN"):
+        binary_report(y, proba, threshold="youden")
+
+
 def test_binary_report_one_class_and_equal_predictions_warn_with_context():
     with pytest.warns(UndefinedMetricWarning, match="model 'CNN', cohort 'test'.*one class"):
         report = binary_report([1, 1, 1], [0.2, 0.7, 0.9], model="CNN", cohort="test")

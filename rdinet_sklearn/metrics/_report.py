@@ -70,8 +70,8 @@ def _percentile_interval(replicates, confidence):
 
 
 def _check_options(threshold, ci, n_bootstraps, confidence):
-    if not isinstance(threshold, numbers.Real) or np.isnan(threshold):
-        raise ValueError(f"threshold must be a real number; got {threshold!r}.")
+    if not isinstance(threshold, numbers.Real):
+        raise ValueError(f"threshold must be a real number or NaN; got {threshold!r}.")
     if ci not in CI_METHODS:
         raise ValueError(f"ci must be one of {sorted(CI_METHODS)}; got {ci!r}.")
     if not isinstance(n_bootstraps, numbers.Integral) or n_bootstraps < 1:
@@ -105,7 +105,9 @@ def binary_report(
     threshold : float, default=0.5
         Samples with ``proba >= threshold`` are called positive. Choose it on
         the training cohort (:func:`select_threshold`) and pass it unchanged
-        for the test cohort.
+        for the test cohort. NaN, for a model whose threshold could not be
+        chosen, makes ACC, SEN, SPE, PPV and NPV undefined (NaN, with the warning
+        below); AUC and Brier, which need no threshold, are still given.
     ci : {"exact", "wilson", "bootstrap"}, default="exact"
         Interval for ACC, SEN, SPE, PPV and NPV: exact Clopper-Pearson binomial
         interval, Wilson score interval, or percentile stratified bootstrap
@@ -176,11 +178,13 @@ def binary_report(
     y_bin, proba = check_binary_proba(
         y_true, proba, pos_label=pos_label, require_both_classes=False
     )
+    problems = []
+    if np.isnan(threshold):
+        problems.append("there is no operating threshold, so ACC, SEN, SPE, PPV and NPV are NaN")
     pred = proba >= threshold
     tp, fp = int(np.sum(pred & y_bin)), int(np.sum(pred & ~y_bin))
     tn, fn = int(np.sum(~pred & ~y_bin)), int(np.sum(~pred & y_bin))
     counts = _count_metrics(tp, fp, tn, fn)
-    problems = []
 
     if y_bin.all() or not y_bin.any():
         auc = AUCConfidenceInterval(np.nan, np.nan, np.nan, np.nan)
@@ -194,6 +198,9 @@ def binary_report(
             y_bin, pred, n_bootstraps, check_random_state(random_state)
         )
     for name in _COUNT_METRICS:
+        if np.isnan(threshold):
+            rows.append((name, np.nan, np.nan, np.nan, CI_METHODS[ci]))
+            continue
         numerator, denominator = counts[name]
         if denominator == 0:
             problems.append(f"{name} has a zero denominator")
@@ -215,7 +222,7 @@ def binary_report(
         "threshold": float(threshold),
         "n_samples": int(y_bin.shape[0]),
         "n_positive": int(y_bin.sum()),
-        "confusion": {"tp": tp, "fp": fp, "tn": tn, "fn": fn},
+        "confusion": None if np.isnan(threshold) else {"tp": tp, "fp": fp, "tn": tn, "fn": fn},
         "ci": ci,
         "n_bootstraps": int(n_bootstraps),
         "confidence": float(confidence),

@@ -139,22 +139,6 @@ def proba_key(cohort):
     return _PROBA_KEY.get(cohort, f"proba_{slug(cohort)}")
 
 
-THRESHOLD_METRICS = ("ACC", "SEN", "SPE", "PPV", "NPV")
-
-
-def _blank_threshold_metrics(table, models, formatted):
-    """NaN (``"NA"`` when formatted) for the threshold metrics of models with no threshold."""
-    if not models:
-        return table
-    if formatted:
-        rows = table.index.get_level_values("model").isin(models)
-        table.loc[rows, [c for c in table.columns if c in THRESHOLD_METRICS]] = "NA"
-    else:
-        rows = table["model"].isin(models) & table["metric"].isin(THRESHOLD_METRICS)
-        table.loc[rows, ["value", "ci_low", "ci_high"]] = np.nan
-    return table
-
-
 def performance_table(stages, names, cohorts, *, formatted=True):
     """Table 2: the six metrics with CIs per model and cohort, at each model's threshold.
 
@@ -163,17 +147,14 @@ def performance_table(stages, names, cohorts, *, formatted=True):
     cohort's labels. A model whose threshold could not be chosen (NaN)
     gets NaN threshold metrics (AUC, which needs no threshold, is still given).
     """
-    results, no_threshold = {}, []
-    for name in names:
-        threshold = stages[name]["threshold"]
-        if np.isnan(threshold):
-            no_threshold.append(name)
-            threshold = 0.5  # a placeholder: the metrics it gives are blanked below
-        results[name] = {
-            cohort: (y, stages[name][proba_key(cohort)], threshold) for cohort, y in cohorts.items()
+    results = {
+        name: {
+            cohort: (y, stages[name][proba_key(cohort)], stages[name]["threshold"])
+            for cohort, y in cohorts.items()
         }
-    table = table2(results, formatted=formatted)
-    return _blank_threshold_metrics(table, no_threshold, formatted)
+        for name in names
+    }
+    return table2(results, formatted=formatted)
 
 
 def calibration_summary(stages, names, cohorts, *, formatted=True):

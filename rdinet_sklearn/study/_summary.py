@@ -94,14 +94,16 @@ def summary_table(stages, y_test):
     for family, names in families.items():
         name, chosen_by = _family_best(names, stages)
         stage = stages[name]
-        # The summary shows no threshold metric, so a model without a threshold still has
-        # its AUC and Brier rows (any threshold gives the same ones), and the warnings about
-        # undefined threshold metrics, already given by Table 2, are not repeated.
-        threshold = 0.5 if np.isnan(stage["threshold"]) else stage["threshold"]
+        # The summary shows no threshold metric, and the warnings about undefined metrics
+        # are already given by Table 2, so they are not repeated.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             report = binary_report(
-                y_test, stage["proba_test"], threshold=threshold, model=name, cohort="test"
+                y_test,
+                stage["proba_test"],
+                threshold=stage["threshold"],
+                model=name,
+                cohort="test",
             ).set_index("metric")
         cv_mean, cv_sd = _cv_auc(stage)
         rows.append(
