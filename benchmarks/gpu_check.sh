@@ -66,14 +66,14 @@ if "$PY" -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/
     HEADER="GPU: $GPU (torch $("$PY" -c 'import torch; print(torch.__version__)'))"
     SIZE=(--precision bf16 --steps 10 --warmup 3)
     EAGER_S=60 COMPILED_S=110
-    STUDY=(--device cuda --max-epochs "$EPOCHS" --set "n_jobs=$(nproc)")
+    STUDY=(--device cuda --max-epochs "$EPOCHS" --study-patients 147 --set "n_jobs=$(nproc)")
     STUDY_LABEL="paper study, MR+LR, 147 patients, $EPOCHS epochs, deep CV 2 folds"
 else
     GPU=
     HEADER="no GPU: CPU path at tiny sizes (a check of the path, not a GPU measurement)"
     SIZE=(--tiny)
     EAGER_S=60 COMPILED_S=150
-    STUDY=(--device cpu --n-patients 20 --max-epochs 1 --set cv_folds=2
+    STUDY=(--device cpu --n-patients 20 --study-patients 20 --max-epochs 1 --set cv_folds=2
         --set deep.widen_factor=0.125)
     STUDY_LABEL="paper study, MR+LR, 20 patients, 1 epoch, width 1/8 (CPU)"
 fi
