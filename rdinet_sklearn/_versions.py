@@ -61,14 +61,41 @@ class VersionMismatchWarning(UserWarning):
     """
 
 
+LIKELY_DISTRIBUTIONS = {
+    "rdinet_sklearn": ("rdinet-sklearn",),
+    "sklearn": ("scikit-learn",),
+    "radiomics": ("pyradiomics", "pyradiomics-bhklab"),
+}
+"""Distribution names to try first for import names that differ from them.
+
+Each guess is confirmed against the distribution's own file list; only when none provides
+the module is every installed distribution scanned (``packages_distributions``, seconds).
+"""
+
+
 @functools.cache
 def _distributions():
     return metadata.packages_distributions()
 
 
+def _provides(distribution, module):
+    """Whether ``distribution`` installs the top-level import name ``module``."""
+    top_level = distribution.read_text("top_level.txt")
+    if top_level is not None:
+        return module in top_level.split()
+    return any(file.parts[0] in (module, f"{module}.py") for file in distribution.files or ())
+
+
 @functools.cache
 def installed_version(module):
     """Installed version of the distribution providing import name ``module``, or None."""
+    for name in (*LIKELY_DISTRIBUTIONS.get(module, ()), module):
+        try:
+            distribution = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if _provides(distribution, module):
+            return distribution.version
     names = _distributions().get(module, [])
     # "rdinet_sklearn" (and any editable install) may be missing from the mapping.
     candidates = [*names, module, module.replace("_", "-")]

@@ -266,6 +266,19 @@ def test_safe_format_round_trips_resnet_with_string_labels(split, tmp_path):
     assert loaded.get_params()["volume_size"] == (8, 24, 24)  # tuples survive JSON
 
 
+def test_safe_format_net_is_rebuilt_without_optimizer_and_trains_on(split, tmp_path):
+    train, y_train, new = split
+    net = ResNet50Classifier(**TINY_NET, optimizer=torch.optim.SGD, lr=0.05).fit(train, y_train)
+    loaded = io.load(io.save(net, tmp_path / "resnet.rdinet"))
+    assert getattr(loaded, "optimizer_", None) is None  # predicting needs no optimizer
+    np.testing.assert_array_equal(loaded.predict_proba(new), net.predict_proba(new))
+    loaded.partial_fit(train, y_train)  # a fresh optimizer, as the module docstring says
+    assert type(loaded.optimizer_) is torch.optim.SGD
+    assert loaded.optimizer_.param_groups[0]["lr"] == 0.05
+    assert len(loaded.history_) == len(net.history_) + 1
+    assert not np.array_equal(loaded.predict_proba(new), net.predict_proba(new))
+
+
 class _CustomOptimizer(torch.optim.SGD):
     pass
 

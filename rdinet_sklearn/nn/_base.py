@@ -317,11 +317,38 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         with skorch_device(self):
             return super().initialize()
 
+    def initialize_for_inference(self):
+        """Build what prediction needs (callbacks, module, criterion), not the optimizer.
+
+        Used when a saved net is rebuilt (:func:`rdinet_sklearn.nn._state.restore_net`): the
+        optimizer is not needed to predict, and creating the first torch optimizer of a
+        process imports ``torch._dynamo`` (seconds). Training later creates it
+        (:meth:`fit_loop`), so ``partial_fit`` continues with a fresh optimizer as after
+        :meth:`initialize`. skorch's ``initialize`` steps, in its order, less one.
+
+        Returns
+        -------
+        self
+        """
+        with skorch_device(self):
+            self.check_training_readiness()
+            self._initialize_virtual_params()
+            self._initialize_callbacks()
+            self._initialize_module()
+            self._initialize_criterion()
+            self._initialize_history()
+            self._validate_params()
+            self.initialized_ = True
+        return self
+
     def load_params(self, *args, **kwargs):
         with skorch_device(self):
             return super().load_params(*args, **kwargs)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if getattr(self, "optimizer_", None) is None:  # rebuilt for inference only
+            with skorch_device(self):
+                self._initialize_optimizer()
         seeds = self._seeds()
         transforms = resolve_augmentations(self.augmentation)
         device = self._compute_device()

@@ -157,7 +157,10 @@ def restore_net(cls, params, attributes, weights, history):
         return net
     for name, value in attributes.items():
         setattr(net, name, value)
-    net.initialize()
+    if hasattr(net, "initialize_for_inference"):
+        net.initialize_for_inference()  # the optimizer is built when training resumes
+    else:
+        net.initialize()
     for name, part in torch_parts(net).items():
         part.load_state_dict(weights.get(name, {}), strict=True)  # {}: no tensors (a loss)
     if pretrained is not None:

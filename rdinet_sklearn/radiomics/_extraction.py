@@ -53,6 +53,11 @@ PROCESS_CACHE_SIZE = 4096
 PROGRESS_MIN_TASKS = 20
 """With ``progress="auto"``, a bar is shown for more pyradiomics runs than this."""
 
+MIN_TASKS_PER_WORKER = 2
+"""Fewest pyradiomics runs per joblib worker: a worker starts in about a second (a process
+that imports pyradiomics), a run of one ROI takes a quarter of one, so one new case (its ROI
+and the second rater's) is extracted in this process."""
+
 _PROCESS_CACHE = LRUCache(max_entries=PROCESS_CACHE_SIZE)
 _STATS: Counter = Counter()
 
@@ -324,7 +329,7 @@ def run_tasks(tasks, *, memory, n_jobs=None, progress="auto"):
         else:
             pending[task.key] = task
     if pending:
-        n_workers = min(effective_n_jobs(n_jobs), len(pending))
+        n_workers = max(1, min(effective_n_jobs(n_jobs), len(pending) // MIN_TASKS_PER_WORKER))
         calls = [delayed(_run_task)(task, memory, n_workers > 1) for task in pending.values()]
         try:
             outputs = Parallel(n_jobs=n_workers, return_as="generator")(calls)

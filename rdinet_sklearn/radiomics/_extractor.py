@@ -163,7 +163,9 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
     cases. See :func:`extraction_stats`.
 
     *Parallelism.* Extractions run in ``n_jobs`` joblib workers, each with SimpleITK
-    limited to one thread (its threads would otherwise compete with the workers).
+    limited to one thread (its threads would otherwise compete with the workers); at most
+    one worker per two extractions, so one new case is extracted in this process (a worker
+    takes longer to start than its two ROIs take to extract). The features are the same.
 
     *Errors.* All extractions run even when some fail; failed ones (missing or unreadable
     file, image/mask grid mismatch, ROI label absent, pyradiomics error, non-finite feature)
