@@ -1,8 +1,9 @@
 """ComBat harmonization recovers the AUC a scanner shift costs on an external cohort.
 
-The public path: ``rdinet study`` on one center, with and without
-``radiomics.harmonization``, then ``rdinet evaluate`` of both studies on the same external
-patients (``make_ted_cohort(..., random_state=1)``) imaged on a shifted scanner. The
+The public path: ``rdinet study`` trained on one center, with and without
+``radiomics.harmonization``, tested (``--test-cases``) on external patients
+(``make_ted_cohort(..., random_state=1)``) imaged on the training scanner; then
+``rdinet evaluate`` of both studies on the same patients imaged on a shifted scanner. The
 cohorts are small images (12 x 64 x 112) so that the test runs on CPU; at that size the
 default :class:`~rdinet_sklearn.datasets.ScannerShift` moves the features too little to
 cost the RBF-SVM AUC, so the test uses a stronger shift (more coil field, noise and voxel
@@ -30,13 +31,12 @@ COMBAT = ["--set", "radiomics.harmonization={batch_column: center, unseen: estim
 MODEL = "Radiomics MR+LR SVM"
 
 
-def _external_auc(study, cases, out):
-    """AUC and probabilities of the study's radiomics model on ``cases`` (rdinet evaluate)."""
+def _evaluate(study, cases, out):
+    """The study's radiomics model on ``cases`` (rdinet evaluate): its predictions.csv rows."""
     argv = ["evaluate", "--study", str(study), "--cases", str(cases), "--target", "response"]
     assert main([*argv, "--out", str(out)]) == EXIT_OK
     rows = pd.read_csv(out / "predictions.csv")
-    rows = rows[rows["model"] == MODEL]
-    return rows["observed"].to_numpy(), rows["probability"].to_numpy()
+    return rows[rows["model"] == MODEL]
 
 
 def test_combat_recovers_the_auc_lost_to_a_scanner_shift(tmp_path):
@@ -54,14 +54,18 @@ def test_combat_recovers_the_auc_lost_to_a_scanner_shift(tmp_path):
         argv += ["--test-cases", str(tmp_path / "ext" / "cases.csv")]
         assert main([*argv, "--out", str(studies[name]), *STUDY, *extra]) == EXIT_OK
 
-    y_same, same = _external_auc(studies["plain"], tmp_path / "ext/cases.csv", tmp_path / "e1")
+    # the external patients on the training scanner: the plain study's test cohort
+    rows = pd.read_csv(studies["plain"] / "tables" / "predictions.csv")
+    same = rows[(rows["model"] == MODEL) & (rows["cohort"] == "test")]
     shifted_cases = tmp_path / "ext_shifted/cases.csv"
-    y, plain = _external_auc(studies["plain"], shifted_cases, tmp_path / "e2")
-    y_combat, combat = _external_auc(studies["combat"], shifted_cases, tmp_path / "e3")
-    assert (y == y_same).all() and (y == y_combat).all()  # the same patients, same order
+    plain = _evaluate(studies["plain"], shifted_cases, tmp_path / "plain_ext")
+    combat = _evaluate(studies["combat"], shifted_cases, tmp_path / "combat_ext")
+    ids = same["case"].tolist()  # the same patients, in the same order
+    assert plain["patient_id"].tolist() == ids and combat["patient_id"].tolist() == ids
+    y = plain["observed"].to_numpy()
 
-    auc_same = delong_auc_ci(y_same, same).auc
-    test = delong_test(y, combat, plain)
+    auc_same = delong_auc_ci(same["y_true"], same["proba"]).auc
+    test = delong_test(y, combat["probability"], plain["probability"])
     lost = auc_same - test.auc_b
     assert lost > 0.05, (auc_same, test)  # the shift costs the unharmonized model AUC
     assert test.difference > 0 and test.p_value < 0.05, test  # ComBat measurably better
