@@ -14,10 +14,12 @@ import pytest
 import skops.io
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 from skorch.exceptions import DeviceWarning
 
 from rdinet_sklearn import io
@@ -230,6 +232,18 @@ def test_safe_format_round_trips_radiomics_pipeline(radiomics_model, split, tmp_
     loaded = io.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(new), radiomics_model.predict_proba(new))
     assert loaded[1].icc_table_.equals(radiomics_model[1].icc_table_)
+
+
+def test_safe_format_round_trips_the_study_svm(tmp_path):
+    # CalibratedClassifierCV(SVC), as the study's "svm" classifier, with both calibrations
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + rng.normal(scale=0.5, size=60) > 0).astype(int)
+    for method in ("sigmoid", "isotonic"):
+        svm = CalibratedClassifierCV(SVC(random_state=0), method=method, ensemble=False)
+        model = make_pipeline(StandardScaler(), svm).fit(X, y)
+        loaded = io.load(io.save(model, tmp_path / f"svm_{method}.rdinet"))
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
 def test_safe_format_round_trips_rdinet_pipeline(rdinet_model, split, tmp_path):

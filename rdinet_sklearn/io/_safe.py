@@ -66,6 +66,10 @@ TRUSTED_TYPES = (
     # scikit-learn 1.6-1.7 keep a ColumnTransformer's remainder columns in this list of
     # column names (gone in 1.8); skops does not trust it by default (found by .ci/lowest).
     "sklearn.compose._column_transformer._RemainderColsList",
+    # A fitted CalibratedClassifierCV (the study's SVM) holds its calibrated classifiers in
+    # these private helpers; skops does not trust them by default.
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 )
 """Types beyond skops' defaults that :func:`load` builds without being told to."""
 
