@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import pandas as pd
 import pytest
@@ -112,3 +113,20 @@ def test_help_and_version_import_neither_torch_nor_pyradiomics():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
     assert run.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_console_script_returns_main_code_with_a_faster_collector(tmp_path):
+    (script,) = entry_points(group="console_scripts", name="rdinet")
+    assert script.value == "rdinet_sklearn.cli:run"
+    probe = (
+        "import gc, sys\n"
+        "from rdinet_sklearn.cli import run\n"
+        f"sys.argv = ['rdinet', 'validate', '--cases', {str(tmp_path / 'absent.csv')!r}]\n"
+        "code = run()\n"
+        "print(code, gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == [str(EXIT_BAD_INPUT), "10000", "True"]
+    assert "absent.csv" in done.stderr
