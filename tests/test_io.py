@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from importlib import metadata
 
 import joblib
 import numpy as np
@@ -26,6 +27,7 @@ from rdinet_sklearn import io
 from rdinet_sklearn._versions import (
     STAMP_KEY,
     VersionMismatchWarning,
+    _provides,
     _VersionStampMixin,
     dependency_versions,
 )
@@ -184,6 +186,21 @@ def test_version_mismatch_warns_naming_package_and_versions():
     assert loaded.alpha == 1.0
 
 
+@pytest.mark.parametrize("listing", ["RECORD", "top_level.txt"])
+def test_a_distribution_provides_the_top_level_names_its_metadata_lists(tmp_path, listing):
+    info = tmp_path / "example_dist-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: example-dist\nVersion: 1.0\n")
+    if listing == "RECORD":  # a wheel without top_level.txt (scikit-learn, numpy)
+        rows = ["example/__init__.py,sha256=x,10", '"odd,name.py",,', "lonely.py,,"]
+        (info / "RECORD").write_text("\n".join([*rows, f"{info.name}/RECORD,,"]) + "\n")
+    else:
+        (info / "top_level.txt").write_text("example\nlonely\n")
+    distribution = metadata.PathDistribution(info)
+    assert _provides(distribution, "example") and _provides(distribution, "lonely")
+    assert not _provides(distribution, "exam") and not _provides(distribution, "odd")
+
+
 def test_unstamped_pickles_load_silently():
     state = {"alpha": 3.0}  # written before the mixin existed
     loaded = _Stamped.__new__(_Stamped)
@@ -254,6 +271,13 @@ def test_safe_format_round_trips_rdinet_pipeline(rdinet_model, split, tmp_path):
     assert type(net) is RDINetClassifier and net.get_params()["k"] == original.k
     np.testing.assert_array_equal(net.classes_, original.classes_)
     assert net.history_[-1]["train_loss"] == pytest.approx(original.history_[-1]["train_loss"])
+
+
+def test_safe_format_stores_weights_and_tables_without_deflate(rdinet_model, tmp_path):
+    with zipfile.ZipFile(io.save(rdinet_model, tmp_path / "rdinet.rdinet")) as archive:
+        methods = {info.filename: info.compress_type for info in archive.infolist()}
+    assert methods["nets/0.safetensors"] == zipfile.ZIP_STORED  # float weights barely shrink
+    assert methods["model.skops"] == methods["manifest.json"] == zipfile.ZIP_DEFLATED
 
 
 def test_safe_format_loads_a_cuda_net_on_cpu(rdinet_model, split, tmp_path):

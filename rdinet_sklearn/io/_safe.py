@@ -199,12 +199,16 @@ def save(model, path, *, trusted=None):
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("manifest.json", json.dumps(manifest, indent=1, allow_nan=True))
             archive.writestr("model.skops", skops.io.dumps(tree))
+            # Network weights (float32) and parquet (compressed itself) gain 0-7 % from
+            # deflate, and inflating a ResNet's weights costs ~0.1 s per load: stored as is.
             for index, tensors in enumerate(net_tensors):
-                archive.writestr(f"nets/{index}.safetensors", save_tensors(tensors))
+                archive.writestr(
+                    f"nets/{index}.safetensors", save_tensors(tensors), zipfile.ZIP_STORED
+                )
             for index, table in enumerate(tables):
                 buffer = io.BytesIO()
                 table.to_parquet(buffer)
-                archive.writestr(f"frames/{index}.parquet", buffer.getvalue())
+                archive.writestr(f"frames/{index}.parquet", buffer.getvalue(), zipfile.ZIP_STORED)
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):
