@@ -85,9 +85,9 @@ def _provides(distribution, module):
     if top_level is not None:
         return module in top_level.split()
     names = (module, f"{module}.py")
-    # Wheels list their files in RECORD (CSV: path, hash, size). Reading its first column is
-    # about 20x faster than `distribution.files`, which builds a path object per file
-    # (8 600 for torch and scikit-learn: 0.2 s of a one-case `rdinet predict`).
+    # Wheels list their files in RECORD (CSV: path, hash, size). Reading its first column
+    # beats `distribution.files`, which builds a path object per file (8 600 here): the ten
+    # tracked packages take 0.04 s instead of 0.23 s of a one-case `rdinet predict`.
     record = distribution.read_text("RECORD")
     if record is not None:
         return any(row and row[0].split("/")[0] in names for row in csv.reader(record.splitlines()))
