@@ -26,6 +26,7 @@ from ._imaging import (
     labels_present,
     read_image,
 )
+from .exceptions import RdinetInputError
 
 DEFAULT_LABELS = {"IR": 1, "SR": 2, "MR": 3, "LR": 4}
 """Default label values of the extraocular-muscle map (both orbits share one value per muscle)."""
@@ -41,7 +42,7 @@ ALL_ROI = "all"
 """ROI name meaning the union of every structure in ``labels`` (the study's ``all_`` features)."""
 
 
-class CaseTableError(ValueError):
+class CaseTableError(RdinetInputError):
     """Raised by :func:`validate_case_table` with every problem found, one per line.
 
     Parameters

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 import numpy as np
 import SimpleITK as sitk
 
+from .exceptions import RdinetInputError
 
-class CaseError(ValueError):
+
+class CaseError(RdinetInputError):
     """A problem with one patient's files, naming the row, the column and the path.
 
     Parameters

@@ -26,22 +26,14 @@ import sys
 import tempfile
 import traceback
 
+from .exceptions import RdinetInputError
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 RADIOMICS_PRESETS = ("study", "original", "baseline", "ibsi")
 """``--params`` presets, spelled out here so that ``--help`` imports no pyradiomics (a test
 keeps the list equal to :data:`rdinet_sklearn.radiomics.PRESETS`)."""
 
-# Exceptions that mean "the input cannot be used" (exit 3), by defining module. They are
-# looked up only once raised, so that checking them imports nothing heavy.
-_BAD_INPUT = {
-    "rdinet_sklearn._cases": "CaseTableError",
-    "rdinet_sklearn._imaging": "CaseError",
-    "rdinet_sklearn.study._config": "ConfigError",
-    "rdinet_sklearn.study._handover": "ModelFolderError",
-    "rdinet_sklearn.io._safe": "ModelFileError",
-    "rdinet_sklearn.radiomics._extractor": "ExtractionError",
-}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -378,13 +370,8 @@ def _validate(args):
 
 
 def _is_bad_input(error):
-    if isinstance(error, FileNotFoundError):  # a path given on the command line or in a table
-        return True
-    for module, name in _BAD_INPUT.items():
-        defined = getattr(sys.modules.get(module), name, None)
-        if defined is not None and isinstance(error, defined):
-            return True
-    return False
+    # A path given on the command line or in a table, or any of our input errors.
+    return isinstance(error, (FileNotFoundError, RdinetInputError))
 
 
 def _write_traceback(args, error):

@@ -28,9 +28,8 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.harmonization._design import (
@@ -43,6 +42,8 @@ from rdinet_sklearn.harmonization._design import (
     warn_small_batches,
 )
 from rdinet_sklearn.harmonization._empirical_bayes import batch_moments, shrunk_batch_effects
+
+from .._sklearn_compat import Interval, StrOptions, check_feature_names_in, fit_context
 
 _CONSTANT_TOL = 1e-12
 """A feature whose pooled residual variance is below this fraction of its mean square is
@@ -188,7 +189,7 @@ class ComBatHarmonizer(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self.prior = prior
         self.unseen = unseen
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the pooled reference, the covariate effects and every batch's effect.
 
@@ -343,7 +344,7 @@ class ComBatHarmonizer(_VersionStampMixin, TransformerMixin, BaseEstimator):
             The feature columns, in input order.
         """
         check_is_fitted(self, "n_features_in_")
-        names = _check_feature_names_in(self, input_features)
+        names = check_feature_names_in(self, input_features)
         return np.asarray(names, dtype=object)[self._columns().feature_mask]
 
     def __sklearn_tags__(self):

@@ -24,6 +24,7 @@ import os
 import numpy as np
 import torch
 
+from ..exceptions import RdinetInputError
 from ..nn._state import TRUSTED_TYPES, net_state, restore_net
 
 
@@ -108,7 +109,7 @@ def decode(value, trusted, where):
     return trusted[name](**decode(value.get("params", {}), trusted, where))
 
 
-class UntrustedError(ValueError):
+class UntrustedError(RdinetInputError):
     """A saved model names a type or function that the loader was not told to trust.
 
     The base class of :class:`~rdinet_sklearn.io.UntrustedModelError`, which

@@ -35,6 +35,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from .._versions import dependency_versions, warn_on_mismatch
+from ..exceptions import RdinetInputError
 from ._nets import UntrustedError, dotted_name, is_net, rebuild_net, split_net, trusted_objects
 from ._tree import (
     SavedFrame,
@@ -74,7 +75,7 @@ TRUSTED_TYPES = (
 """Types beyond skops' defaults that :func:`load` builds without being told to."""
 
 
-class ModelFileError(ValueError):
+class ModelFileError(RdinetInputError):
     """The file is not a readable rdinet-sklearn model (damaged, truncated or foreign).
 
     Raised by :func:`load`; the message names the file and what is wrong with it.

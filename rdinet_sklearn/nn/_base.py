@@ -41,13 +41,13 @@ import pandas as pd
 import torch
 from sklearn import get_config
 from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_numpy, to_tensor
 
 from .._cases import read_case_table
+from .._sklearn_compat import validate_parameter_constraints
 from .._versions import _VersionStampMixin
 from ..selection._validation import check_binary_target
 from ..volumes._augment import BatchAugmentation, resolve_augmentations

@@ -16,8 +16,8 @@ import os
 from numbers import Integral
 
 import torch
-from sklearn.utils._param_validation import Options, StrOptions
 
+from .._sklearn_compat import Options, StrOptions
 from ..volumes._crop import CROPPER_PARAMETERS, VolumeCropper
 from ._backbone import RESNET_LAYERS
 

@@ -9,8 +9,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cache import resolve_memory
@@ -27,8 +26,11 @@ from rdinet_sklearn.radiomics._ibsi import feature_info_for_settings
 from rdinet_sklearn.radiomics._perturbation import perturbation_chain
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
+from .._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
+from ..exceptions import RdinetInputError
 
-class ExtractionError(ValueError):
+
+class ExtractionError(RdinetInputError):
     """Feature extraction failed for some cases; ``failures`` holds one CaseError per task.
 
     Raised by :class:`RadiomicsExtractor` after every extraction has run, so that all the
@@ -242,7 +244,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self.perturbations = perturbations
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the case table and learn the output feature names from its first case.
 
@@ -262,7 +264,7 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self._extract_and_set_names(table.iloc[:1], complete=False)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit and extract every case, each (case, rater) once.
 

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from ..exceptions import RdinetInputError
+
 MAX_ROTATION_DEGREES = 5.0
 """Rotations are drawn uniformly in +-5 degrees about the slice normal."""
 
@@ -28,7 +30,7 @@ MAX_TRANSLATION_VOXELS = 0.5
 """In-plane translations are drawn uniformly in +-0.5 voxel along each in-plane axis."""
 
 
-class PerturbationError(ValueError):
+class PerturbationError(RdinetInputError):
     """A perturbation cannot be applied to a case (its message says why)."""
 
 

@@ -6,7 +6,7 @@ from numbers import Integral
 import numpy as np
 import sklearn
 from sklearn import config_context
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -14,8 +14,6 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import l1_min_c
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._versions import _VersionStampMixin
@@ -24,6 +22,8 @@ from rdinet_sklearn.selection._validation import (
     binary_target_tags,
     check_binary_target,
 )
+
+from .._sklearn_compat import Interval, StrOptions, fit_context, parse_version
 
 C_GRID_DECADES = 3
 """Span of the automatic C grid above the empty-model bound, like glmnet's
@@ -211,7 +211,7 @@ class LassoSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Choose ``C`` by inner CV, refit on all of X and select the non-zero coefficients.
 

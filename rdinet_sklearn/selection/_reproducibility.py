@@ -7,9 +7,8 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cases import PERTURBATION_SUFFIX, REFERENCE_SUFFIX
@@ -20,6 +19,8 @@ from rdinet_sklearn.selection._validation import (
     raise_if_not_finite,
     row_labels,
 )
+
+from .._sklearn_compat import Interval, StrOptions, fit_context
 
 MIN_PAIRED_ROWS = 3
 """Fewest rows with both raters for an ICC: with 2 subjects MS_R has a single degree of
@@ -145,7 +146,7 @@ class ReproducibilityFilter(_VersionStampMixin, SelectorMixin, BaseEstimator):
         self.suffix = suffix
         self.unpaired = unpaired
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Compute the ICC of each paired feature on X and select the reproducible ones.
 
@@ -337,7 +338,7 @@ class PerturbationReproducibilityFilter(ReproducibilityFilter):
     ):
         super().__init__(threshold, icc=icc, suffix=suffix, unpaired=unpaired)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Compute each feature's ICC across the original and perturbed extractions.
 

@@ -5,9 +5,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import stats
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._versions import _VersionStampMixin
@@ -16,6 +15,8 @@ from rdinet_sklearn.selection._validation import (
     binary_target_tags,
     check_binary_target,
 )
+
+from .._sklearn_compat import Interval, StrOptions, fit_context
 
 TESTS = ("welch", "student", "mannwhitney")
 
@@ -179,7 +180,7 @@ class TTestSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
         self.correction = correction
         self.min_features = min_features
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Test every feature and select those with p-value below ``alpha``.
 

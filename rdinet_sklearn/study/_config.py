@@ -9,8 +9,10 @@ import os
 
 import yaml
 
+from ..exceptions import RdinetInputError
 
-class ConfigError(ValueError):
+
+class ConfigError(RdinetInputError):
     """A study setting is unknown, malformed or of the wrong kind (a preset, YAML file or override).
 
     The command line reports it as bad input (exit code 3), with this message.

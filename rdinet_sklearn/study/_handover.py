@@ -31,6 +31,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from .. import __version__
+from ..exceptions import RdinetInputError
 from ..io._tree import find_nodes
 from ..radiomics import RadiomicsExtractor
 from ._config import parse_roi
@@ -43,7 +44,7 @@ IMAGE_FAMILIES = ("resnet", "rdinet", "rdinet_clinical")
 """Model families with an image branch (Grad-CAM applies)."""
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(RdinetInputError):
     """A study model folder is missing, incomplete, or from another rdinet-sklearn version.
 
     The command line reports it as bad input (exit code 3), with this message, which names

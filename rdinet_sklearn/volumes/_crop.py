@@ -20,13 +20,13 @@ from numbers import Integral, Real
 import numpy as np
 import SimpleITK as sitk
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._cache import LRUCache, case_file_digest, resolve_memory
 from .._cases import read_case_table, resolve_roi, validate_case_table
 from .._imaging import CaseError, geometry_mismatches, read_image
+from .._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from .._versions import _VersionStampMixin
 
 VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nbytes")
@@ -321,7 +321,7 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self.memory = memory
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters; the volumes are computed by :meth:`transform`.
 
