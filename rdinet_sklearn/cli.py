@@ -35,7 +35,6 @@ RADIOMICS_PRESETS = ("study", "original", "baseline", "ibsi")
 keeps the list equal to :data:`rdinet_sklearn.radiomics.PRESETS`)."""
 
 
-
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit 2), for every subcommand too."""
 

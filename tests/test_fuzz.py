@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rdinet_sklearn import CaseTableError, tabular_columns, validate_case_table
+from rdinet_sklearn._checks import check_binary_target
 from rdinet_sklearn.selection import (
     LassoSelector,
     ReproducibilityFilter,
     SelectionFallbackWarning,
     TTestSelector,
 )
-from rdinet_sklearn.selection._validation import check_binary_target
 
 FUZZ = settings(
     max_examples=40,

@@ -9,7 +9,7 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 
-from .._sklearn_compat import Interval, validate_params
+from rdinet_sklearn._sklearn_compat import Interval, validate_params
 
 RESPONSE_COEF = {"activity": 1.8, "fibrosis": -1.2, "smoking": -0.5}
 """Coefficients of the true response logit (the intercept is solved to hit ``response_rate``)."""

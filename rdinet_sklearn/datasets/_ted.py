@@ -10,8 +10,9 @@ import pandas as pd
 import SimpleITK as sitk
 from joblib import Parallel, delayed
 
+from rdinet_sklearn._sklearn_compat import Interval, validate_params
+
 from .._cases import DEFAULT_LABELS
-from .._sklearn_compat import Interval, validate_params
 from . import _mri
 from ._anatomy import CORONAL_DIRECTION, DEFAULT_SHAPE
 from ._clinical import (

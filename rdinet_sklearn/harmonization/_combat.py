@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from rdinet_sklearn._sklearn_compat import Interval, StrOptions, check_feature_names_in, fit_context
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.harmonization._design import (
     Columns,
@@ -42,8 +43,6 @@ from rdinet_sklearn.harmonization._design import (
     warn_small_batches,
 )
 from rdinet_sklearn.harmonization._empirical_bayes import batch_moments, shrunk_batch_effects
-
-from .._sklearn_compat import Interval, StrOptions, check_feature_names_in, fit_context
 
 _CONSTANT_TOL = 1e-12
 """A feature whose pooled residual variance is below this fraction of its mean square is

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rdinet_sklearn.selection._validation import row_labels
+from rdinet_sklearn._checks import row_labels
 
 MIN_BATCH_SIZE = 2
 """Fewest samples of a batch (per feature) from which its variance can be estimated."""

@@ -46,10 +46,11 @@ from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_numpy, to_tensor
 
+from rdinet_sklearn._checks import check_binary_target
+
 from .._cases import read_case_table
 from .._sklearn_compat import validate_parameter_constraints
 from .._versions import _VersionStampMixin
-from ..selection._validation import check_binary_target
 from ..volumes._augment import BatchAugmentation, resolve_augmentations
 from ..volumes._crop import VolumeCropper
 from ._params import CROPPER_PARAMS, NET_CONSTRAINTS, expand_signature

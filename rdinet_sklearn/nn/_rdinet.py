@@ -11,8 +11,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from rdinet_sklearn._sklearn_compat import Interval, StrOptions
+
 from .._cases import tabular_columns
-from .._sklearn_compat import Interval, StrOptions
 from ._base import _VolumeNetClassifier
 from ._params import FITTED_ATTRIBUTES, NET_PARAMETERS, TRAINING_PARAMETERS
 from ._rdinet_module import FUSIONS, IMAGE_FUSIONS, TABULAR_FUSIONS, RDINetModule

@@ -20,13 +20,13 @@ from rdinet_sklearn._cases import (
     validate_case_table,
 )
 from rdinet_sklearn._imaging import CaseError, is_missing_path
+from rdinet_sklearn._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.radiomics._extraction import make_task, run_tasks
 from rdinet_sklearn.radiomics._ibsi import feature_info_for_settings
 from rdinet_sklearn.radiomics._perturbation import perturbation_chain
 from rdinet_sklearn.radiomics._settings import load_settings, settings_key
 
-from .._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ..exceptions import RdinetInputError
 
 

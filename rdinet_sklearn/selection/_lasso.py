@@ -16,14 +16,10 @@ from sklearn.svm import l1_min_c
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from rdinet_sklearn._checks import binary_target_tags, check_binary_target
+from rdinet_sklearn._sklearn_compat import Interval, StrOptions, fit_context, parse_version
 from rdinet_sklearn._versions import _VersionStampMixin
-from rdinet_sklearn.selection._validation import (
-    SelectionFallbackWarning,
-    binary_target_tags,
-    check_binary_target,
-)
-
-from .._sklearn_compat import Interval, StrOptions, fit_context, parse_version
+from rdinet_sklearn.selection._validation import SelectionFallbackWarning
 
 C_GRID_DECADES = 3
 """Span of the automatic C grid above the empty-model bound, like glmnet's

@@ -12,15 +12,11 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cases import PERTURBATION_SUFFIX, REFERENCE_SUFFIX
+from rdinet_sklearn._checks import raise_if_not_finite, row_labels
+from rdinet_sklearn._sklearn_compat import Interval, StrOptions, fit_context
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.selection._icc import ICC_KINDS, intraclass_correlation
-from rdinet_sklearn.selection._validation import (
-    SelectionFallbackWarning,
-    raise_if_not_finite,
-    row_labels,
-)
-
-from .._sklearn_compat import Interval, StrOptions, fit_context
+from rdinet_sklearn.selection._validation import SelectionFallbackWarning
 
 MIN_PAIRED_ROWS = 3
 """Fewest rows with both raters for an ICC: with 2 subjects MS_R has a single degree of

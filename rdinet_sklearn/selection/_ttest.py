@@ -9,14 +9,10 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from rdinet_sklearn._checks import binary_target_tags, check_binary_target
+from rdinet_sklearn._sklearn_compat import Interval, StrOptions, fit_context
 from rdinet_sklearn._versions import _VersionStampMixin
-from rdinet_sklearn.selection._validation import (
-    SelectionFallbackWarning,
-    binary_target_tags,
-    check_binary_target,
-)
-
-from .._sklearn_compat import Interval, StrOptions, fit_context
+from rdinet_sklearn.selection._validation import SelectionFallbackWarning
 
 TESTS = ("welch", "student", "mannwhitney")
 

@@ -15,11 +15,12 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
+from rdinet_sklearn._checks import check_binary_target
+
 from .._cache import file_digest
 from .._cases import CaseTableError, read_case_table, tabular_columns, validate_case_table
 from ..metrics import table1
 from ..selection import SelectionFallbackWarning
-from ..selection._validation import check_binary_target
 from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
 from ._config import ConfigError, fingerprint, make_config
 from ._fit import UncomputableMetricWarning, fit_and_predict

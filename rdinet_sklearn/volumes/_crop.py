@@ -23,10 +23,11 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from rdinet_sklearn._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
+
 from .._cache import LRUCache, case_file_digest, resolve_memory
 from .._cases import read_case_table, resolve_roi, validate_case_table
 from .._imaging import CaseError, geometry_mismatches, read_image
-from .._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from .._versions import _VersionStampMixin
 
 VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nbytes")
