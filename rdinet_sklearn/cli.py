@@ -205,6 +205,13 @@ def _model_options(parser):
         action="store_true",
         help="use models saved by another rdinet-sklearn version",
     )
+    parser.add_argument(
+        "--expect-fingerprint",
+        action="append",
+        metavar="SHA256",
+        help="refuse any model folder whose fingerprint (printed when the model is exported, "
+        "the SHA-256 of its model.json) is not this one (repeatable)",
+    )
 
 
 COMMANDS = (_add_demo, _add_study, _add_predict, _add_evaluate, _add_extract, _add_validate)
@@ -281,24 +288,39 @@ def _report(results, out):
             )
             lines.append(f"  {row['model']:<32} {value} {interval}")
     print("\n".join(lines))
+    _print_fingerprints(out, results["models"])
     print(f"report: {out}/report.html")
     return EXIT_OK
 
 
+def _print_fingerprints(out, names):
+    """Each exported model folder's fingerprint, for its author to publish."""
+    from .io import folder_fingerprint
+    from .study._handover import model_folder
+
+    print("model fingerprints (pass to predict/evaluate --expect-fingerprint):")
+    for name in names:
+        print(f"  {name:<32} {folder_fingerprint(model_folder(out, name))}")
+
+
 def _load_model(args, folder):
-    from .study import load_study_model
+    from .io import load_model_folder
 
     if os.path.isfile(folder):  # the model.rdinet / model.json inside the folder
         folder = os.path.dirname(folder)
-    return load_study_model(
-        folder, use_joblib=args.use_joblib, allow_other_version=args.allow_other_version
+    return load_model_folder(
+        folder,
+        use_joblib=args.use_joblib,
+        allow_other_version=args.allow_other_version,
+        expect_fingerprint=args.expect_fingerprint,
     )
 
 
 def _predict(args):
     from .study._apply import predict_cases, write_gradcam_figures, write_table_atomic
 
-    model, card = _load_model(args, args.model)
+    model, card, fingerprint = _load_model(args, args.model)
+    print(f"model {card['name']!r}: fingerprint {fingerprint}")
     predictions = predict_cases(model, card, args.cases)
     if args.gradcam:
         write_gradcam_figures(model, card, args.cases, args.gradcam)
@@ -321,7 +343,10 @@ def _evaluate(args):
         args.out,
         use_joblib=args.use_joblib,
         allow_other_version=args.allow_other_version,
+        expect_fingerprint=args.expect_fingerprint,
     )
+    for name, model in results["models"].items():
+        print(f"model {name!r}: fingerprint {model['fingerprint']}")
     lines = ["external-cohort AUC (95% CI):"]
     for row in results["table2"]:
         if row["cohort"] == "external" and row["metric"] == "AUC":

@@ -71,6 +71,10 @@ TRUSTED_TYPES = (
     # these private helpers; skops does not trust them by default.
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    # A fitted decision tree (each tree of a random forest) holds its nodes in this Cython
+    # class. skops rebuilds it from its state arrays alone (its TreeNode loader), as its
+    # documentation shows for trees; trusting this one name trusts no other type.
+    "sklearn.tree._tree.Tree",
 )
 """Types beyond skops' defaults that :func:`load` builds without being told to."""
 

@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from .._cases import CaseTableError, read_case_table, tabular_columns
+from ..io._folder import ModelFolderError, load_model_folder
 from ..metrics import table1
 from ..plots import plot_calibration, plot_decision_curve, plot_roc
 from ..report import write_html_report
 from ._apply import binary_outcome, predict_cases
-from ._handover import ModelFolderError, load_study_model, model_folder
+from ._handover import model_folder
 from ._outputs import (
     CALIBRATION_TITLE,
     TEST,
@@ -117,7 +118,16 @@ def _check_out(out):
         )
 
 
-def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_version=False):
+def evaluate_study(
+    study,
+    cases,
+    target,
+    out,
+    *,
+    use_joblib=False,
+    allow_other_version=False,
+    expect_fingerprint=None,
+):
     """Apply a finished study's headline models, unchanged, to an external cohort.
 
     Parameters
@@ -133,6 +143,8 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
         ``tables/`` and ``figures/``; written in full or not at all.
     use_joblib, allow_other_version : bool, default=False
         As for :func:`~rdinet_sklearn.study.load_study_model`.
+    expect_fingerprint : collection of str, default=None
+        Refuse any model folder whose fingerprint is not one of these.
 
     Returns
     -------
@@ -157,12 +169,13 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
     if target not in table.columns:
         raise CaseTableError([f"{source}: the target column {target!r} is missing"])
     names = _headline(results)
-    predictions, stages, y = {}, {}, None
+    predictions, stages, fingerprints, y = {}, {}, {}, None
     for name in names:
-        model, card = load_study_model(
+        model, card, fingerprint = load_model_folder(
             model_folder(study, name),
             use_joblib=use_joblib,
             allow_other_version=allow_other_version,
+            expect_fingerprint=expect_fingerprint,
         )
         if y is None:
             y = binary_outcome(table[target], card, column=target, source=source)
@@ -170,6 +183,7 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
         predictions[name] = frame
         proba = frame["probability"].to_numpy()
         stages[name] = {"proba_external": proba, "threshold": card["threshold"]}
+        fingerprints[name] = fingerprint
     y_ext = y.to_numpy()
     y_internal = _internal_test(study, names, stages)
     cohorts = {EXTERNAL: y_ext, INTERNAL: y_internal}
@@ -212,7 +226,10 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
         "study": str(study),
         "cases": source,
         "target": target,
-        "models": {n: {"threshold": s["threshold"]} for n, s in stages.items()},
+        "models": {
+            n: {"threshold": s["threshold"], "fingerprint": fingerprints[n]}
+            for n, s in stages.items()
+        },
         "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
         "calibration": json.loads(
             calibration_summary(stages, names, cohorts, formatted=False).to_json(orient="records")

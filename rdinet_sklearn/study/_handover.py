@@ -3,14 +3,10 @@
 The study fits radiomics classifiers on extracted features and RDINet on the case table
 joined with them; the model handed over puts the radiomics extraction (which learns nothing
 from the data) in front, so that it takes a case table like the training one and nothing
-else. Each model gets ``<out>/models/<display name>/`` with
-
-=================  ==========================================================================
-``model.rdinet``   the model as an :func:`rdinet_sklearn.io.save` file (never unpickled)
-``model.joblib``   the same model as a joblib pickle (load only from a trusted source)
-``model.json``     the model card: operating threshold, expected case-table columns, target
-                   classes, package version, and what the model is (family, ROI)
-=================  ==========================================================================
+else. Each model gets a model folder ``<out>/models/<display name>/``
+(:mod:`rdinet_sklearn.io._folder`: the pickle-free file, a joblib copy and the card, which
+here holds the operating threshold, expected case-table columns, target classes, package
+version and what the model is: family, ROI).
 
 The model's caches are switched off (``memory=None``): the training cache is not part of
 the model, so a loaded model never reads or writes it.
@@ -19,46 +15,28 @@ the model, so a loaded model never reads or writes it.
 from __future__ import annotations
 
 import copy
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from .. import __version__
-from ..exceptions import RdinetInputError
-from ..io._tree import find_nodes
+from .._cases import resolve_roi
+from ..io._folder import (
+    CARD_FORMAT,
+    CARD_VERSION,
+    is_current,
+    load_model_folder,
+    strip_caches,
+    write_model_folder,
+)
 from ..radiomics import RadiomicsExtractor
 from ._config import parse_roi
 from ._reproducibility import extractor_options
 
-CARD_FORMAT = "rdinet-sklearn-study-model"
-CARD_VERSION = 1
-SAFE_FILE, JOBLIB_FILE, CARD_FILE = "model.rdinet", "model.joblib", "model.json"
 IMAGE_FAMILIES = ("resnet", "rdinet", "rdinet_clinical")
 """Model families with an image branch (Grad-CAM applies)."""
-
-
-class ModelFolderError(RdinetInputError):
-    """A study model folder is missing, incomplete, or from another rdinet-sklearn version.
-
-    The command line reports it as bad input (exit code 3), with this message, which names
-    the folder or file.
-
-    Examples
-    --------
-    >>> from rdinet_sklearn.study import ModelFolderError, load_study_model
-    >>> try:
-    ...     load_study_model("no/such/model")
-    ... except ModelFolderError as err:
-    ...     print(err)
-    no/such/model: not a study model folder (no model.json)
-    """
 
 
 def model_folder(out, name):
@@ -149,10 +127,7 @@ def handover_model(fitted, info, config, train_cases, *, cache, feature_columns,
         model = _with_extraction(
             model, info, config, train_cases, cache=cache, passthrough=passthrough
         )
-    for node in find_nodes(model, lambda n: hasattr(n, "get_params")):
-        if "memory" in node.get_params(deep=False):
-            node.set_params(memory=None)
-    return model
+    return strip_caches(model)
 
 
 def expected_columns(model, config):
@@ -178,7 +153,9 @@ def model_card(name, stage, config, model, *, classes, target, fingerprint):
     """The ``model.json`` content of one study model."""
     required, optional = expected_columns(model, config)
     info = stage["info"]
-    roi = parse_roi(info["roi"])
+    # The structures by name, a keyword ROI ("all") resolved against the labels, so that
+    # the card needs no reading rule of its own.
+    _, values = resolve_roi(parse_roi(info["roi"]), config["labels"])
     return {
         "format": CARD_FORMAT,
         "format_version": CARD_VERSION,
@@ -193,64 +170,21 @@ def model_card(name, stage, config, model, *, classes, target, fingerprint):
         "image_column": config["image_column"],
         "mask_column": config["mask_column"],
         "labels": dict(config["labels"]),
-        "roi_structures": list(roi) if isinstance(roi, tuple) else [roi],
+        "roi_structures": [n for n, v in config["labels"].items() if v in values],
         "columns": {"required": required, "optional": optional},
         "image_branch": info["family"] in IMAGE_FAMILIES,
-        "files": {"safe": SAFE_FILE, "joblib": JOBLIB_FILE},
         "fingerprint": fingerprint,
     }
 
 
-def _read_card(folder):
-    path = Path(folder) / CARD_FILE
-    try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelFolderError(f"{folder}: not a study model folder (no {CARD_FILE})") from None
-    except (OSError, ValueError) as exc:
-        raise ModelFolderError(f"{path}: cannot be read ({exc})") from exc
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise ModelFolderError(f"{path}: not an rdinet-sklearn study model card")
-    if card.get("format_version") != CARD_VERSION:
-        raise ModelFolderError(
-            f"{path}: model card version {card.get('format_version')!r}; this rdinet-sklearn "
-            f"reads version {CARD_VERSION}"
-        )
-    return card
+def load_study_model(
+    folder, *, use_joblib=False, allow_other_version=False, expect_fingerprint=None
+):
+    """A study model folder's fitted model and its card (``model.json``), verified.
 
-
-def is_current(folder, fingerprint):
-    """Whether ``folder`` holds a complete model written for ``fingerprint``."""
-    try:
-        card = _read_card(folder)
-    except ModelFolderError:
-        return False
-    files = [Path(folder) / name for name in card["files"].values()]
-    return card.get("fingerprint") == fingerprint and all(f.is_file() for f in files)
-
-
-def write_model_folder(folder, model, card):
-    """Write the three files into a fresh folder, then move it into place (never half)."""
-    from .. import io
-
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
-    try:
-        io.save(model, partial / SAFE_FILE)
-        joblib.dump(model, partial / JOBLIB_FILE)
-        (partial / CARD_FILE).write_text(json.dumps(card, indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(partial, folder)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial)
-    return folder
-
-
-def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
-    """A study model folder's fitted model and its card (``model.json``).
+    The folder is checked before anything is loaded (:mod:`rdinet_sklearn.io._folder`):
+    the card's files stay inside the folder and have the digests it records, and the
+    model keeps no cache location.
 
     Parameters
     ----------
@@ -262,6 +196,8 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
     allow_other_version : bool, default=False
         Load a model saved by another rdinet-sklearn version (its feature definitions,
         preprocessing or networks may differ); by default that is refused.
+    expect_fingerprint : str or collection of str, default=None
+        Refuse the folder unless its fingerprint (SHA-256 of ``model.json``) is one of these.
 
     Returns
     -------
@@ -269,12 +205,13 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
         Takes a case table with the card's ``columns``; ``predict_proba[:, 1]`` is the
         probability of ``card["positive_class"]``.
     card : dict
-        Threshold, columns, classes, versions and what the model is.
+        Threshold, columns, classes, versions, digests and what the model is.
 
     Raises
     ------
     ModelFolderError
-        If the folder is not a complete study model or comes from another version.
+        If the folder is not a complete study model, was altered, comes from another
+        version or is not the one expected.
     rdinet_sklearn.io.ModelFileError
         If ``model.rdinet`` is damaged.
 
@@ -286,23 +223,13 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
     >>> card["threshold"], card["columns"]["required"][:2]  # doctest: +SKIP
     (0.41..., ['image', 'mask'])
     """
-    card = _read_card(folder)
-    saved = card.get("rdinet_sklearn_version")
-    if saved != __version__ and not allow_other_version:
-        raise ModelFolderError(
-            f"{Path(folder) / CARD_FILE}: saved by rdinet-sklearn {saved}, this is "
-            f"{__version__}; predictions could differ. Refit the study with this version, "
-            f"install rdinet-sklearn {saved}, or pass allow_other_version=True "
-            "(--allow-other-version)"
-        )
-    path = Path(folder) / card["files"]["joblib" if use_joblib else "safe"]
-    if not path.is_file():
-        raise ModelFolderError(f"{path}: missing from the model folder")
-    if use_joblib:
-        return joblib.load(path), card
-    from .. import io
-
-    return io.load(path), card
+    model, card, _ = load_model_folder(
+        folder,
+        use_joblib=use_joblib,
+        allow_other_version=allow_other_version,
+        expect_fingerprint=expect_fingerprint,
+    )
+    return model, card
 
 
 def export_stage(folder, name, stage, config, train_cases, **details):
@@ -332,4 +259,5 @@ def export_stage(folder, name, stage, config, train_cases, **details):
         target=details["target"],
         fingerprint=details["fingerprint"],
     )
-    return write_model_folder(folder, model, card)
+    write_model_folder(folder, model, card)
+    return folder
