@@ -17,14 +17,17 @@ import difflib
 import os
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from ._imaging import (
     CaseError,
     geometry_mismatches,
     is_missing_path,
-    labels_present,
+    label_array,
+    non_finite_count,
     read_image,
+    roi_size_problem,
 )
 from .exceptions import RdinetInputError
 
@@ -139,6 +142,8 @@ def read_case_table(cases):
     ------
     FileNotFoundError
         If the CSV file does not exist.
+    CaseTableError
+        If the CSV file is not UTF-8 text or not comma-separated.
     TypeError
         If ``cases`` is neither a DataFrame nor a path.
 
@@ -167,7 +172,7 @@ def read_case_table(cases):
         path = os.fspath(cases)
         if not os.path.exists(path):
             raise FileNotFoundError(f"case table {path} not found")
-        table = pd.read_csv(path)
+        table = _read_csv(path)
         folder = os.path.dirname(os.path.abspath(path))
         for column in table.columns:
             if column in ("image", "mask") or column.startswith("mask"):
@@ -177,6 +182,38 @@ def read_case_table(cases):
                 ]
         return table
     raise TypeError(f"cases must be a pandas DataFrame or a CSV path, got {type(cases).__name__}")
+
+
+def _read_csv(path):
+    """The CSV at ``path``: UTF-8 and comma-separated, or a :class:`CaseTableError` saying so.
+
+    There is no guessing: a latin-1 file read as such could hold mis-decoded paths, so it
+    is refused with the byte and its offset, and a table of one column whose name holds
+    ``;``, a tab or ``|`` is refused as using the wrong delimiter.
+    """
+    try:
+        table = pd.read_csv(path)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise CaseTableError(
+            [
+                f"{path}: not UTF-8 text (byte 0x{byte} at offset {exc.start}, e.g. a latin-1 "
+                "or Windows-1252 file); save the case table as UTF-8 ('CSV UTF-8')"
+            ]
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CaseTableError([f"{path}: not a readable CSV file ({exc})"]) from exc
+    if len(table.columns) == 1:
+        header = str(table.columns[0])
+        found = [sep for sep in (";", "\t", "|") if sep in header]
+        if found:
+            raise CaseTableError(
+                [
+                    f"{path}: the delimiter looks wrong: one column {header!r}, split by "
+                    f"{found[0]!r}; a case table is comma-separated"
+                ]
+            )
+    return table
 
 
 def _missing_columns(table, required):
@@ -189,15 +226,35 @@ def _missing_columns(table, required):
     return problems
 
 
+def _structure_problems(labels, wanted, where):
+    """Absent and too-small structures of one label map (``labels``: its integer array)."""
+    present = {int(v) for v in np.unique(labels) if v != 0}
+    absent = {name: value for name, value in wanted.items() if value not in present}
+    problems = []
+    if absent:
+        found = sorted(present) or "none"
+        problems.append(str(CaseError(*where, f"labels {absent} absent (labels found: {found})")))
+    for name, value in wanted.items():
+        small = value in present and roi_size_problem(labels == value)
+        if small:
+            problems.append(str(CaseError(*where, f"structure {name!r} (label {value}) {small}")))
+    return problems
+
+
 def _check_row(row, entry, columns, wanted, *, tolerance):
-    """Problems with one patient's files: readable, same grid, requested labels present."""
+    """Problems with one patient's files: readable, finite, same grid, structures present
+    and large enough for radiomics."""
     problems = []
     image_column, mask_columns = columns[0], columns[1:]
     try:
-        image = read_image(entry[image_column], row=row, column=image_column, header_only=True)
+        image = read_image(entry[image_column], row=row, column=image_column)
     except CaseError as err:
         problems.append(str(err))
         image = None
+    bad_voxels = 0 if image is None else non_finite_count(image)
+    if bad_voxels:
+        where = (row, image_column, entry[image_column])
+        problems.append(str(CaseError(*where, f"holds {bad_voxels} NaN or infinite voxels")))
     for column in mask_columns:
         path = entry[column]
         if column != mask_columns[0] and is_missing_path(path):
@@ -213,16 +270,11 @@ def _check_row(row, entry, columns, wanted, *, tolerance):
                     str(CaseError(row, column, path, f"grid differs from image: {mismatch}"))
                 )
         try:
-            present = labels_present(mask, row=row, column=column, path=path)
+            labels = label_array(mask, row=row, column=column, path=path)
         except CaseError as err:
             problems.append(str(err))
             continue
-        absent = {name: value for name, value in wanted.items() if value not in present}
-        if absent:
-            found = sorted(present) or "none"
-            problems.append(
-                str(CaseError(row, column, path, f"labels {absent} absent (labels found: {found})"))
-            )
+        problems.extend(_structure_problems(labels, wanted, (row, column, path)))
     return problems
 
 
@@ -254,7 +306,8 @@ def validate_case_table(
     reference_mask_column : str, default=None
         Column of a second rater's label map (cells may be empty).
     id_column : str, default=None
-        Column of patient identifiers that must be unique; by default the index must be.
+        Column of patient identifiers that must be unique (and name the patient in every
+        problem); by default the index must be unique and names the patient.
     check_files : bool, default=True
         Whether to open the files (header of the image, pixels of each label map).
     tolerance : float, default=1e-3
@@ -269,8 +322,11 @@ def validate_case_table(
     ------
     CaseTableError
         Listing every problem: missing columns, no rows, duplicate patients, missing or
-        unreadable files, grid mismatches between image and masks, and absent labels, each
-        naming the row and file.
+        unreadable files, images with NaN or infinite voxels (and how many), grid mismatches
+        between image and masks, absent structures and structures smaller than
+        :data:`~rdinet_sklearn._imaging.MIN_ROI_VOXELS` voxels or thinner than
+        :data:`~rdinet_sklearn._imaging.MIN_ROI_EXTENT` along an axis, each naming the
+        patient, the structure and the file.
 
     Examples
     --------
@@ -304,8 +360,10 @@ def validate_case_table(
     if problems:
         raise CaseTableError(problems)
     if check_files:
-        for row, entry in table.iterrows():
-            problems.extend(_check_row(row, entry, columns, wanted, tolerance=tolerance))
+        # Problems name the patient: its id when the table has an id column, else the index.
+        patients = table[id_column].astype(str) if id_column else table.index
+        for patient, (_, entry) in zip(patients, table.iterrows(), strict=True):
+            problems.extend(_check_row(patient, entry, columns, wanted, tolerance=tolerance))
     if problems:
         raise CaseTableError(problems)
     return table

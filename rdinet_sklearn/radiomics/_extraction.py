@@ -37,8 +37,10 @@ from rdinet_sklearn._imaging import (
     CaseError,
     geometry_mismatches,
     labels_present,
+    non_finite_count,
     read_image,
     roi_mask,
+    roi_size_problem,
 )
 from rdinet_sklearn.radiomics._perturbation import Perturbation, PerturbationError
 from rdinet_sklearn.radiomics._settings import (
@@ -207,8 +209,9 @@ def _read_checked_image(path, digest, row, column):
     image = read_image(path, row=row, column=column)
     # pyradiomics normalises over the whole image: one NaN or inf voxel anywhere poisons every
     # feature (or fails obscurely), so refuse such images up front.
-    if not np.isfinite(sitk.GetArrayViewFromImage(image)).all():
-        raise CaseError(row, column, path, "holds NaN or infinite intensities")
+    bad_voxels = non_finite_count(image)
+    if bad_voxels:
+        raise CaseError(row, column, path, f"holds {bad_voxels} NaN or infinite voxels")
     return image
 
 
@@ -227,6 +230,9 @@ def _read_case(image_digest, label_values, settings, task):
             *where, f"ROI labels {absent} absent (labels found: {sorted(present) or 'none'})"
         )
     roi = roi_mask(mask, label_values, row=task.row, column=task.mask_column, path=task.mask_path)
+    small = roi_size_problem(sitk.GetArrayViewFromImage(roi) > 0)
+    if small:
+        raise CaseError(*where, f"the ROI (labels {sorted(label_values)}) {small}")
     # Within tolerance the grids are the same; give pyradiomics the image's exact grid so
     # its own (much stricter) geometry check cannot fail with an obscure ITK message.
     roi.CopyInformation(image)

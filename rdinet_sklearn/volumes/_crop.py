@@ -152,8 +152,9 @@ def _crop_case(
     if mismatch:
         raise CaseError(row, mask_column, mask_path, f"grid differs from image: {mismatch[0]}")
     intensities = sitk.GetArrayFromImage(image)  # a copy: `image` is replaced below
-    if not np.all(np.isfinite(intensities)):
-        raise CaseError(row, image_column, image_path, "holds NaN or infinite intensities")
+    bad_voxels = int(np.count_nonzero(~np.isfinite(intensities)))
+    if bad_voxels:
+        raise CaseError(row, image_column, image_path, f"holds {bad_voxels} NaN or infinite voxels")
     labels = sitk.GetArrayViewFromImage(mask)
     roi = np.isin(labels, label_values)
     if not roi.any():
