@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -43,6 +44,17 @@ PERTURBATION_SUFFIX = "__perturbed"
 
 ALL_ROI = "all"
 """ROI name meaning the union of every structure in ``labels`` (the study's ``all_`` features)."""
+
+
+NUMERIC_SHARE = 0.9
+"""A tabular column whose values are at least 90 % numbers (missing cells not counted) is
+numeric; its other entries (``"sixty"`` in ``age``) are typing slips, read as missing with a
+:class:`ClinicalValueWarning`. Decided once from the whole training table; ``predict``
+applies the same decision and refuses text in a numeric column."""
+
+
+class ClinicalValueWarning(UserWarning):
+    """A clinical value that is no number in a numeric column, read as missing."""
 
 
 class CaseTableError(RdinetInputError):
@@ -375,9 +387,10 @@ def tabular_columns(table, *, exclude=()):
     The one rule for "which columns are tabular inputs", used by the study (its Table 1 and
     clinical features) and by :class:`~rdinet_sklearn.nn.RDINetClassifier`: every column not
     named in ``exclude`` (the image and label-map path columns, the patient identifier) is
-    tabular. Numeric columns hold values; the others are categories, except text columns
-    whose values are all distinct, which identify rows (patient ids, file paths) rather than
-    describe them and are left out.
+    tabular. Numeric columns hold values (at least :data:`NUMERIC_SHARE` of the non-missing
+    ones numbers); the others are categories, except text columns whose values are all
+    distinct, which identify rows (patient ids, file paths) rather than describe them and are
+    left out.
 
     Parameters
     ----------
@@ -411,8 +424,100 @@ def tabular_columns(table, *, exclude=()):
         if column in skip:
             continue
         values = table[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values):
+            categorical.append(column)
+        elif pd.api.types.is_numeric_dtype(values) or _mostly_numbers(values):
             numeric.append(column)
-        elif pd.api.types.is_bool_dtype(values) or values.nunique() < len(values):
+        elif values.nunique() < len(values):
             categorical.append(column)
     return numeric, categorical
+
+
+def _not_numbers(values):
+    """The non-missing entries of ``values`` that are not numbers (row -> value)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.iloc[:0]
+    numbers = pd.to_numeric(values.where(~values.map(_is_bool), None), errors="coerce")
+    return values[numbers.isna() & values.notna()]
+
+
+def _is_bool(value):
+    return isinstance(value, bool | np.bool_)
+
+
+def _mostly_numbers(values):
+    present = values.dropna()
+    numbers = len(present) - len(_not_numbers(present))
+    return len(present) > 0 and numbers >= NUMERIC_SHARE * len(present)
+
+
+def _listing(bad):
+    return ", ".join(f"{row!r} ({value!r})" for row, value in bad.head(10).items())
+
+
+def numeric_values(table, columns):
+    """``table`` with ``columns`` as numbers; text that is no number becomes missing.
+
+    The study's side of the :data:`NUMERIC_SHARE` rule: a column decided numeric keeps
+    its numbers, and each other entry (``"sixty"``) is read as a missing value, imputed in
+    each fold like any other, with a :class:`ClinicalValueWarning` naming its rows.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The case table (rows named by patient).
+    columns : sequence of str
+        Its numeric columns (:func:`tabular_columns`).
+
+    Returns
+    -------
+    table : DataFrame
+        A copy with ``columns`` of dtype float.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> from rdinet_sklearn._cases import numeric_values, tabular_columns
+    >>> table = pd.DataFrame({"age": [51, 60, "sixty"] + list(range(40, 47))},
+    ...                      index=[f"P{i}" for i in range(10)])
+    >>> tabular_columns(table)
+    (['age'], [])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     numbers = numeric_values(table, ["age"])
+    >>> print(caught[0].message)
+    column 'age' is numeric (90% or more of its values are numbers); read as missing: 'P2' ('sixty')
+    >>> int(numbers["age"].isna().sum())
+    1
+    """
+    table = table.copy()
+    for column in columns:
+        bad = _not_numbers(table[column])
+        if len(bad):
+            warnings.warn(
+                f"column {column!r} is numeric ({NUMERIC_SHARE:.0%} or more of its values are "
+                f"numbers); read as missing: {_listing(bad)}",
+                ClinicalValueWarning,
+                stacklevel=2,
+            )
+        table[column] = pd.to_numeric(table[column].where(~table[column].index.isin(bad.index)))
+    return table
+
+
+def require_numbers(table, columns, *, source="the case table"):
+    """``table`` with ``columns`` as numbers, or a :class:`CaseTableError` naming each
+    row and value that is no number (predict applies the training's column decision)."""
+    problems = []
+    for column in columns:
+        bad = _not_numbers(table[column])
+        if len(bad):
+            problems.append(
+                f"{source}: column {column!r} was numeric in training; not numbers: {_listing(bad)}"
+            )
+    if problems:
+        raise CaseTableError(problems)
+    table = table.copy()
+    for column in columns:
+        table[column] = pd.to_numeric(table[column])
+    return table

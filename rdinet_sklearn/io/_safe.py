@@ -60,6 +60,7 @@ TRUSTED_TYPES = (
     "rdinet_sklearn.selection._reproducibility.ReproducibilityFilter",
     "rdinet_sklearn.selection._ttest.TTestSelector",
     "rdinet_sklearn.volumes._crop.VolumeCropper",
+    "rdinet_sklearn._folds.ClassCountStratifiedKFold",
     "imblearn.pipeline.Pipeline",
     "imblearn.over_sampling._smote.base.SMOTE",
     "imblearn.over_sampling._random_over_sampler.RandomOverSampler",
@@ -75,6 +76,9 @@ TRUSTED_TYPES = (
     # class. skops rebuilds it from its state arrays alone (its TreeNode loader), as its
     # documentation shows for trees; trusting this one name trusts no other type.
     "sklearn.tree._tree.Tree",
+    # A fitted SimpleImputer (the study imputes missing clinical values) records its input
+    # dtype; a dtype is built from its type code alone and runs no code of the file.
+    "numpy.dtype",
 )
 """Types beyond skops' defaults that :func:`load` builds without being told to."""
 

@@ -22,7 +22,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from .. import __version__
-from .._cases import resolve_roi
+from .._cases import resolve_roi, tabular_columns
 from ..io._folder import (
     CARD_FORMAT,
     CARD_VERSION,
@@ -259,5 +259,9 @@ def export_stage(folder, name, stage, config, train_cases, **details):
         target=details["target"],
         fingerprint=details["fingerprint"],
     )
+    # The training table's column decision (NUMERIC_SHARE rule), which predict applies.
+    paths = (config["image_column"], config["mask_column"], config["reference_mask_column"])
+    numeric, _ = tabular_columns(train_cases, exclude=(*paths, config["id_column"]))
+    card["numeric_columns"] = [c for c in card["columns"]["required"] if c in numeric]
     write_model_folder(folder, model, card)
     return folder

@@ -18,7 +18,14 @@ from tqdm.auto import tqdm
 from rdinet_sklearn._checks import check_binary_target
 
 from .._cache import file_digest
-from .._cases import CaseTableError, read_case_table, tabular_columns, validate_case_table
+from .._cases import (
+    CaseTableError,
+    numeric_values,
+    read_case_table,
+    tabular_columns,
+    validate_case_table,
+)
+from .._folds import require_folds
 from ..metrics import table1
 from ..selection import SelectionFallbackWarning
 from ._comparison import COMPARISON_TITLE, comparison_table, repeated_cv_aucs, repeated_splits
@@ -45,6 +52,8 @@ from ._store import StageStore
 from ._summary import summary_table
 
 logger = logging.getLogger("rdinet_sklearn.study")
+MISSING_TITLE = "Missing clinical values"
+"""The table counting missing clinical values per column and cohort (imputed in-fold)."""
 
 
 def _start_log(out):
@@ -280,6 +289,19 @@ def run_study(
         handler.close()
 
 
+def _check_fold_counts(y_train, config):
+    """Refuse, before any work, a training cohort too small for the CVs the settings ask."""
+    asked = {}
+    if not config["group_column"]:  # leave-one-group-out needs no class counts
+        asked["cv_folds"] = config["cv_folds"]
+        if set(config["models"]) - {"radiomics"}:
+            asked["deep.cv_folds"] = config["deep"]["cv_folds"]
+    if config["comparison"]["repeats"]:
+        asked["comparison.folds"] = config["comparison"]["folds"]
+    for what, folds in asked.items():
+        require_folds(y_train, folds, what=what)
+
+
 def _index_by_id(cases, config):
     if config["id_column"] and config["id_column"] in cases.columns:
         cases.index = cases[config["id_column"]].astype(str)
@@ -348,7 +370,9 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
     else:
         test_ids = external_ids
         train_ids = cases.index[~cases.index.isin(external_ids)].to_numpy()
+    _check_fold_counts(y.loc[train_ids], config)
     numeric, categorical = clinical_columns(cases, config)
+    cases = numeric_values(cases, numeric)  # text in a numeric column: missing, with a warning
     cohort = pd.Series("training", index=cases.index).where(cases.index.isin(train_ids), "test")
     clinical = cases[numeric + categorical]
     tables = {
@@ -358,6 +382,8 @@ def _run(cases, y, target, config, out, progress, test_cases=None):
             y.loc[train_ids].map({0: "non-responder", 1: "responder"}),
             group_order=["non-responder", "responder"],
         ),
+        # Imputed in each fold (study._models.clinical_selection); counted for the report.
+        MISSING_TITLE: cases[numeric + categorical].isna().groupby(cohort).sum().T,
     }
     batch_columns = _harmonization_columns(cases, config)  # checked before any extraction
     groups = _training_groups(cases, train_ids, config)  # likewise
@@ -493,6 +519,7 @@ def _report(
     )
     tables.update(reproducibility_tables)
     entries["calibration"] = json.loads(calibration.to_json(orient="records"))
+    entries["missing_clinical_values"] = tables[MISSING_TITLE].to_dict()
     if groups is None:
         entries["cv_design"] = {"scheme": "stratified k-fold"}
     else:  # fold k of predictions.csv holds out the k-th of these groups
