@@ -140,7 +140,33 @@ def write_model_folder(folder, model, card):
 def folder_fingerprint(folder):
     """The fingerprint of a model folder: the SHA-256 (hex) of its ``model.json``.
 
-    Raises :class:`ModelFolderError` when the folder has no card.
+    The card records the digest of every file of the folder, so the fingerprint stands for
+    all of them; publish it, and ``rdinet predict --expect-fingerprint`` refuses any other.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The model folder.
+
+    Returns
+    -------
+    fingerprint : str
+        64 hexadecimal digits, as ``sha256sum model.json`` prints them.
+
+    Raises
+    ------
+    ModelFolderError
+        When the folder has no card.
+
+    Examples
+    --------
+    >>> import hashlib, os, tempfile
+    >>> from rdinet_sklearn.io import folder_fingerprint
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "model.json"), "w") as handle:
+    ...     _ = handle.write("{}")
+    >>> folder_fingerprint(folder) == hashlib.sha256(b"{}").hexdigest()
+    True
     """
     return _sha256(_card_bytes(folder))
 
@@ -263,6 +289,28 @@ def load_model_folder(
         If the folder is incomplete, altered, from another version, or not the one expected.
     rdinet_sklearn.io.UntrustedModelError
         If ``model.rdinet`` names types that are not trusted.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from rdinet_sklearn import __version__
+    >>> from rdinet_sklearn.io import ModelFolderError, folder_fingerprint, load_model_folder
+    >>> from rdinet_sklearn.io._folder import CARD_FORMAT, CARD_VERSION, write_model_folder
+    >>> model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    >>> folder = os.path.join(tempfile.mkdtemp(), "model")
+    >>> card = {"format": CARD_FORMAT, "format_version": CARD_VERSION,
+    ...         "rdinet_sklearn_version": __version__}
+    >>> fingerprint = write_model_folder(folder, model, card)
+    >>> fingerprint == folder_fingerprint(folder)
+    True
+    >>> load_model_folder(folder, expect_fingerprint=fingerprint).model.predict([[2.5]])
+    array([1])
+    >>> try:
+    ...     load_model_folder(folder, expect_fingerprint="0" * 64)
+    ... except ModelFolderError as err:
+    ...     print("refused:", "is not the expected" in str(err))
+    refused: True
     """
     from .. import __version__
     from ._safe import load
