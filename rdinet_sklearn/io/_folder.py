@@ -328,6 +328,8 @@ def load_model_folder(
             f"install rdinet-sklearn {saved}, or pass allow_other_version=True "
             "(--allow-other-version)"
         )
+    for kind in card["files"]:  # a card naming any path outside the folder is refused
+        model_file(folder, card, kind)
     path = verify_file(folder, card, "joblib" if use_joblib else "safe")
     model = joblib.load(path) if use_joblib else load(path)
     return LoadedModel(strip_caches(model), card, fingerprint)
