@@ -20,6 +20,8 @@ from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from rdinet_sklearn.io import load_model_folder
 from rdinet_sklearn.io._folder import file_digest, strip_caches
 from rdinet_sklearn.io._tree import find_nodes
+from rdinet_sklearn.radiomics import clear_process_cache
+from rdinet_sklearn.volumes import clear_volume_cache
 
 pytestmark = pytest.mark.slow
 
@@ -127,6 +129,9 @@ def test_predict_reads_no_cache_of_the_training_machine(here, tmp_path, capsys, 
     try:
         for path in outputs:
             path.write_bytes(pickle.dumps(_Payload()))
+        # as in a fresh process: nothing served from this process's own caches
+        clear_process_cache()
+        clear_volume_cache()
         flag = ["--use-joblib"] if use_joblib else []
         code, output = _predict(capsys, _model("RDINet+clinical all"), tmp_path / "p.csv", *flag)
         assert code == EXIT_OK, output.err
