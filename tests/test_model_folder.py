@@ -257,3 +257,15 @@ def test_untrusted_type_in_the_safe_file_exits_3(here, tmp_path, capsys):
     code, output = _predict(capsys, folder, tmp_path / "p.csv")
     assert code == EXIT_BAD_INPUT, output.err
     assert "system" in output.err and "not trusted" in output.err
+
+
+def test_evaluate_applies_every_headline_model_and_prints_fingerprints(here, tmp_path, capsys):
+    argv = ["evaluate", "--study", "results/demo", "--cases", CASES, "--target", "response"]
+    code = main([*argv, "--out", str(tmp_path / "ext")])
+    output = capsys.readouterr()
+    assert code == EXIT_OK, output.err
+    models = json.loads((tmp_path / "ext/external.json").read_text())["models"]
+    assert {"ResNet all", "RDINet all", "RDINet+clinical all"} <= set(models)
+    for name, model in models.items():
+        assert model["fingerprint"] == file_digest(_model(name) + "/model.json")
+        assert f"model {name!r}: fingerprint {model['fingerprint']}" in output.out
