@@ -339,7 +339,7 @@ def is_current(folder, stage_fingerprint):
     """Whether ``folder`` holds a complete, intact model written for ``stage_fingerprint``."""
     try:
         card = read_card(folder)
-        if card.get("fingerprint") != stage_fingerprint:
+        if card.get("stage_fingerprint") != stage_fingerprint:
             return False
         for kind in card["files"]:
             verify_file(folder, card, kind)

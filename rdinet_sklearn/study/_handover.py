@@ -173,7 +173,7 @@ def model_card(name, stage, config, model, *, classes, target, fingerprint):
         "roi_structures": [n for n, v in config["labels"].items() if v in values],
         "columns": {"required": required, "optional": optional},
         "image_branch": info["family"] in IMAGE_FAMILIES,
-        "fingerprint": fingerprint,
+        "stage_fingerprint": fingerprint,  # the study's key of the fit, for reruns
     }
 
 
