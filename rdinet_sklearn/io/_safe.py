@@ -28,6 +28,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import pandas as pd
 import skops.io
@@ -227,8 +228,8 @@ def save(model, path, *, trusted=None):
 
 def _read_manifest(archive, path):
     try:
-        manifest = json.loads(archive.read("manifest.json"))
-    except (KeyError, ValueError) as exc:
+        manifest = json.loads(_member(archive, "manifest.json", path))
+    except ValueError as exc:  # ModelFileError included
         raise ModelFileError(f"{path}: no readable manifest.json ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an rdinet-sklearn model file")
@@ -264,6 +265,8 @@ def _member(archive, name, path):
         return archive.read(name)
     except KeyError as exc:
         raise ModelFileError(f"{path}: {name} is missing") from exc
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # e.g. a bad CRC-32
+        raise ModelFileError(f"{path}: {name} is damaged ({exc})") from exc
 
 
 def load(path, *, trusted=None):
