@@ -43,7 +43,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _label_map(text):
-    """``--labels``: a YAML mapping of structure names to integer label values."""
+    """``--labels``: a YAML mapping of ROI names to label values or structure names.
+
+    A value is an integer label (label maps, or a structure number), a structure name as
+    stored in an RTSTRUCT / DICOM-SEG, or ``re:<pattern>``.
+    """
     import yaml
 
     try:
@@ -53,11 +57,14 @@ def _label_map(text):
     if not (
         isinstance(labels, dict)
         and labels
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in labels.values())
+        and all(
+            (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and v)
+            for v in labels.values()
+        )
     ):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a YAML mapping of structure names to label values, "
-            'e.g. "{tumor: 1}" or "{MR: 3, LR: 4}"'
+            'e.g. "{tumor: 1}", "{MR: 3, LR: 4}" or "{mass: \'re:GTV_Mass.*\'}"'
         )
     return {str(name): value for name, value in labels.items()}
 

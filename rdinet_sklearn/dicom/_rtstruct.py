@@ -1,0 +1,143 @@
+"""RTSTRUCT contours to binary masks on an image's grid, filled by patient coordinates.
+
+Why our own rasteriser: the libraries we compared fail two traps of real structure sets.
+rt-utils finds each contour's slice through the SOP instance UID it references, so contours
+drawn on an original series find nothing on a cropped or re-exported copy of it (the STS
+data of the IBSI); it also fills every contour on its own, so a hole is filled in.
+dcmrtstruct2nii says in its README that holes are not supported, and writes NIfTI files
+rather than returning arrays. Here a contour goes to a slice by its patient coordinates only,
+the contours of one plane are combined by the even-odd rule (a contour inside another cuts a
+hole, one inside that fills again), and pixels are inside when their centre is inside
+(:meth:`matplotlib.path.Path.contains_points`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pydicom
+from matplotlib.path import Path
+
+from .._imaging import CaseError
+
+PLANE_TOLERANCE = 0.1
+"""Largest spread (in slices) of one contour's points along the slice axis: more is oblique."""
+
+OUTSIDE_TOLERANCE = 0.5
+"""How far (in voxels) a contour point may lie beyond the image's outermost voxel centres."""
+
+
+@dataclass(frozen=True)
+class Contour:
+    """One contour: its geometric type and its points (n, 3) in patient coordinates (mm)."""
+
+    kind: str
+    points: np.ndarray
+
+
+@dataclass(frozen=True)
+class StructureSet:
+    """The structures of an RTSTRUCT file: ROI numbers, names and contours."""
+
+    names: dict  # ROI number -> ROI name
+    contours: dict  # ROI number -> list of Contour
+    frame_of_reference: str | None
+    referenced_series: tuple  # Series Instance UIDs the contours were drawn on
+
+
+def read_structure_set(path, *, row=None, column="mask"):
+    """The :class:`StructureSet` of an RTSTRUCT file, or a :class:`CaseError` naming it."""
+    try:
+        dataset = pydicom.dcmread(path)
+    except (OSError, pydicom.errors.InvalidDicomError) as exc:
+        raise CaseError(row, column, path, f"cannot be read as DICOM ({exc})") from exc
+    names = {
+        int(roi.ROINumber): str(roi.ROIName) for roi in dataset.get("StructureSetROISequence", [])
+    }
+    contours = {number: [] for number in names}
+    for roi in dataset.get("ROIContourSequence", []):
+        number = int(roi.ReferencedROINumber)
+        for item in roi.get("ContourSequence", []):
+            points = np.asarray(item.get("ContourData", []), dtype=np.float64).reshape(-1, 3)
+            kind = str(item.get("ContourGeometricType", "CLOSED_PLANAR"))
+            contours.setdefault(number, []).append(Contour(kind, points))
+    frames = dataset.get("ReferencedFrameOfReferenceSequence", [])
+    series = tuple(
+        str(s.SeriesInstanceUID)
+        for frame in frames
+        for study in frame.get("RTReferencedStudySequence", [])
+        for s in study.get("RTReferencedSeriesSequence", [])
+    )
+    frame = dataset.get("FrameOfReferenceUID") or (
+        str(frames[0].FrameOfReferenceUID) if frames else None
+    )
+    return StructureSet(names, contours, str(frame) if frame else None, series)
+
+
+def _check_contour(contour, name, where):
+    if contour.kind != "CLOSED_PLANAR":
+        raise CaseError(
+            *where,
+            f"structure {name!r} holds a {contour.kind} contour; only CLOSED_PLANAR contours "
+            "enclose a volume",
+        )
+    if len(contour.points) < 3:
+        raise CaseError(
+            *where,
+            f"structure {name!r} holds a contour of {len(contour.points)} point(s); a closed "
+            "contour needs at least 3",
+        )
+
+
+def _fill(polygon, shape):
+    """Pixels (y, x) of a ``shape`` slice whose centre lies inside ``polygon`` (n, 2: x, y)."""
+    filled = np.zeros(shape, dtype=bool)
+    low = np.maximum(np.floor(polygon.min(axis=0)).astype(int), 0)
+    high = np.minimum(np.ceil(polygon.max(axis=0)).astype(int), np.asarray(shape[::-1]) - 1)
+    if np.any(high < low):
+        return filled
+    xs, ys = np.meshgrid(np.arange(low[0], high[0] + 1), np.arange(low[1], high[1] + 1))
+    inside = Path(polygon).contains_points(np.column_stack([xs.ravel(), ys.ravel()]))
+    filled[ys.ravel()[inside], xs.ravel()[inside]] = True
+    return filled
+
+
+def rasterise(contours, grid, *, name, where):
+    """The binary mask (z, y, x) of one structure's ``contours`` on ``grid``.
+
+    Contours in the same plane are combined by the even-odd rule; planes that fall on the same
+    slice (contours drawn on a finer series) are united. Every contour must lie on a slice
+    plane of the grid and inside the image, else a :class:`CaseError` names the structure.
+    """
+    if not contours:
+        raise CaseError(*where, f"structure {name!r} has no contours")
+    size = np.asarray(grid.size)
+    planes = {}
+    for contour in contours:
+        _check_contour(contour, name, where)
+        index = grid.continuous_index(contour.points)
+        depth = index[:, 2]
+        if np.ptp(depth) > PLANE_TOLERANCE:
+            raise CaseError(
+                *where,
+                f"structure {name!r} holds a contour that is not in a slice plane of the image "
+                f"(it spans {np.ptp(depth):.2f} slices)",
+            )
+        outside = (index < -OUTSIDE_TOLERANCE) | (index > size - 1 + OUTSIDE_TOLERANCE)
+        if outside.any():
+            point = contour.points[np.flatnonzero(outside.any(axis=1))[0]]
+            raise CaseError(
+                *where,
+                f"structure {name!r} has contour points outside the image, e.g. "
+                f"({', '.join(f'{v:.1f}' for v in point)}) mm: the segmentation belongs to "
+                "another image or a larger crop of it",
+            )
+        plane = round(float(depth.mean()), 3)
+        shape = (grid.shape[1], grid.shape[2])
+        filled = _fill(index[:, :2], shape)
+        planes[plane] = planes.get(plane, np.zeros(shape, dtype=bool)) ^ filled
+    mask = np.zeros(grid.shape, dtype=bool)
+    for plane, filled in planes.items():
+        mask[int(np.clip(round(plane), 0, size[2] - 1))] |= filled
+    return mask
