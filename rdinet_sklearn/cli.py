@@ -170,6 +170,25 @@ def _add_validate(commands):
     validate.set_defaults(handler=_validate)
 
 
+def _add_index(commands):
+    index = commands.add_parser(
+        "index",
+        help="crawl a DICOM folder into a case table",
+        description="One row per image series that an RTSTRUCT or DICOM-SEG segments; what "
+        "is skipped, and why, goes to <out>_skipped.csv.",
+    )
+    index.add_argument("--dicom", required=True, help="folder of DICOM files (recursive)")
+    index.add_argument("--out", required=True, help="case table CSV to write")
+    index.add_argument("--modality", help="keep only image series of this modality, e.g. MR")
+    index.add_argument(
+        "--roi-map",
+        type=_label_map,
+        help="ROI names to structure names; a file lacking one is skipped, e.g. "
+        "\"{mass: 're:GTV_Mass.*'}\"",
+    )
+    index.set_defaults(handler=_index)
+
+
 def _add_predict(commands):
     predict = commands.add_parser(
         "predict",
@@ -214,7 +233,15 @@ def _model_options(parser):
     )
 
 
-COMMANDS = (_add_demo, _add_study, _add_predict, _add_evaluate, _add_extract, _add_validate)
+COMMANDS = (
+    _add_demo,
+    _add_study,
+    _add_predict,
+    _add_evaluate,
+    _add_extract,
+    _add_validate,
+    _add_index,
+)
 """The subcommands' parser functions, in ``--help`` order."""
 
 
@@ -369,6 +396,21 @@ def _validate(args):
         args.cases, labels=args.labels, reference_mask_column=args.reference_mask_column
     )
     print(f"{args.cases}: {len(table)} cases, no problems found")
+    return EXIT_OK
+
+
+def _index(args):
+    from .dicom import index_dicom
+
+    report = index_dicom(args.dicom, modality=args.modality, roi_map=args.roi_map, out=args.out)
+    for skip in report.skipped.itertuples():
+        structure = f" [{skip.structure}]" if skip.structure else ""
+        print(f"skipped {skip.path}{structure}: {skip.reason}")
+    stem = os.path.splitext(args.out)[0]
+    print(
+        f"{args.out}: {len(report.cases)} segmented series; "
+        f"{len(report.skipped)} item(s) skipped (listed in {stem}_skipped.csv)"
+    )
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from .._atomic import atomic_path
 from .._imaging import CaseError
+from ._quiet import quiet_pydicom
 from ._rtstruct import OUTSIDE_TOLERANCE, PLANE_TOLERANCE, read_structure_set
 from ._series import Skip, crawl, folder_listing, series_grid, series_problem
 from ._structures import match_structure, read_structures
@@ -169,6 +170,7 @@ def _rows(series, linked, modality, skips, relative_to):
     return table.sort_values(["patient_id", "modality", "image"], ignore_index=True)
 
 
+@quiet_pydicom()
 def index_dicom(folder, *, modality=None, roi_map=None, out=None):
     """Crawl a DICOM folder into a case table of segmented image series.
 

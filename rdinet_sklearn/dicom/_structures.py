@@ -22,6 +22,7 @@ import pydicom
 
 from .._cache import LRUCache, file_digest, resolve_memory
 from .._imaging import CaseError, is_missing_path
+from ._quiet import quiet_pydicom
 from ._rtstruct import rasterise, read_structure_set
 from ._seg import read_segment_set, segment_mask
 
@@ -34,6 +35,7 @@ SEGMENTATION_MODALITIES = {"RTSTRUCT": "RTSTRUCT", "SEG": "SEG"}
 _CONVERTED = LRUCache(max_bytes=512 << 20)
 
 
+@quiet_pydicom()
 def segmentation_kind(path):
     """``"RTSTRUCT"``, ``"SEG"`` or None (a label map, a folder or no DICOM at all).
 
@@ -55,6 +57,7 @@ def segmentation_kind(path):
     return SEGMENTATION_MODALITIES.get(str(header.get("Modality", "")))
 
 
+@quiet_pydicom()
 def frame_of_reference_of(image_path):
     """The Frame of Reference UID of a DICOM image (file or series folder), else None."""
     if image_path is None or is_missing_path(image_path):
@@ -73,6 +76,7 @@ def frame_of_reference_of(image_path):
     return str(frame) if frame else None
 
 
+@quiet_pydicom()
 def read_structures(path, *, row=None, column="mask"):
     """The structure set (RTSTRUCT) or segment set (SEG) of ``path``: ``.names`` maps numbers
     to names, with ``.frame_of_reference`` and ``.referenced_series``."""
@@ -153,6 +157,7 @@ def _convert_cached(digest, grid_key, number, *, path, kind, name, grid, where):
     return _convert(path, kind, number, name, grid, where)
 
 
+@quiet_pydicom()
 def structure_mask(
     path, specs, grid, *, frame_of_reference=None, row=None, column="mask", memory=None
 ):
