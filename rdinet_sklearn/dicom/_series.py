@@ -88,7 +88,14 @@ def crawl(folder):
                 entry.files.append(path)
                 entry.headers.append(header)
             else:
-                skips.append(Skip(path, str(header.get("PatientID", "")), "", "not an image slice"))
+                patient = str(header.get("PatientID", ""))
+                frames = int(header.get("NumberOfFrames", 1) or 1)
+                reason = (
+                    "a multi-frame image; rdinet index reads series of single-frame slices"
+                    if frames > 1
+                    else "not an image slice (no Image Position)"
+                )
+                skips.append(Skip(path, patient, "", reason))
     return series, segmentations, skips
 
 
