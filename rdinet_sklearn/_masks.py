@@ -20,14 +20,16 @@ from ._imaging import (
     read_image,
     roi_mask,
 )
-from .dicom._grid import Grid
-from .dicom._structures import frame_of_reference_of, segmentation_kind, structure_mask
 
 
 def is_segmentation(path):
     """Whether a mask cell names an RTSTRUCT or DICOM-SEG file (rather than a label map)."""
     if is_missing_path(path) or not isinstance(path, str | os.PathLike):
         return False
+    # Deferred, as every DICOM import here: pydicom and highdicom load only when a mask
+    # cell is read, not with the case-table module.
+    from .dicom._structures import segmentation_kind
+
     return segmentation_kind(path) is not None
 
 
@@ -48,6 +50,9 @@ def _label_map_values(label_values, where):
 
 
 def _structure_roi(image, mask_path, label_values, *, image_path, row, column, memory):
+    from .dicom._grid import Grid
+    from .dicom._structures import frame_of_reference_of, structure_mask
+
     grid = Grid.of(image)
     mask = structure_mask(
         mask_path,

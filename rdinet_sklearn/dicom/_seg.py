@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import highdicom as hd
 import numpy as np
 import pydicom
 import SimpleITK as sitk
@@ -28,6 +27,8 @@ class SegmentSet:
 
 
 def _read(path, where):
+    import highdicom as hd  # half a second to import: only when a SEG is read
+
     try:
         return hd.seg.segread(path)
     except (OSError, ValueError, AttributeError, pydicom.errors.InvalidDicomError) as exc:
