@@ -8,23 +8,14 @@ neighbour) on an image's grid; the case table's mask columns use it for any such
 
 from ._grid import Grid
 from ._index import IndexReport, index_dicom
-from ._structures import (
-    PATTERN_PREFIX,
-    frame_of_reference_of,
-    match_structure,
-    read_structures,
-    segmentation_kind,
-    structure_mask,
-)
+from ._structures import PATTERN_PREFIX, match_structure, segmentation_kind, structure_mask
 
 __all__ = [
     "PATTERN_PREFIX",
     "Grid",
     "IndexReport",
-    "frame_of_reference_of",
     "index_dicom",
     "match_structure",
-    "read_structures",
     "segmentation_kind",
     "structure_mask",
 ]

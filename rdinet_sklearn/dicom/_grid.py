@@ -15,7 +15,31 @@ import SimpleITK as sitk
 
 @dataclass(frozen=True)
 class Grid:
-    """Size (x, y, z), spacing (mm), origin (mm) and direction cosines of an image."""
+    """Size (x, y, z), spacing (mm), origin (mm) and direction cosines of an image.
+
+    Parameters
+    ----------
+    size : tuple of int
+        Voxels along x, y and z (SimpleITK's order).
+    spacing : tuple of float
+        Voxel size in mm along x, y and z.
+    origin : tuple of float
+        Patient coordinates (mm) of the first voxel's centre.
+    direction : tuple of float
+        The 3 x 3 direction cosines, row-major (SimpleITK's ``GetDirection()``).
+
+    Examples
+    --------
+    >>> import SimpleITK as sitk
+    >>> from rdinet_sklearn.dicom import Grid
+    >>> image = sitk.Image(8, 6, 4, sitk.sitkInt16)
+    >>> image.SetSpacing((0.5, 0.5, 3.0))
+    >>> grid = Grid.of(image)
+    >>> grid.shape
+    (4, 6, 8)
+    >>> grid.continuous_index([[1.0, 1.5, 6.0]]).tolist()
+    [[2.0, 3.0, 2.0]]
+    """
 
     size: tuple
     spacing: tuple

@@ -39,6 +39,24 @@ class IndexReport:
         (segmentation files).
     skipped : DataFrame
         Columns ``path``, ``patient_id``, ``structure`` and ``reason``.
+
+    Parameters
+    ----------
+    cases : DataFrame
+        The case table.
+    skipped : DataFrame, default=empty
+        What was left out.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from rdinet_sklearn.dicom import index_dicom
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "notes.txt"), "w") as handle:
+    ...     _ = handle.write("not DICOM")
+    >>> report = index_dicom(folder)
+    >>> report.skipped[["structure", "reason"]].to_dict("records")
+    [{'structure': '', 'reason': 'not a DICOM file'}]
     """
 
     cases: pd.DataFrame

@@ -182,6 +182,38 @@ def structure_mask(
     Returns
     -------
     mask : ndarray of bool, shape (z, y, x)
+
+    Raises
+    ------
+    CaseError
+        Naming the row, the file and the structure: a name absent (with the names present)
+        or matched twice, contours off the image or off its slice planes, a contour of fewer
+        than 3 points, another frame of reference.
+
+    Examples
+    --------
+    An RTSTRUCT with one square contour (x 0.5 to 4.5 mm, y 0.5 to 3.5 mm) in the plane
+    z = 2 mm, put on a 1 mm grid:
+
+    >>> import os, tempfile
+    >>> from pydicom.dataset import Dataset
+    >>> from pydicom.uid import RTStructureSetStorage, generate_uid
+    >>> from rdinet_sklearn.dicom import Grid, structure_mask
+    >>> rtstruct = Dataset()
+    >>> rtstruct.SOPClassUID, rtstruct.SOPInstanceUID = RTStructureSetStorage, generate_uid()
+    >>> rtstruct.Modality = "RTSTRUCT"
+    >>> roi, contour, contours = Dataset(), Dataset(), Dataset()
+    >>> roi.ROINumber, roi.ROIName = 1, "GTV_Mass_CT"
+    >>> contour.ContourGeometricType = "CLOSED_PLANAR"
+    >>> contour.ContourData = [0.5, 0.5, 2, 4.5, 0.5, 2, 4.5, 3.5, 2, 0.5, 3.5, 2]
+    >>> contours.ReferencedROINumber, contours.ContourSequence = 1, [contour]
+    >>> rtstruct.StructureSetROISequence, rtstruct.ROIContourSequence = [roi], [contours]
+    >>> path = os.path.join(tempfile.mkdtemp(), "RS.dcm")
+    >>> rtstruct.save_as(path, implicit_vr=True, little_endian=True, enforce_file_format=True)
+    >>> grid = Grid((8, 6, 4), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    >>> mask = structure_mask(path, ["re:GTV_Mass.*"], grid)
+    >>> mask.shape, int(mask.sum()), int(mask[2].sum())
+    ((4, 6, 8), 12, 12)
     """
     path = os.fspath(path)
     where = (row, column, path)
