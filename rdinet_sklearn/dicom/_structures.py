@@ -41,6 +41,15 @@ def segmentation_kind(path):
 
     Only the header is read, and only of files (a folder is an image series).
 
+    Parameters
+    ----------
+    path : str or path-like
+        A mask cell of a case table.
+
+    Returns
+    -------
+    kind : {"RTSTRUCT", "SEG"} or None
+
     Examples
     --------
     >>> from rdinet_sklearn.dicom import segmentation_kind
