@@ -24,7 +24,7 @@ from .._cache import LRUCache, file_digest, resolve_memory
 from .._imaging import CaseError, is_missing_path
 from ._quiet import quiet_pydicom
 from ._rtstruct import rasterise, read_structure_set
-from ._seg import read_segment_set, segment_mask
+from ._seg import SegmentSet, read_segment_set, segment_mask
 
 PATTERN_PREFIX = "re:"
 """A ``labels`` value starting with this is a regular expression over structure names."""
@@ -154,16 +154,16 @@ absent (structures present: ['GTV_Mass_MR_T1', 'Oedema'])
     return found[0]
 
 
-def _convert(path, kind, number, name, grid, where):
-    if kind == "SEG":
+def _convert(path, structures, number, grid, where):
+    name = structures.names[number]
+    if isinstance(structures, SegmentSet):
         return segment_mask(path, number, grid, name=name, where=where)
-    structures = read_structure_set(path, row=where[0], column=where[1])
     return rasterise(structures.contours.get(number, []), grid, name=name, where=where)
 
 
-def _convert_cached(digest, grid_key, number, *, path, kind, name, grid, where):
+def _convert_cached(digest, grid_key, number, *, path, structures, grid, where):
     """The conversion the disk cache keys on (digest, grid, number); the rest is ignored."""
-    return _convert(path, kind, number, name, grid, where)
+    return _convert(path, structures, number, grid, where)
 
 
 @quiet_pydicom()
@@ -237,7 +237,7 @@ def structure_mask(
         )
     digest = file_digest(path)
     cached = resolve_memory(memory).cache(
-        _convert_cached, ignore=["path", "kind", "name", "grid", "where"]
+        _convert_cached, ignore=["path", "structures", "grid", "where"]
     )
     union = np.zeros(grid.shape, dtype=bool)
     for spec in specs:
@@ -245,9 +245,14 @@ def structure_mask(
         key = (digest, grid.key(), number)
         mask = _CONVERTED.get(key)
         if mask is None:
-            name = structures.names[number]
             mask = cached(
-                digest, grid.key(), number, path=path, kind=kind, name=name, grid=grid, where=where
+                digest,
+                grid.key(),
+                number,
+                path=path,
+                structures=structures,
+                grid=grid,
+                where=where,
             )
             _CONVERTED.put(key, mask)
         union |= mask
