@@ -18,7 +18,7 @@ from dicom_data import (
 )
 from pydicom.uid import generate_uid
 
-from rdinet_sklearn import CaseTableError, RadiomicsExtractor, validate_case_table
+from rdinet_sklearn import CaseTableError, RadiomicsExtractor, VolumeCropper, validate_case_table
 from rdinet_sklearn._imaging import CaseError, read_image
 from rdinet_sklearn._masks import read_roi
 from rdinet_sklearn.dicom import _structures, segmentation_kind
@@ -298,3 +298,14 @@ def test_new_series_uid_does_not_matter(tmp_path):
     copy = copy_series(image, tmp_path / "reexported", reexport)
     reference = sitk.GetArrayFromImage(sitk.ReadImage(str(nifti_mask))) > 0
     assert np.array_equal(_roi(copy, rtstruct, ("GTV_Mass_MR_T1",)), reference)
+
+
+def test_volume_cropper_reads_rtstruct_masks_like_their_nifti_twins():
+    image, rtstruct, _, nifti_mask = sts_paths("STS_002/MR_T1")
+    table = pd.DataFrame({"image": [str(image)] * 2, "mask": [str(rtstruct), str(nifti_mask)]})
+    volumes = []
+    for row, labels in ((0, {"mass": "re:GTV_Mass.*"}), (1, {"mass": 1})):
+        cropper = VolumeCropper(roi="mass", labels=labels, volume_size=(8, 24, 24), orbits="joint")
+        volumes.append(cropper.fit_transform(table.iloc[[row]]))
+    assert volumes[0].shape == (1, 1, 8, 24, 24)
+    np.testing.assert_array_equal(volumes[0], volumes[1])
