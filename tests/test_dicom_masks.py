@@ -4,6 +4,7 @@ structure."""
 
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
 import SimpleITK as sitk
 from dicom_data import (
@@ -309,3 +310,29 @@ def test_volume_cropper_reads_rtstruct_masks_like_their_nifti_twins():
         volumes.append(cropper.fit_transform(table.iloc[[row]]))
     assert volumes[0].shape == (1, 1, 8, 24, 24)
     np.testing.assert_array_equal(volumes[0], volumes[1])
+
+
+def test_a_series_folder_with_a_missing_or_duplicated_slice_is_refused(tmp_path):
+    image, rtstruct, _, _ = sts_paths("STS_003/PET")
+    gap = copy_series(image, tmp_path / "gap")
+    sorted(gap.iterdir())[20].unlink()
+    first = sorted(image.iterdir())[0]
+
+    def duplicate(dataset, index):
+        if index == 5:
+            dataset.ImagePositionPatient = pydicom.dcmread(first).ImagePositionPatient
+            dataset.SOPInstanceUID = generate_uid()
+
+    twice = copy_series(image, tmp_path / "twice", duplicate)
+    table = pd.DataFrame(
+        {"image": [str(gap), str(twice)], "mask": [str(rtstruct)] * 2}, index=["STS_003", "copy"]
+    )
+    with pytest.raises(CaseTableError) as info:
+        validate_case_table(table, labels={"mass": "GTV_Mass_PET"})
+    first_problem, second_problem = info.value.problems
+    assert first_problem.startswith(f"row 'STS_003', column 'image' ({gap}): DICOM series has")
+    assert "uneven slice spacing" in first_problem and "missing slices" in first_problem
+    assert second_problem == (
+        f"row 'copy', column 'image' ({twice}): DICOM series holds duplicated slices "
+        "(two at one position)"
+    )
