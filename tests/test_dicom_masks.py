@@ -336,3 +336,9 @@ def test_a_series_folder_with_a_missing_or_duplicated_slice_is_refused(tmp_path)
         f"row 'copy', column 'image' ({twice}): DICOM series holds duplicated slices "
         "(two at one position)"
     )
+
+
+def test_reading_leaves_pydicoms_validation_setting_as_it_was():
+    before = pydicom.config.settings.reading_validation_mode
+    _roi(*sts_paths("STS_001/PET")[:2], ("GTV_Mass_PET",))  # its Study ID breaks DICOM's 16
+    assert pydicom.config.settings.reading_validation_mode == before
