@@ -11,7 +11,7 @@ import pytest
 from dicom_data import DCMQI, STS, copy_series, require_real_dicom, sts_paths
 from pydicom.uid import generate_uid
 
-from rdinet_sklearn import RadiomicsExtractor, index_dicom, read_case_table, validate_case_table
+from rdinet_sklearn import RadiomicsExtractor, index_dicom, read_case_table
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 MASS = {"mass": "re:GTV_Mass.*"}
@@ -93,19 +93,37 @@ def test_must_work_python_snippet_and_same_features_as_the_nifti_pairs(sts_mr):
     np.testing.assert_allclose(features.to_numpy(), from_nifti.to_numpy(), rtol=0.02, atol=1e-6)
 
 
-def test_index_of_all_sts_links_each_structure_set_to_its_own_series(tmp_path):
+def test_index_of_all_sts_then_extract_equals_the_nifti_pairs(tmp_path):
     report = index_dicom(STS, out=tmp_path / "cases.csv")
     cases = report.cases
     assert len(cases) == 9
     assert sorted(set(cases["modality"])) == ["CT", "MR", "PT"]
-    for row in read_case_table(tmp_path / "cases.csv").itertuples():
+    table = read_case_table(tmp_path / "cases.csv")
+    for row in table.itertuples():
         # CT, MR and PET share a frame of reference and none is the referenced series:
         # the study ID picks each series' own structure set.
         assert os.path.dirname(os.path.dirname(row.mask)) == os.path.dirname(row.image)
     reasons = set(report.skipped["reason"])
     assert reasons == {"not a DICOM file"}  # the NIfTI copies and the licence files
     assert (tmp_path / "cases_skipped.csv").exists()
-    validate_case_table(read_case_table(tmp_path / "cases.csv"), labels=MASS)
+    assert main(["validate", "--cases", str(tmp_path / "cases.csv"), "--labels", str(MASS)]) == 0
+    params = tmp_path / "first_order.yaml"
+    params.write_text("imageType: {Original: {}}\nfeatureClass: {firstorder: []}\n")
+    out = tmp_path / "features.parquet"
+    argv = ["extract", "--cases", str(tmp_path / "cases.csv"), "--labels", str(MASS)]
+    assert main([*argv, "--roi", "mass", "--params", str(params), "--out", str(out)]) == 0
+    from_dicom = pd.read_parquet(out)
+    series = [os.path.relpath(image, STS).split(os.sep)[:2] for image in table["image"]]
+    nifti = pd.DataFrame(
+        [
+            {"image": str(sts_paths("/".join(s))[2]), "mask": str(sts_paths("/".join(s))[3])}
+            for s in series
+        ]
+    )
+    extractor = RadiomicsExtractor(roi="mass", labels={"mass": 1}, params=str(params))
+    from_nifti = extractor.fit_transform(nifti)
+    assert from_dicom.shape == (9, 18)
+    np.testing.assert_allclose(from_dicom.to_numpy(), from_nifti.to_numpy(), rtol=0.02)
 
 
 def test_index_of_dcmqi_puts_second_segmentations_in_mask_rater2():
