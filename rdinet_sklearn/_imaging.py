@@ -64,6 +64,10 @@ SLICE_GAP_TOLERANCE = 0.01
 
 def _dicom_series(folder):
     reader = sitk.ImageSeriesReader()
+    series = reader.GetGDCMSeriesIDs(str(folder))
+    if len(series) > 1:
+        # GDCM would read one of them, whichever it lists first.
+        raise RuntimeError(f"folder holds {len(series)} DICOM image series; expected one")
     files = reader.GetGDCMSeriesFileNames(str(folder))
     if not files:
         raise RuntimeError("folder holds no DICOM series")

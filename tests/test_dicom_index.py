@@ -11,7 +11,13 @@ import pytest
 from dicom_data import DCMQI, STS, copy_series, require_real_dicom, sts_paths
 from pydicom.uid import generate_uid
 
-from rdinet_sklearn import RadiomicsExtractor, index_dicom, read_case_table
+from rdinet_sklearn import (
+    CaseTableError,
+    RadiomicsExtractor,
+    index_dicom,
+    read_case_table,
+    validate_case_table,
+)
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 MASS = {"mass": "re:GTV_Mass.*"}
@@ -208,11 +214,31 @@ def test_index_reports_non_dicom_files_and_ambiguous_series(tmp_path):
     copy_series(sts_paths("STS_002/CT")[0], root / "copy", another_copy)
     report, reasons = _skip_reasons(root)
     assert reasons[str(root / "image" / "notes.txt")] == "not a DICOM file"
-    assert "its folder holds other files too" in reasons[str(root / "image")]
-    (root / "image" / "notes.txt").unlink()
-    report, reasons = _skip_reasons(root)
     assert reasons[str(root / "structures" / "RS.dcm")].startswith("2 candidate series")
     assert report.cases.empty
+
+
+def test_rt_export_layout_and_two_series_in_one_folder(tmp_path):
+    # An RT export: the structure set in the folder of its CT slices.
+    root = _one_patient(tmp_path)
+    shutil.move(root / "structures" / "RS.dcm", root / "image" / "RS.dcm")
+    report = index_dicom(root)
+    assert report.cases[["image", "mask"]].to_dict("records") == [
+        {"image": str(root / "image"), "mask": str(root / "image" / "RS.dcm")}
+    ]
+    validate_case_table(report.cases, labels={"mass": "GTV_Mass_CT"})
+    # A second image series in the same folder: neither can be the table's image.
+    for path in sts_paths("STS_002/PET")[0].iterdir():
+        shutil.copy(path, root / "image" / f"pet_{path.name}")
+    report = index_dicom(root)
+    assert report.cases.empty
+    reasons = report.skipped["reason"].tolist()
+    two_series = "its folder holds another image series too; give each series a folder of its own"
+    assert reasons.count(two_series) == 2
+    assert reasons.count("no image series for it") == 1
+    table = pd.DataFrame({"image": [str(root / "image")], "mask": [str(root / "image" / "RS.dcm")]})
+    with pytest.raises(CaseTableError, match=r"folder holds 2 DICOM image series; expected one"):
+        validate_case_table(table, labels={"mass": "GTV_Mass_CT"})
 
 
 def test_cli_index_prints_the_report_and_bad_tables_exit_3(tmp_path, capsys):

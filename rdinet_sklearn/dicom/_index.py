@@ -21,7 +21,7 @@ from .._atomic import atomic_path
 from .._imaging import CaseError
 from ._quiet import quiet_pydicom
 from ._rtstruct import OUTSIDE_TOLERANCE, PLANE_TOLERANCE, read_structure_set
-from ._series import Skip, crawl, folder_listing, series_grid, series_problem
+from ._series import Skip, crawl, series_grid, series_problem, slices_by_folder
 from ._structures import match_structure, read_structures
 
 REPORT_COLUMNS = ["path", "patient_id", "structure", "reason"]
@@ -106,8 +106,8 @@ def _candidates(segmentation, series, grids):
     return same_frame
 
 
-def _usable_series(series, folder, skips):
-    listing = folder_listing(folder)
+def _usable_series(series, skips):
+    listing = slices_by_folder(series)
     grids = {}
     for uid, entry in series.items():
         problem = series_problem(entry, listing[entry.folder])
@@ -195,8 +195,8 @@ def index_dicom(folder, *, modality=None, roi_map=None, out=None):
     Parameters
     ----------
     folder : str or path-like
-        The folder, searched recursively. Image series must each sit in a folder of their
-        own; RTSTRUCT and DICOM-SEG files may be anywhere.
+        The folder, searched recursively. Each image series must sit in a folder without
+        another image series; RTSTRUCT and DICOM-SEG files may be anywhere.
     modality : str, default=None
         Keep only image series of this DICOM modality (``"MR"``, ``"CT"``, ``"PT"``).
     roi_map : mapping of str to int or str, default=None
@@ -225,7 +225,7 @@ def index_dicom(folder, *, modality=None, roi_map=None, out=None):
     if not os.path.isdir(folder):
         raise CaseError(None, "dicom", folder, "folder not found")
     series, segmentations, skips = crawl(folder)
-    grids = _usable_series(series, folder, skips)
+    grids = _usable_series(series, skips)
     linked = _link(series, segmentations, grids, dict(roi_map or {}), skips)
     relative_to = os.path.dirname(os.path.abspath(out)) if out is not None else None
     table = _rows(series, linked, modality, skips, relative_to)

@@ -118,13 +118,18 @@ def series_grid(entry):
     return grid, gaps
 
 
-def series_problem(entry, folder_files):
-    """Why a series cannot be a case-table image, or None."""
+def series_problem(entry, folder_slices):
+    """Why a series cannot be a case-table image, or None.
+
+    ``folder_slices`` are the image slices (of any series) in the series' folder. Other
+    DICOM files may share the folder (an RT export puts the structure set beside the CT):
+    the series reader ignores them; a second image series would not be.
+    """
     patients = sorted({str(h.get("PatientID", "")) for h in entry.headers})
     if len(patients) > 1:
         return f"one series holds several patients {patients}"
-    if set(folder_files) != set(entry.files):
-        return "its folder holds other files too; give each series a folder of its own"
+    if set(folder_slices) != set(entry.files):
+        return "its folder holds another image series too; give each series a folder of its own"
     try:
         _, gaps = series_grid(entry)
     except (AttributeError, ValueError, TypeError) as exc:
@@ -136,9 +141,10 @@ def series_problem(entry, folder_files):
     return None
 
 
-def folder_listing(folder):
-    """Every file of each folder under ``folder`` (to check a series owns its folder)."""
+def slices_by_folder(series):
+    """The image slices of every series, grouped by the folder they are in."""
     listing = defaultdict(list)
-    for root, _, names in os.walk(folder):
-        listing[root] = [os.path.join(root, name) for name in names]
+    for entry in series.values():
+        for path in entry.files:
+            listing[os.path.dirname(path)].append(path)
     return listing
