@@ -22,7 +22,8 @@ from pydicom.uid import generate_uid
 from rdinet_sklearn import CaseTableError, RadiomicsExtractor, VolumeCropper, validate_case_table
 from rdinet_sklearn._imaging import CaseError, read_image
 from rdinet_sklearn._masks import read_roi
-from rdinet_sklearn.dicom import _structures, segmentation_kind
+from rdinet_sklearn.dicom import Grid, _structures, segmentation_kind
+from rdinet_sklearn.dicom._rtstruct import Contour, rasterise
 
 FIRST_ORDER = {"imageType": {"Original": {}}, "featureClass": {"firstorder": []}}
 
@@ -342,3 +343,20 @@ def test_reading_leaves_pydicoms_validation_setting_as_it_was():
     before = pydicom.config.settings.reading_validation_mode
     _roi(*sts_paths("STS_001/PET")[:2], ("GTV_Mass_PET",))  # its Study ID breaks DICOM's 16
     assert pydicom.config.settings.reading_validation_mode == before
+
+
+def test_contours_sharing_an_edge_claim_its_pixels_once():
+    # Vertices on voxel centres: each boundary voxel belongs to exactly one of the squares.
+    grid = Grid((10, 8, 3), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    where = ("P1", "mask", "RS.dcm")
+
+    def square(x0, x1):
+        points = [[x0, 1, 1], [x1, 1, 1], [x1, 5, 1], [x0, 5, 1]]
+        return [Contour("CLOSED_PLANAR", np.asarray(points, dtype=float))]
+
+    left = rasterise(square(1, 4), grid, name="left", where=where)
+    right = rasterise(square(4, 8), grid, name="right", where=where)
+    assert not (left & right).any()
+    both = rasterise(square(1, 8), grid, name="both", where=where)
+    assert np.array_equal(left | right, both)
+    assert int(both.sum()) == 7 * 4  # x 1..7, y 1..4 in slice 1

@@ -6,9 +6,12 @@ drawn on an original series find nothing on a cropped or re-exported copy of it 
 data of the IBSI); it also fills every contour on its own, so a hole is filled in.
 dcmrtstruct2nii says in its README that holes are not supported, and writes NIfTI files
 rather than returning arrays. Here a contour goes to a slice by its patient coordinates only,
-the contours of one plane are combined by the even-odd rule (a contour inside another cuts a
-hole, one inside that fills again), and pixels are inside when their centre is inside
-(:meth:`matplotlib.path.Path.contains_points`).
+and the contours of one plane are filled together by a scanline over all their edges with
+the even-odd rule (a contour inside another cuts a hole, one inside that fills again). A
+pixel is inside when its centre is; a centre exactly on an edge counts for the left and
+lower edges and not for the right and upper ones, so two contours that share an edge never
+both claim, or both miss, its pixels. (matplotlib's ``Path.contains_points`` leaves the
+boundary undefined and took 0.6 s for one structure set; the scanline is vectorised.)
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pydicom
-from matplotlib.path import Path
 
 from .._imaging import CaseError
 
@@ -114,16 +116,33 @@ def _check_contour(contour, name, where):
         )
 
 
-def _fill(polygon, shape):
-    """Pixels (y, x) of a ``shape`` slice whose centre lies inside ``polygon`` (n, 2: x, y)."""
+def _fill_plane(polygons, shape):
+    """Pixels (y, x) of a ``shape`` slice inside ``polygons`` (each (n, 2): x, y), even-odd."""
     filled = np.zeros(shape, dtype=bool)
-    low = np.maximum(np.floor(polygon.min(axis=0)).astype(int), 0)
-    high = np.minimum(np.ceil(polygon.max(axis=0)).astype(int), np.asarray(shape[::-1]) - 1)
-    if np.any(high < low):
+    starts = np.concatenate(polygons)
+    ends = np.concatenate([np.roll(polygon, -1, axis=0) for polygon in polygons])
+    rows = np.arange(
+        max(int(np.ceil(starts[:, 1].min())), 0),
+        min(int(np.floor(starts[:, 1].max())), shape[0] - 1) + 1,
+    )
+    if rows.size == 0:
         return filled
-    xs, ys = np.meshgrid(np.arange(low[0], high[0] + 1), np.arange(low[1], high[1] + 1))
-    inside = Path(polygon).contains_points(np.column_stack([xs.ravel(), ys.ravel()]))
-    filled[ys.ravel()[inside], xs.ravel()[inside]] = True
+    (x0, y0), (x1, y1), y = starts.T, ends.T, rows[:, None]
+    # Half-open in y: a vertex on a row's centre line is crossed once, not twice.
+    crosses = ((y0 <= y) & (y < y1)) | ((y1 <= y) & (y < y0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = np.where(crosses, x0 + (y - y0) * (x1 - x0) / (y1 - y0), np.inf)
+    xs.sort(axis=1)
+    counts = crosses.sum(axis=1)
+    coverage = np.zeros((rows.size, shape[1] + 1), dtype=np.int32)
+    for k in range(int(counts.max()) // 2):
+        valid = counts >= 2 * k + 2
+        # Pixel x is inside the span when left <= x < right.
+        left = np.clip(np.ceil(xs[valid, 2 * k]), 0, shape[1]).astype(int)
+        right = np.clip(np.ceil(xs[valid, 2 * k + 1]), 0, shape[1]).astype(int)
+        np.add.at(coverage, (np.flatnonzero(valid), left), 1)
+        np.add.at(coverage, (np.flatnonzero(valid), right), -1)
+    filled[rows] = np.cumsum(coverage, axis=1)[:, : shape[1]] > 0
     return filled
 
 
@@ -157,11 +176,8 @@ def rasterise(contours, grid, *, name, where):
                 f"({', '.join(f'{v:.1f}' for v in point)}) mm: the segmentation belongs to "
                 "another image or a larger crop of it",
             )
-        plane = round(float(depth.mean()), 3)
-        shape = (grid.shape[1], grid.shape[2])
-        filled = _fill(index[:, :2], shape)
-        planes[plane] = planes.get(plane, np.zeros(shape, dtype=bool)) ^ filled
+        planes.setdefault(round(float(depth.mean()), 3), []).append(index[:, :2])
     mask = np.zeros(grid.shape, dtype=bool)
-    for plane, filled in planes.items():
-        mask[int(np.clip(round(plane), 0, size[2] - 1))] |= filled
+    for plane, polygons in planes.items():
+        mask[int(np.clip(round(plane), 0, size[2] - 1))] |= _fill_plane(polygons, grid.shape[1:])
     return mask
