@@ -19,11 +19,12 @@ from .._imaging import CaseError
 
 @dataclass(frozen=True)
 class SegmentSet:
-    """The segments of a DICOM-SEG file: numbers and labels."""
+    """The segments of a DICOM-SEG file: numbers and labels, and the file as highdicom read it."""
 
     names: dict  # segment number -> segment label
     frame_of_reference: str | None
     referenced_series: tuple
+    segmentation: object  # highdicom.seg.Segmentation
 
 
 def _read(path, where):
@@ -46,7 +47,7 @@ def read_segment_set(path, *, row=None, column="mask"):
     }
     series = tuple(str(item.SeriesInstanceUID) for item in seg.get("ReferencedSeriesSequence", []))
     frame = seg.get("FrameOfReferenceUID")
-    return SegmentSet(names, str(frame) if frame else None, series)
+    return SegmentSet(names, str(frame) if frame else None, series, seg)
 
 
 def _segment_image(seg, number):
@@ -63,9 +64,9 @@ def _segment_image(seg, number):
     return image
 
 
-def segment_mask(path, number, grid, *, name, where):
-    """The binary mask (z, y, x) of segment ``number`` of a SEG, resampled onto ``grid``."""
-    seg = _read(path, where)
+def segment_mask(seg, number, grid, *, name, where):
+    """The binary mask (z, y, x) of segment ``number`` of a SEG (as highdicom read it),
+    resampled onto ``grid``."""
     try:
         source = _segment_image(seg, number)
     except (ValueError, RuntimeError) as exc:

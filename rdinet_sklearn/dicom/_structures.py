@@ -29,7 +29,7 @@ from ._seg import SegmentSet, read_segment_set, segment_mask
 PATTERN_PREFIX = "re:"
 """A ``labels`` value starting with this is a regular expression over structure names."""
 
-SEGMENTATION_MODALITIES = {"RTSTRUCT": "RTSTRUCT", "SEG": "SEG"}
+SEGMENTATION_MODALITIES = frozenset({"RTSTRUCT", "SEG"})
 """DICOM modalities of the segmentation files a mask column may name."""
 
 _CONVERTED = LRUCache(max_bytes=512 << 20)
@@ -63,7 +63,8 @@ def segmentation_kind(path):
         header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"])
     except (OSError, pydicom.errors.InvalidDicomError, TypeError, ValueError):
         return None
-    return SEGMENTATION_MODALITIES.get(str(header.get("Modality", "")))
+    modality = str(header.get("Modality", ""))
+    return modality if modality in SEGMENTATION_MODALITIES else None
 
 
 @quiet_pydicom()
@@ -157,7 +158,7 @@ absent (structures present: ['GTV_Mass_MR_T1', 'Oedema'])
 def _convert(path, structures, number, grid, where):
     name = structures.names[number]
     if isinstance(structures, SegmentSet):
-        return segment_mask(path, number, grid, name=name, where=where)
+        return segment_mask(structures.segmentation, number, grid, name=name, where=where)
     return rasterise(structures.contours.get(number, []), grid, name=name, where=where)
 
 
@@ -227,7 +228,7 @@ def structure_mask(
     path = os.fspath(path)
     where = (row, column, path)
     structures = read_structures(path, row=row, column=column)
-    kind = segmentation_kind(path)
+    kind = "SEG" if isinstance(structures, SegmentSet) else "RTSTRUCT"
     theirs = structures.frame_of_reference
     if frame_of_reference and theirs and theirs != frame_of_reference:
         raise CaseError(
