@@ -22,6 +22,10 @@ from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 MASS = {"mass": "re:GTV_Mass.*"}
 
+# The STS files break DICOM's length rules (a 20-character Study ID); reading them must not
+# flood the user with pydicom's warnings.
+pytestmark = pytest.mark.filterwarnings("error:The value length:UserWarning")
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _real_data():
@@ -104,7 +108,12 @@ def test_index_of_all_sts_then_extract_equals_the_nifti_pairs(tmp_path):
     cases = report.cases
     assert len(cases) == 9
     assert sorted(set(cases["modality"])) == ["CT", "MR", "PT"]
+    written = pd.read_csv(tmp_path / "cases.csv")
+    # The CSV holds paths relative to its folder (a cohort folder moves whole); the report
+    # and read_case_table give them absolute.
+    assert not any(os.path.isabs(p) for p in written["image"])
     table = read_case_table(tmp_path / "cases.csv")
+    assert [os.path.normpath(p) for p in table["mask"]] == cases["mask"].tolist()
     for row in table.itertuples():
         # CT, MR and PET share a frame of reference and none is the referenced series:
         # the study ID picks each series' own structure set.

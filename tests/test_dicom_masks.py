@@ -27,6 +27,10 @@ from rdinet_sklearn.dicom._rtstruct import Contour, rasterise
 
 FIRST_ORDER = {"imageType": {"Original": {}}, "featureClass": {"firstorder": []}}
 
+# The STS files break DICOM's length rules (a 20-character Study ID); reading them must not
+# flood the user with pydicom's warnings.
+pytestmark = pytest.mark.filterwarnings("error:The value length:UserWarning")
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _real_data():

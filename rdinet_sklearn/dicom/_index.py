@@ -160,10 +160,10 @@ def _link(series, segmentations, grids, roi_map, skips):
     return linked
 
 
-def _rows(series, linked, modality, skips, relative_to):
-    def shown(path):
-        return os.path.relpath(path, relative_to) if relative_to else path
+PATH_COLUMNS = ("image", "mask", "mask_rater2")
 
+
+def _rows(series, linked, modality, skips):
     rows = []
     for uid, paths in linked.items():
         entry = series[uid]
@@ -178,14 +178,24 @@ def _rows(series, linked, modality, skips, relative_to):
                 "patient_id": entry.value("PatientID"),
                 "modality": entry.value("Modality"),
                 "series_description": entry.value("SeriesDescription"),
-                "image": shown(entry.folder),
-                "mask": shown(paths[0]),
-                "mask_rater2": shown(paths[1]) if len(paths) > 1 else "",
+                "image": entry.folder,
+                "mask": paths[0],
+                "mask_rater2": paths[1] if len(paths) > 1 else "",
             }
         )
     columns = ["patient_id", "modality", "series_description", "image", "mask", "mask_rater2"]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values(["patient_id", "modality", "image"], ignore_index=True)
+
+
+def _write_table(table, out):
+    """The table as CSV, paths relative to its folder (read_case_table resolves them)."""
+    folder = os.path.dirname(os.path.abspath(out))
+    written = table.copy()
+    for column in PATH_COLUMNS:
+        written[column] = [os.path.relpath(p, folder) if p else "" for p in table[column]]
+    with atomic_path(out) as partial:
+        written.to_csv(partial, index=False)
 
 
 @quiet_pydicom()
@@ -210,7 +220,7 @@ def index_dicom(folder, *, modality=None, roi_map=None, out=None):
     Returns
     -------
     report : IndexReport
-        ``cases`` (absolute paths, or relative to ``out``'s folder as written) and
+        ``cases`` (absolute paths; the CSV holds them relative to its folder) and
         ``skipped``.
 
     Examples
@@ -227,13 +237,11 @@ def index_dicom(folder, *, modality=None, roi_map=None, out=None):
     series, segmentations, skips = crawl(folder)
     grids = _usable_series(series, skips)
     linked = _link(series, segmentations, grids, dict(roi_map or {}), skips)
-    relative_to = os.path.dirname(os.path.abspath(out)) if out is not None else None
-    table = _rows(series, linked, modality, skips, relative_to)
+    table = _rows(series, linked, modality, skips)
     skipped = pd.DataFrame([vars(skip) for skip in skips], columns=REPORT_COLUMNS)
     if out is not None:
         stem = os.path.splitext(os.fspath(out))[0]
-        with atomic_path(out) as partial:
-            table.to_csv(partial, index=False)
+        _write_table(table, out)
         with atomic_path(f"{stem}_skipped.csv") as partial:
             skipped.to_csv(partial, index=False)
         if roi_map:
