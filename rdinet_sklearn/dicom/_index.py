@@ -20,7 +20,7 @@ import yaml
 from .._atomic import atomic_path
 from .._imaging import CaseError
 from ._quiet import quiet_pydicom
-from ._rtstruct import OUTSIDE_TOLERANCE, PLANE_TOLERANCE, read_structure_set
+from ._rtstruct import OUTSIDE_TOLERANCE, PLANE_TOLERANCE, StructureSet
 from ._series import Skip, crawl, series_grid, series_problem, slices_by_folder
 from ._structures import match_structure, read_structures
 
@@ -82,7 +82,7 @@ def _contours_fit(structures, grid):
 
 
 def _candidates(segmentation, series, grids):
-    """Image series a segmentation may belong to, best first-ranked only."""
+    """The image series a segmentation may belong to (one when the link is certain)."""
     structures = read_structures(segmentation.path)
     referenced = [uid for uid in structures.referenced_series if uid in series]
     if referenced:
@@ -95,9 +95,8 @@ def _candidates(segmentation, series, grids):
         and entry.value("FrameOfReferenceUID") == (structures.frame_of_reference or "")
         and entry.value("PatientID") == patient
     ]
-    if segmentation.kind == "RTSTRUCT":
-        contours = read_structure_set(segmentation.path)
-        same_frame = [uid for uid in same_frame if _contours_fit(contours, grids[uid])]
+    if isinstance(structures, StructureSet):
+        same_frame = [uid for uid in same_frame if _contours_fit(structures, grids[uid])]
     for attribute in ("StudyID", "AccessionNumber"):
         mine = segmentation.value(attribute)
         same = [uid for uid in same_frame if mine and series[uid].value(attribute) == mine]

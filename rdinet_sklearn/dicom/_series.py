@@ -1,9 +1,9 @@
 """A folder of DICOM files grouped into image series and segmentation files, headers only.
 
-Each image series is checked before it may enter a case table: one patient, one folder of
-its own (the case table names the folder, which :func:`~rdinet_sklearn._imaging.read_image`
-reads as one series), no duplicated and no missing slices (even spacing along the slice
-normal). What fails is skipped with its reason.
+Each image series is checked before it may enter a case table: one patient, no other image
+series in its folder (the case table names the folder, which
+:func:`~rdinet_sklearn._imaging.read_image` reads as one series), no duplicated and no
+missing slices (even spacing along the slice normal). What fails is skipped with its reason.
 """
 
 from __future__ import annotations
