@@ -1,17 +1,19 @@
 """RTSTRUCT contours to binary masks on an image's grid, filled by patient coordinates.
 
-Why our own rasteriser: the libraries we compared fail two traps of real structure sets.
+Why our own rasteriser: the libraries we compared fail the traps of real structure sets.
 rt-utils finds each contour's slice through the SOP instance UID it references, so contours
 drawn on an original series find nothing on a cropped or re-exported copy of it (the STS
-data of the IBSI); it also fills every contour on its own, so a hole is filled in.
-dcmrtstruct2nii says in its README that holes are not supported, and writes NIfTI files
-rather than returning arrays. Here a contour goes to a slice by its patient coordinates only,
-and the contours of one plane are filled together by a scanline over all their edges with
-the even-odd rule (a contour inside another cuts a hole, one inside that fills again). A
-pixel is inside when its centre is; a centre exactly on an edge counts for the left and
-lower edges and not for the right and upper ones, so two contours that share an edge never
-both claim, or both miss, its pixels. (matplotlib's ``Path.contains_points`` leaves the
-boundary undefined and took 0.6 s for one structure set; the scanline is vectorised.)
+data of the IBSI); it also truncates contour coordinates to whole millimetres before filling
+and ignores the direction cosines. dcmrtstruct2nii says in its README that holes are not
+supported, and writes NIfTI files rather than returning arrays.
+
+Here a contour goes to a slice by its patient coordinates only, and the contours of one
+plane are filled together by a scanline over all their edges with the even-odd rule (a
+contour inside another cuts a hole, one inside that fills again). A pixel is inside when its
+centre is; a centre exactly on an edge counts for the left and lower edges and not for the
+right and upper ones, so two contours that share an edge never both claim, or both miss,
+its pixels. (matplotlib's ``Path.contains_points`` leaves the boundary undefined and took
+0.6 s for one structure set; the scanline is vectorised.)
 """
 
 from __future__ import annotations
