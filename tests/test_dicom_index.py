@@ -268,3 +268,22 @@ def test_cli_index_prints_the_report_and_bad_tables_exit_3(tmp_path, capsys):
     )
     code = main(["index", "--dicom", str(tmp_path / "nowhere"), "--out", str(out)])
     assert code == EXIT_BAD_INPUT
+
+
+def test_a_seg_whose_series_was_re_exported_links_by_geometry(tmp_path):
+    # liver.dcm references the original CT series; the folder holds only re-exported copies
+    # (new UIDs), one of them moved 50 mm along z: only the other holds the SEG's frames.
+    shutil.copy(DCMQI / "liver.dcm", tmp_path / "liver.dcm")
+    for name, shift in (("ct", 0.0), ("moved", 50.0)):
+        series_uid = generate_uid()
+
+        def reexport(dataset, index, series_uid=series_uid, shift=shift):
+            dataset.SeriesInstanceUID, dataset.SOPInstanceUID = series_uid, generate_uid()
+            position = [float(v) for v in dataset.ImagePositionPatient]
+            dataset.ImagePositionPatient = [position[0], position[1], position[2] + shift]
+
+        copy_series(DCMQI / "ct-3slice", tmp_path / name, reexport)
+    report = index_dicom(tmp_path)
+    assert report.cases[["image", "mask"]].to_dict("records") == [
+        {"image": str(tmp_path / "ct"), "mask": str(tmp_path / "liver.dcm")}
+    ]

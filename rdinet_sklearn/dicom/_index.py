@@ -3,9 +3,10 @@
 Each RTSTRUCT or DICOM-SEG is linked to its image series by the series it references; when
 that series is not in the folder (real structure sets often reference the original series
 of a cropped or re-exported copy), by the frame of reference and the patient, keeping the
-series whose grid holds every contour on a slice plane. Where several still fit, the series
-of the same study ID, then the same accession number, is kept; if that leaves more than one,
-the segmentation is skipped as ambiguous rather than guessed.
+series whose grid holds every contour (every SEG frame) inside it and on a slice plane.
+Where several still fit, the series of the same study ID, then the same accession number,
+is kept; if that leaves more than one, the segmentation is skipped as ambiguous rather than
+guessed.
 """
 
 from __future__ import annotations
@@ -65,20 +66,36 @@ class IndexReport:
 
 def _contours_fit(structures, grid):
     """Whether every contour lies on a slice plane of ``grid`` and inside it."""
-    size = np.asarray(grid.size)
-    for contours in structures.contours.values():
-        for contour in contours:
-            if len(contour.points) == 0:
-                continue
-            index = grid.continuous_index(contour.points)
-            depth = index[:, 2]
-            on_plane = abs(depth.mean() - round(depth.mean())) <= PLANE_TOLERANCE
-            inside = np.all(index >= -OUTSIDE_TOLERANCE) and np.all(
-                index <= size - 1 + OUTSIDE_TOLERANCE
-            )
-            if not (on_plane and inside):
-                return False
-    return True
+    return all(
+        _inside(grid, contour.points)
+        for contours in structures.contours.values()
+        for contour in contours
+        if len(contour.points)
+    )
+
+
+def _inside(grid, points):
+    """Whether ``points`` (n, 3, mm) lie inside ``grid`` and on its slice planes."""
+    index = grid.continuous_index(points)
+    depth = index[:, 2]
+    on_planes = np.all(np.abs(depth - np.round(depth)) <= PLANE_TOLERANCE)
+    inside = np.all(index >= -OUTSIDE_TOLERANCE) and np.all(
+        index <= np.asarray(grid.size) - 1 + OUTSIDE_TOLERANCE
+    )
+    return bool(on_planes and inside)
+
+
+def _segments_fit(segments, grid):
+    """Whether the SEG's frames (the corners of every one) lie on slices of ``grid``."""
+    try:
+        geometry = segments.segmentation.get_volume_geometry()
+    except (ValueError, RuntimeError, AttributeError):
+        return False  # frames that form no regular volume: link by reference only
+    slices, rows, columns = geometry.spatial_shape
+    corners = np.array(
+        [[k, r, c, 1.0] for k in range(slices) for r in (0, rows - 1) for c in (0, columns - 1)]
+    )
+    return _inside(grid, (corners @ np.asarray(geometry.affine).T)[:, :3])
 
 
 def _candidates(segmentation, series, grids):
@@ -95,8 +112,8 @@ def _candidates(segmentation, series, grids):
         and entry.value("FrameOfReferenceUID") == (structures.frame_of_reference or "")
         and entry.value("PatientID") == patient
     ]
-    if isinstance(structures, StructureSet):
-        same_frame = [uid for uid in same_frame if _contours_fit(structures, grids[uid])]
+    fits = _contours_fit if isinstance(structures, StructureSet) else _segments_fit
+    same_frame = [uid for uid in same_frame if fits(structures, grids[uid])]
     for attribute in ("StudyID", "AccessionNumber"):
         mine = segmentation.value(attribute)
         same = [uid for uid in same_frame if mine and series[uid].value(attribute) == mine]
