@@ -43,7 +43,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _label_map(text):
-    """``--labels``: a YAML mapping of structure names to integer label values."""
+    """``--labels``: a YAML mapping of ROI names to label values or structure names.
+
+    A value is an integer label (label maps, or a structure number), a structure name as
+    stored in an RTSTRUCT / DICOM-SEG, or ``re:<pattern>``.
+    """
     import yaml
 
     try:
@@ -53,11 +57,14 @@ def _label_map(text):
     if not (
         isinstance(labels, dict)
         and labels
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in labels.values())
+        and all(
+            (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and v)
+            for v in labels.values()
+        )
     ):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a YAML mapping of structure names to label values, "
-            'e.g. "{tumor: 1}" or "{MR: 3, LR: 4}"'
+            'e.g. "{tumor: 1}", "{MR: 3, LR: 4}" or "{mass: \'re:GTV_Mass.*\'}"'
         )
     return {str(name): value for name, value in labels.items()}
 
@@ -163,6 +170,25 @@ def _add_validate(commands):
     validate.set_defaults(handler=_validate)
 
 
+def _add_index(commands):
+    index = commands.add_parser(
+        "index",
+        help="crawl a DICOM folder into a case table",
+        description="One row per image series that an RTSTRUCT or DICOM-SEG segments; what "
+        "is skipped, and why, goes to <out>_skipped.csv.",
+    )
+    index.add_argument("--dicom", required=True, help="folder of DICOM files (recursive)")
+    index.add_argument("--out", required=True, help="case table CSV to write")
+    index.add_argument("--modality", help="keep only image series of this modality, e.g. MR")
+    index.add_argument(
+        "--roi-map",
+        type=_label_map,
+        help="ROI names to structure names; a file lacking one is skipped, e.g. "
+        "\"{mass: 're:GTV_Mass.*'}\"",
+    )
+    index.set_defaults(handler=_index)
+
+
 def _add_predict(commands):
     predict = commands.add_parser(
         "predict",
@@ -207,7 +233,15 @@ def _model_options(parser):
     )
 
 
-COMMANDS = (_add_demo, _add_study, _add_predict, _add_evaluate, _add_extract, _add_validate)
+COMMANDS = (
+    _add_demo,
+    _add_study,
+    _add_predict,
+    _add_evaluate,
+    _add_extract,
+    _add_validate,
+    _add_index,
+)
 """The subcommands' parser functions, in ``--help`` order."""
 
 
@@ -362,6 +396,21 @@ def _validate(args):
         args.cases, labels=args.labels, reference_mask_column=args.reference_mask_column
     )
     print(f"{args.cases}: {len(table)} cases, no problems found")
+    return EXIT_OK
+
+
+def _index(args):
+    from .dicom import index_dicom
+
+    report = index_dicom(args.dicom, modality=args.modality, roi_map=args.roi_map, out=args.out)
+    for skip in report.skipped.itertuples():
+        structure = f" [{skip.structure}]" if skip.structure else ""
+        print(f"skipped {skip.path}{structure}: {skip.reason}")
+    stem = os.path.splitext(args.out)[0]
+    print(
+        f"{args.out}: {len(report.cases)} segmented series; "
+        f"{len(report.skipped)} item(s) skipped (listed in {stem}_skipped.csv)"
+    )
     return EXIT_OK
 
 

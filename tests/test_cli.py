@@ -32,7 +32,7 @@ def test_version(capsys):
             ["extract", "--cases", "c.csv", "--roi", "MR", "--out", "o.csv", "--labels", "[1"],
             "--labels: '[1' is not a YAML mapping",
         ),
-        (["validate", "--cases", "c.csv", "--labels", "{MR: three}"], "is not a YAML mapping"),
+        (["validate", "--cases", "c.csv", "--labels", "{MR: 2.5}"], "is not a YAML mapping"),
         (
             ["study", "--cases", "c.csv", "--target", "y", "--out", "o", "--set", "deep.lr"],
             "'deep.lr' is not of the form key=value",
