@@ -1,10 +1,26 @@
-"""Explanations of fitted models: Grad-CAM heat maps of the 3D CNN's image branch."""
+"""Explanations of fitted models: Grad-CAM heat maps, feature contributions (SHAP),
+per-patient uncertainty and negative controls."""
 
 from .._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
+        "._contributions": [
+            "ExplanationError",
+            "feature_contributions",
+            "mean_abs_contributions",
+            "rank_separation",
+            "top_contributions",
+        ],
         "._gradcam": ["gradcam", "plot_gradcam"],
+        "._negative_controls": [
+            "CONTROL_MODES",
+            "NegativeControl",
+            "NegativeControlError",
+            "compare_with_control",
+            "control_feature_selector",
+            "negative_control_pipeline",
+        ],
     },
 )
