@@ -22,5 +22,12 @@ __getattr__, __dir__, __all__ = attach(
             "control_feature_selector",
             "negative_control_pipeline",
         ],
+        "._uncertainty": [
+            "SpreadMisclassification",
+            "bootstrap_predict_proba",
+            "spread_misclassification",
+            "tta_predict_proba",
+            "uncertain_flag",
+        ],
     },
 )
