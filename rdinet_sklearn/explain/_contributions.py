@@ -138,6 +138,7 @@ def _tabular_contributions(model, X, background, *, label, max_background, rando
         base_values.append(base)
     frame = pd.DataFrame(np.asarray(rows), columns=names, index=cases.index)
     frame.attrs["base_value"] = float(np.mean(base_values))
+    frame.attrs["background"] = reference.index.tolist()
     return frame
 
 
@@ -185,7 +186,9 @@ def feature_contributions(
     contributions : DataFrame of shape (n_patients, n_features)
         SHAP value of each feature for the positive class's probability, indexed like
         ``X``; ``attrs["base_value"]`` is the mean prediction over the background, so each
-        row sums to the patient's probability minus it.
+        row sums to the patient's probability minus it (for RDINet the base value is
+        per patient, with their own volume; the attribute is its mean), and
+        ``attrs["background"]`` lists the background rows' index labels.
 
     Raises
     ------
@@ -259,6 +262,7 @@ def feature_contributions(
     )
     frame = pd.DataFrame(values, columns=names, index=X.index)
     frame.attrs["base_value"] = base
+    frame.attrs["background"] = reference.index.tolist()
     return frame
 
 
