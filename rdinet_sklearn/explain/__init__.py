@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = attach(
             "CONTROL_MODES",
             "NegativeControl",
             "NegativeControlError",
+            "VOXEL_COUNT_FEATURES",
             "compare_with_control",
             "control_feature_selector",
             "negative_control_pipeline",

@@ -45,16 +45,62 @@ from ..exceptions import RdinetInputError
 
 CONTROL_MODES = ("volume", "replaced", "shuffled", "elsewhere")
 
-# Which extracted features each control is scored on. The size of the ROI is measured by
-# the volume control alone: "replaced" and "shuffled" keep the real ROI, and "elsewhere" a
-# region of the same voxel count, so their shape features would copy the real ones.
-_FEATURE_PATTERNS = {
-    "volume": r"_shape_VoxelVolume(__|$)",
-    "replaced": r"^(?!.*_shape_)",
-    "shuffled": r"^(?!.*_shape_)",
-    "elsewhere": r"^(?!.*_shape_)",
-}
+# pyradiomics features that are sums over the ROI's voxels, zones or runs rather than means,
+# so that they grow with the ROI's size whatever its content (each has a "Normalized" twin
+# or a per-voxel counterpart that does not): on a control they still echo the ROI volume.
+VOXEL_COUNT_FEATURES = (
+    "firstorder_Energy",
+    "firstorder_TotalEnergy",
+    "glrlm_GrayLevelNonUniformity",
+    "glrlm_RunLengthNonUniformity",
+    "glszm_GrayLevelNonUniformity",
+    "glszm_SizeZoneNonUniformity",
+    "gldm_GrayLevelNonUniformity",
+    "gldm_DependenceNonUniformity",
+    "ngtdm_Coarseness",
+    "ngtdm_Busyness",
+    "ngtdm_Complexity",
+    "ngtdm_Strength",
+)
+_SIZE_FREE = r"^(?!.*(?:_shape_|_(?:" + "|".join(VOXEL_COUNT_FEATURES) + r")(?:__|$)))"
+
+_VOLUME = r"_shape_VoxelVolume$"
 _FILE_FORMAT_VERSION = "1"  # part of the content key: bump when the control images change
+
+
+class _SizeAdjustedFeatures(TransformerMixin, BaseEstimator):
+    """Intensity and texture features with the linear effect of log ROI volume removed.
+
+    Every control but ``"volume"`` keeps the ROI's voxel count, and histogram and texture
+    estimates depend on it whatever the voxels hold (the plug-in entropy of a histogram
+    grows with the number of samples; runs and zones are cut by the ROI's border). On the
+    synthetic cohort, joint entropy of iid intensities drawn into the real ROI still reaches
+    AUC 0.9 through the volume alone. So the control's non-shape features are regressed on
+    the log shape volume(s), fitted on the training rows, and their residuals scored: what
+    the control holds beyond size, which is what it is meant to test.
+    """
+
+    def fit(self, X, y=None):
+        names = pd.Index(X.columns.astype(str))
+        self.volume_columns_ = names[names.str.contains(_VOLUME, regex=True)].tolist()
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.kept_ = names[names.str.contains(_SIZE_FREE, regex=True)].tolist()
+        design = self._design(X)
+        self.coef_ = np.linalg.lstsq(design, X[self.kept_].to_numpy(float), rcond=None)[0]
+        return self
+
+    def _design(self, X):
+        volumes = X[self.volume_columns_].to_numpy(float)
+        return np.column_stack([np.ones(len(X)), np.log(np.clip(volumes, 1e-12, None))])
+
+    def transform(self, X):
+        check_is_fitted(self, "coef_")
+        residual = X[self.kept_].to_numpy(float) - self._design(X) @ self.coef_
+        return pd.DataFrame(residual, index=X.index, columns=self.kept_)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "coef_")
+        return np.asarray(self.kept_, dtype=object)
 
 
 class NegativeControlError(RdinetInputError):
@@ -113,8 +159,9 @@ class NegativeControl(TransformerMixin, BaseEstimator):
     -----
     The ``"elsewhere"`` region is a box of the ROI's voxel count spanning as many slices as
     the ROI (a square in-plane cross-section, the last row partly filled), placed uniformly
-    among the positions that do not touch the ROI. Its mask holds only that region, with
-    the ROI's first label value, so an extractor of the same ``roi`` reads it. An ROI of
+    among the positions that do not touch the ROI. Its mask holds only that region, its
+    voxels split among the ROI's structures in their real counts (raster order), so an
+    extractor of the same ``roi`` reads it. An ROI of
     more than half the field of view cannot be placed elsewhere and raises
     :class:`NegativeControlError`.
 
@@ -271,7 +318,13 @@ class NegativeControl(TransformerMixin, BaseEstimator):
         rng = np.random.default_rng([self.random_state, int(digest[:15], 16)])
         if self.mode == "elsewhere":
             region = self._place_region(row, mask_path, roi, rng)
-            result = sitk.GetImageFromArray(region.astype(np.uint8) * self._label_values[0])
+            # Each structure keeps its voxel count (the extractor requires every label of
+            # the ROI): the region's voxels, in raster order, are split among them.
+            counts = [int((labels == value).sum()) for value in self._label_values]
+            values = np.repeat(np.asarray(self._label_values, dtype=np.uint8), counts)
+            placed = np.zeros(roi.shape, dtype=np.uint8)
+            placed[region] = values
+            result = sitk.GetImageFromArray(placed)
             result.CopyInformation(mask)
         else:
             array = sitk.GetArrayFromImage(image).astype(np.float32)
@@ -335,10 +388,15 @@ def _write_image(image, target):
 
 
 def control_feature_selector(mode):
-    """A transformer keeping the extracted features a ``mode`` control is scored on.
+    """A transformer giving the extracted features a ``mode`` control is scored on.
 
-    ``"volume"`` keeps the shape volume feature (``*_shape_VoxelVolume``) of every ROI,
-    the others every non-shape feature (see :class:`NegativeControl` for why).
+    ``"volume"`` keeps the shape volume feature (``*_shape_VoxelVolume``) of every ROI.
+    The others keep every feature that is neither a shape feature nor a sum over the ROI's
+    voxels (:data:`VOXEL_COUNT_FEATURES`, e.g. first-order ``Energy``), and remove from each
+    the linear effect of the log shape volume (fitted on the training rows): every control
+    keeps the ROI's voxel count, and histogram and texture estimates depend on it (the
+    entropy of iid intensities grows with their number), so without the adjustment a
+    control would score the volume again.
 
     Parameters
     ----------
@@ -346,27 +404,30 @@ def control_feature_selector(mode):
 
     Returns
     -------
-    selector : ColumnTransformer
-        Selects by column name; outputs a DataFrame with the names unchanged.
+    selector : transformer
+        Selects by column name (and adjusts for size); outputs a DataFrame whose columns
+        keep their names.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from rdinet_sklearn.explain import control_feature_selector
     >>> features = pd.DataFrame(
-    ...     [[1.0, 2.0, 3.0]],
+    ...     [[1.0, 2.0, 3.0, 4.0]],
     ...     columns=["MR_original_shape_VoxelVolume", "MR_original_shape_Sphericity",
-    ...              "MR_original_firstorder_Mean"],
+    ...              "MR_original_firstorder_Mean", "MR_original_firstorder_Energy"],
     ... )
     >>> control_feature_selector("volume").fit_transform(features).columns.tolist()
     ['MR_original_shape_VoxelVolume']
     >>> control_feature_selector("shuffled").fit_transform(features).columns.tolist()
     ['MR_original_firstorder_Mean']
     """
-    if mode not in _FEATURE_PATTERNS:
+    if mode not in CONTROL_MODES:
         raise ValueError(f"mode must be one of {list(CONTROL_MODES)}, got {mode!r}")
+    if mode != "volume":
+        return _SizeAdjustedFeatures()
     return ColumnTransformer(
-        [("control", "passthrough", make_column_selector(pattern=_FEATURE_PATTERNS[mode]))],
+        [("control", "passthrough", make_column_selector(pattern=r"_shape_VoxelVolume(?:__|$)"))],
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
 
