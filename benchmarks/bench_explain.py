@@ -13,7 +13,6 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
