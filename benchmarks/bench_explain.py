@@ -13,6 +13,7 @@ import tempfile
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -76,7 +77,9 @@ def main():
     cases, y = make_ted_cohort(args.patients, folder, random_state=0, **shape)
     clinical = [c for c in CLINICAL_COLUMNS if pd.api.types.is_numeric_dtype(cases[c])]
     X = cases[["image", "mask", *clinical]]
-    train, test = train_test_split(cases.index, test_size=0.2, stratify=y, random_state=0)
+    train, test = train_test_split(
+        np.asarray(cases.index), test_size=0.2, stratify=y, random_state=0
+    )
     radiomics = radiomics_model().fit(cases.loc[train], y[train])  # features cached from here
     rdinet = RDINetClassifier(**DEMO_NET).fit(X.loc[train], y[train])
     rows = []
