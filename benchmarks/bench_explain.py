@@ -83,6 +83,15 @@ def main():
     radiomics = radiomics_model().fit(cases.loc[train], y[train])  # features cached from here
     rdinet = RDINetClassifier(**DEMO_NET).fit(X.loc[train], y[train])
     rows = []
+    # shap compiles its numba kernels on the first explanation of a process (once per run).
+    tiny = LogisticRegression().fit(
+        pd.DataFrame({"a": [0, 1, 2, 3], "b": [1, 0, 1, 0]}), [0, 0, 1, 1]
+    )
+    timed(
+        rows,
+        "shap import and first-call JIT compilation (once per process)",
+        lambda: feature_contributions(tiny, pd.DataFrame({"a": [0, 3], "b": [1, 0]})),
+    )
     timed(
         rows,
         "SHAP, one radiomics model, test patients",

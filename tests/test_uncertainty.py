@@ -97,3 +97,20 @@ def test_spread_misclassification_matches_its_definition():
     )
     perfect = spread_misclassification([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8], [0.1] * 4)
     assert perfect.n_wrong == 0 and np.isnan(perfect.auc) and np.isnan(perfect.spread_wrong)
+
+
+def test_bootstrap_refits_a_radiomics_pipeline_on_a_case_table(small_cohort):
+    from rdinet_sklearn.radiomics import RadiomicsExtractor
+
+    cases, y = small_cohort
+    model = make_pipeline(
+        RadiomicsExtractor(("MR", "LR"), params="original", progress=False),
+        StandardScaler(),
+        LogisticRegression(C=0.1, max_iter=2000),
+    )
+    # Repeated patients get distinct ids, so the case-table checks accept the resamples.
+    result = bootstrap_predict_proba(
+        model, cases.iloc[:18], y.iloc[:18], cases.iloc[18:], n_resamples=3
+    )
+    assert result.index.equals(cases.index[18:])
+    assert (result["proba_spread"] > 0).all() and result["proba"].between(0, 1).all()

@@ -156,6 +156,24 @@ def _bootstrap_rows(y, rng):
     return np.sort(np.concatenate(rows))
 
 
+def _resample(X, rows):
+    """``X.iloc[rows]`` with each repeated patient's copies relabelled ``<id>~<k>``.
+
+    Case tables refuse duplicate patients (a copy-paste error in real data), so the copies a
+    bootstrap draws get distinct labels (in the index, and in a ``patient_id`` column).
+    """
+    sample = X.iloc[rows].copy()
+    if isinstance(sample, pd.DataFrame):
+        copy = pd.Series(sample.index).groupby(pd.Series(sample.index)).cumcount().to_numpy()
+        labels = [
+            f"{label}~{k}" if k else label for label, k in zip(sample.index, copy, strict=True)
+        ]
+        if "patient_id" in sample.columns:
+            sample["patient_id"] = labels
+        sample.index = pd.Index(labels, name=sample.index.name)
+    return sample
+
+
 def bootstrap_predict_proba(
     estimator,
     X_train,
@@ -214,7 +232,7 @@ def bootstrap_predict_proba(
     predictions = []
     for _ in range(n_resamples):
         rows = _bootstrap_rows(y_train, rng)
-        refit = clone(estimator).fit(X_train.iloc[rows], y_train[rows])
+        refit = clone(estimator).fit(_resample(X_train, rows), y_train[rows])
         predictions.append(refit.predict_proba(X)[:, _positive_column(refit)])
     full = clone(estimator).fit(X_train, y_train)
     plain = full.predict_proba(X)[:, _positive_column(full)]
