@@ -307,6 +307,16 @@ def top_contributions(contributions, k=3, *, digits=3):
 def mean_abs_contributions(contributions):
     """Global importance: mean absolute SHAP value per feature, largest first.
 
+    Parameters
+    ----------
+    contributions : DataFrame of shape (n_patients, n_features)
+        From :func:`feature_contributions`.
+
+    Returns
+    -------
+    importance : Series
+        Indexed by feature, sorted in decreasing order.
+
     Examples
     --------
     >>> import pandas as pd

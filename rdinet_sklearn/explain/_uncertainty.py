@@ -127,6 +127,24 @@ def tta_predict_proba(
     --------
     bootstrap_predict_proba : The same for models without an image input.
     spread_misclassification : Do errors concentrate among uncertain patients?
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
+    >>> from rdinet_sklearn.explain import tta_predict_proba
+    >>> from rdinet_sklearn.nn import ResNet50Classifier
+    >>> folder = tempfile.mkdtemp()
+    >>> cases, y = make_ted_cohort(6, folder, shape=(4, 32, 64))
+    >>> X = cases[["image", "mask"]]
+    >>> cnn = ResNet50Classifier(
+    ...     ("MR", "LR"), depth=10, volume_size=(4, 16, 16), module__widen_factor=0.125,
+    ...     max_epochs=1, random_state=0,
+    ... ).fit(X, y)
+    >>> result = tta_predict_proba(cnn, X.iloc[:2], n_augmentations=4)
+    >>> result.columns.tolist()
+    ['proba', 'proba_mean', 'proba_spread', 'uncertain']
+    >>> shutil.rmtree(folder)
     """
     label = _label(model, model_name)
     _check_count(n_augmentations, "n_augmentations", label)
@@ -253,6 +271,13 @@ class SpreadMisclassification(NamedTuple):
         Welch interval of ``spread_wrong - spread_right``.
     n_wrong, n_right : int
         Patients in each group.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.explain import spread_misclassification
+    >>> result = spread_misclassification([0, 1, 1, 0], [0.2, 0.3, 0.9, 0.6], [0.0, 0.2, 0.1, 0.3])
+    >>> result._fields[:3], result.n_wrong
+    (('auc', 'ci_low', 'ci_high'), 2)
     """
 
     auc: float
