@@ -14,15 +14,13 @@ __getattr__, __dir__, __all__ = attach(
             "top_contributions",
         ],
         "._gradcam": ["gradcam", "plot_gradcam"],
-        "._negative_controls": [
-            "CONTROL_MODES",
-            "NegativeControl",
-            "NegativeControlError",
+        "._control_scoring": [
             "VOXEL_COUNT_FEATURES",
             "compare_with_control",
             "control_feature_selector",
             "negative_control_pipeline",
         ],
+        "._negative_controls": ["CONTROL_MODES", "NegativeControl", "NegativeControlError"],
         "._uncertainty": [
             "SpreadMisclassification",
             "bootstrap_predict_proba",
