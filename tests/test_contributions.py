@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from rdinet_sklearn.datasets import CLINICAL_COLUMNS, make_ted_clinical, make_ted_cohort
@@ -170,6 +171,17 @@ def test_rdinet_tabular_values_hold_the_image_at_the_patient(small_cohort):
     assert np.all(np.isfinite(values.to_numpy()))
     total = values.sum(axis=1).to_numpy() + np.asarray(base)
     np.testing.assert_allclose(total, proba, atol=1e-5)
+    # In a pipeline, the tabular inputs are those its earlier steps hand the network.
+    keep = ColumnTransformer(
+        [("paths", "passthrough", ["image", "mask"]), ("scale", StandardScaler(), ["cas", "age"])],
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    piped = Pipeline(
+        [("keep", keep), ("net", RDINetClassifier(fusion="film", max_epochs=1, **TINY))]
+    )
+    piped.fit(X.iloc[:8], y.iloc[:8])
+    two = feature_contributions(piped, X.iloc[16:17], background=X.iloc[:8], max_evals=1)
+    assert two.columns.tolist() == ["cas", "age"] and np.isfinite(two.to_numpy()).all()
     image_only = RDINetClassifier(fusion="image", max_epochs=1, **TINY).fit(X.iloc[:8], y.iloc[:8])
     with pytest.raises(ExplanationError, match="model 'CNN': fusion='image' has no tabular"):
         feature_contributions(image_only, X.iloc[:2], model_name="CNN")
