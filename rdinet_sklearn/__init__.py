@@ -51,6 +51,7 @@ __getattr__, __dir__, __all__ = attach(
         "plots",
         "radiomics",
         "report",
+        "reporting",
         "selection",
         "study",
         "volumes",
