@@ -5,7 +5,10 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "._config": ["ConfigError", "PRESETS", "make_config"],
+        "._config": ["ConfigError", "PRESET_NAMES", "StudyConfig", "make_config"],
+        "._candidates": ["FAMILIES", "Candidate", "Family", "FamilyEntry"],
+        "._cohort": ["Cohort", "build_cohort"],
+        "._results": ["FittedModel", "StudyResult"],
         "._apply": ["predict_cases"],
         "._external": ["evaluate_study"],
         "._fit": ["UncomputableMetricWarning"],

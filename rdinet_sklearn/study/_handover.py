@@ -40,8 +40,6 @@ from ._reproducibility import extractor_options
 CARD_FORMAT = "rdinet-sklearn-study-model"
 CARD_VERSION = 1
 SAFE_FILE, JOBLIB_FILE, CARD_FILE = "model.rdinet", "model.joblib", "model.json"
-IMAGE_FAMILIES = ("resnet", "rdinet", "rdinet_clinical")
-"""Model families with an image branch (Grad-CAM applies)."""
 
 
 class ModelFolderError(RdinetInputError):
@@ -70,13 +68,13 @@ def study_extractor(config, roi, cache):
     """The study's radiomics extractor of one ROI strategy, reading and filling ``cache``."""
     return RadiomicsExtractor(
         roi=parse_roi(roi),
-        labels=config["labels"],
-        params=config["radiomics"]["params"],
+        labels=config.labels,
+        params=config.radiomics.params,
         **extractor_options(config),
-        image_column=config["image_column"],
-        mask_column=config["mask_column"],
+        image_column=config.image_column,
+        mask_column=config.mask_column,
         memory=cache,
-        n_jobs=config["n_jobs"],
+        n_jobs=config.n_jobs,
         progress=False,
     )
 
@@ -98,7 +96,7 @@ def _with_extraction(model, info, config, train_cases, *, cache, passthrough):
     with them. Fitting it extracts the training cases, which the study's cache already holds.
     """
     reference = extractor_options(config)["reference_mask_column"]
-    paths = [config["image_column"], config["mask_column"], reference]
+    paths = [config.image_column, config.mask_column, reference]
     paths = [column for column in paths if column]
     extract = ("extract", study_extractor(config, info["roi"], cache), paths)
     keep = ("cases", "passthrough", list(passthrough))
@@ -165,8 +163,8 @@ def expected_columns(model, config):
     if isinstance(model, Pipeline) and model.steps[0][0] == "radiomics":
         reads = _used_columns(model[0])
     else:
-        reads = [config["image_column"], config["mask_column"]]
-    optional = [c for c in reads if c == config["reference_mask_column"]]
+        reads = [config.image_column, config.mask_column]
+    optional = [c for c in reads if c == config.reference_mask_column]
     return [c for c in reads if c not in optional], optional
 
 
@@ -174,28 +172,29 @@ def _json_value(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def model_card(name, stage, config, model, *, classes, target, fingerprint):
-    """The ``model.json`` content of one study model."""
-    required, optional = expected_columns(model, config)
-    info = stage["info"]
-    roi = parse_roi(info["roi"])
+def model_card(model, config, estimator, *, classes, target, fingerprint):
+    """The ``model.json`` content of one study model (a :class:`~._results.FittedModel`)."""
+    from ._candidates import FAMILIES
+
+    required, optional = expected_columns(estimator, config)
+    roi = parse_roi(model.roi)
     return {
         "format": CARD_FORMAT,
         "format_version": CARD_VERSION,
-        "name": name,
-        **info,
+        "name": model.name,
+        **model.info,
         "rdinet_sklearn_version": __version__,
-        "threshold": float(stage["threshold"]),
+        "threshold": float(model.threshold),
         "target": target,
         "classes": [_json_value(c) for c in classes],
         "positive_class": _json_value(classes[1]),
-        "id_column": config["id_column"],
-        "image_column": config["image_column"],
-        "mask_column": config["mask_column"],
-        "labels": dict(config["labels"]),
+        "id_column": config.id_column,
+        "image_column": config.image_column,
+        "mask_column": config.mask_column,
+        "labels": dict(config.labels),
         "roi_structures": list(roi) if isinstance(roi, tuple) else [roi],
         "columns": {"required": required, "optional": optional},
-        "image_branch": info["family"] in IMAGE_FAMILIES,
+        "image_branch": FAMILIES[model.family].image_branch,
         "files": {"safe": SAFE_FILE, "joblib": JOBLIB_FILE},
         "fingerprint": fingerprint,
     }
@@ -305,31 +304,30 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
     return io.load(path), card
 
 
-def export_stage(folder, name, stage, config, train_cases, **details):
-    """Write model ``name`` of the study to ``folder`` unless it is already there, current.
+def export_stage(folder, model, config, cohort, *, cache, feature_columns, fingerprint):
+    """Write ``model`` (a :class:`~._results.FittedModel`) to ``folder`` unless it is there,
+    current for ``fingerprint``.
 
-    ``details``: ``cache``, ``feature_columns`` and ``batch_columns`` as for
-    :func:`handover_model`; ``classes``, ``target`` and ``fingerprint`` as for
-    :func:`model_card`.
+    ``cache`` and ``feature_columns`` as for :func:`handover_model`; the training cases,
+    ComBat columns, classes and target come from ``cohort``.
     """
-    if is_current(folder, details["fingerprint"]):
+    if is_current(folder, fingerprint):
         return folder
-    model = handover_model(
-        stage["estimator"],
-        stage["info"],
+    estimator = handover_model(
+        model.estimator,
+        model.info,
         config,
-        train_cases,
-        cache=details["cache"],
-        feature_columns=details["feature_columns"],
-        batch_columns=details.get("batch_columns", ()),
+        cohort.cases.loc[cohort.train_ids],
+        cache=cache,
+        feature_columns=feature_columns,
+        batch_columns=cohort.batch_columns if model.is_radiomics else (),
     )
     card = model_card(
-        name,
-        stage,
-        config,
         model,
-        classes=details["classes"],
-        target=details["target"],
-        fingerprint=details["fingerprint"],
+        config,
+        estimator,
+        classes=cohort.classes,
+        target=cohort.y.name,
+        fingerprint=fingerprint,
     )
-    return write_model_folder(folder, model, card)
+    return write_model_folder(folder, estimator, card)

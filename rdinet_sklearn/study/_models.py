@@ -50,8 +50,8 @@ def selection_steps(config):
     that the ICC, the tests and LASSO all see harmonized features; it hands on a DataFrame
     because the ICC filter pairs each feature with its rater-2 column by name.
     """
-    radiomics = config["radiomics"]
-    harmonization = radiomics.get("harmonization")
+    radiomics = config.radiomics
+    harmonization = radiomics.harmonization
     harmonize = []
     if harmonization is not None:
         harmonizer = ComBatHarmonizer(**harmonization).set_output(transform="pandas")
@@ -59,8 +59,8 @@ def selection_steps(config):
     return [
         *harmonize,
         ("reproducibility", reproducibility_filter(config)),
-        ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
-        ("lasso", LassoSelector(random_state=config["seed"])),
+        ("ttest", TTestSelector(alpha=radiomics.ttest_alpha)),
+        ("lasso", LassoSelector(random_state=config.seed)),
         ("scale", StandardScaler()),
     ]
 
@@ -74,25 +74,25 @@ def radiomics_model(classifier, config, *, memory=None):
     if classifier not in CLASSIFIERS:
         raise ValueError(f"unknown classifier {classifier!r}; choose from {sorted(CLASSIFIERS)}")
     make, grid = CLASSIFIERS[classifier]
-    steps = [*selection_steps(config), ("clf", make(config["seed"]))]
+    steps = [*selection_steps(config), ("clf", make(config.seed))]
     return Pipeline(steps, memory=memory), dict(grid)
 
 
 def _network_params(config, roi):
-    deep = config["deep"]
+    deep = config.deep
     return {
         "roi": parse_roi(roi),
-        "labels": config["labels"],
-        "depth": deep["depth"],
-        "volume_size": tuple(deep["volume_size"]),
-        "max_epochs": deep["max_epochs"],
-        "batch_size": deep["batch_size"],
-        "lr": deep["lr"],
-        "device": deep["device"],
-        "image_column": config["image_column"],
-        "mask_column": config["mask_column"],
-        "random_state": config["seed"],
-        "module__widen_factor": deep["widen_factor"],
+        "labels": config.labels,
+        "depth": deep.depth,
+        "volume_size": deep.volume_size,
+        "max_epochs": deep.max_epochs,
+        "batch_size": deep.batch_size,
+        "lr": deep.lr,
+        "device": deep.device,
+        "image_column": config.image_column,
+        "mask_column": config.mask_column,
+        "random_state": config.seed,
+        "module__widen_factor": deep.widen_factor,
     }
 
 
@@ -115,12 +115,12 @@ def clinical_selection(config, numeric, categorical):
     if categorical:
         encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
         encoders.append(("categorical", encoder, list(categorical)))
-    settings = config["radiomics"]  # the radiomics selection's alpha applies here too
     return Pipeline(
         [
             ("encode", ColumnTransformer(encoders, verbose_feature_names_out=False)),
-            ("ttest", TTestSelector(alpha=settings["ttest_alpha"])),
-            ("lasso", LassoSelector(random_state=config["seed"])),
+            # the radiomics selection's alpha applies here too
+            ("ttest", TTestSelector(alpha=config.radiomics.ttest_alpha)),
+            ("lasso", LassoSelector(random_state=config.seed)),
             ("scale", StandardScaler()),
         ]
     )
@@ -135,16 +135,14 @@ def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
         Numeric and categorical clinical columns; categorical ones are one-hot encoded, and
         all of them are selected inside each fold (:func:`clinical_selection`).
     """
-    deep = config["deep"]
+    deep = config.deep
     branches = [("radiomics", Pipeline(selection_steps(config)), list(radiomics_columns))]
     if clinical is not None and any(clinical):
         numeric, categorical = clinical
         selection = clinical_selection(config, numeric, categorical)
         branches.append(("clinical", selection, [*numeric, *categorical]))
-    branches.append(("volumes", "passthrough", [config["image_column"], config["mask_column"]]))
+    branches.append(("volumes", "passthrough", [config.image_column, config.mask_column]))
     features = ColumnTransformer(branches, verbose_feature_names_out=False)
     features.set_output(transform="pandas")
-    network = RDINetClassifier(
-        **_network_params(config, roi), k=deep["k"], d=deep["d"], memory=memory
-    )
+    network = RDINetClassifier(**_network_params(config, roi), k=deep.k, d=deep.d, memory=memory)
     return Pipeline([("features", features), ("clf", network)])
