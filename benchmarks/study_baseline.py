@@ -74,7 +74,8 @@ def _same(a, b):
 
 
 def compare(before, after):
-    results = [json.loads((Path(p) / "study" / "results.json").read_text()) for p in (before, after)]
+    folders = [Path(before) / "study", Path(after) / "study"]
+    results = [json.loads((folder / "results.json").read_text()) for folder in folders]
     for result in results:
         result.pop("config")  # compared separately: the redesign resolves more of it
     old, new = (_numbers(r) for r in results)
@@ -83,7 +84,7 @@ def compare(before, after):
         for key in sorted(set(old) | set(new))
         if not _same(old.get(key), new.get(key))
     ]
-    tables = [pd.read_csv(Path(p) / "study" / "tables" / "predictions.csv") for p in (before, after)]
+    tables = [pd.read_csv(folder / "tables" / "predictions.csv") for folder in folders]
     if not tables[0].equals(tables[1]):
         differences.append("tables/predictions.csv differs")
     print("\n".join(differences) or f"identical: {len(old)} values and every prediction")

@@ -338,7 +338,6 @@ def test_uncomputable_threshold_warns_and_gives_nan(tmp_path):
 
 
 def test_training_rows_are_out_of_fold(tiny_study, small_cohort):
-    from rdinet_sklearn.study._handover import study_extractor
 
     results, out, config = tiny_study
     cases, y = small_cohort
@@ -348,13 +347,12 @@ def test_training_rows_are_out_of_fold(tiny_study, small_cohort):
     rows = predictions[(predictions["model"] == name) & (predictions["cohort"] == TRAINING)]
     train = results["split"]["train"]
     assert rows["case"].tolist() == train and rows["fold"].notna().all()
-    extractor = study_extractor(config, "MR+LR", str(out / "cache")).set_output(transform="pandas")
-    features = extractor.fit_transform(cases).loc[train]
     model = joblib.load(results["models"][name]["model_file"])
+    assert model.steps[0][0] == "radiomics"  # the extraction is the model's first step
     folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
-    oof = cross_val_predict(clone(model), features, y.loc[train], cv=folds, method="predict_proba")[
-        :, 1
-    ]
+    cases = cases.set_index(cases["patient_id"].astype(str)).loc[train]
+    oof = cross_val_predict(clone(model), cases, y.loc[train], cv=folds, method="predict_proba")
+    oof = oof[:, 1]
     np.testing.assert_allclose(rows["proba"], oof, rtol=1e-6)
     assert results["models"][name]["threshold"] == youden_threshold(y.loc[train], oof)
     table2 = pd.DataFrame(results["table2"])
@@ -446,7 +444,7 @@ def test_harmonization_setting_puts_combat_in_fold_and_in_the_handed_over_model(
     results = run_study(cases, y, config=config, out=tmp_path, progress=False)
     name = "Radiomics MR+LR LOGREG"
     fitted = joblib.load(results["models"][name]["model_file"])
-    assert fitted.steps[0][0] == "harmonize"
+    assert [name for name, _ in fitted.steps[:2]] == ["radiomics", "harmonize"]
     assert fitted.named_steps["harmonize"].batches_.tolist() == ["A", "B"]
     model, card = load_study_model(tmp_path / "models" / name)
     assert "center" in card["columns"]["required"]

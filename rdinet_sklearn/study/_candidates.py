@@ -56,10 +56,9 @@ class FamilyEntry:
 class Candidate:
     """One model the study fits: its display name, what it is, the unfitted estimator.
 
-    ``grid`` is the parameter grid tuned by cross-validation (may be empty); ``input``
-    says what the estimator takes: ``"features"`` (the ROI's radiomics features and any
-    harmonization columns), ``"cases+features"`` (the case table joined with them) or
-    ``"cases"``.
+    The estimator takes the case table (its rows: patients; any radiomics extraction is
+    its first step); ``grid`` is the parameter grid tuned by cross-validation (may be
+    empty).
     """
 
     name: str
@@ -68,7 +67,6 @@ class Candidate:
     classifier: str
     estimator: object
     grid: dict = field(default_factory=dict)
-    input: str = "cases+features"
 
     @property
     def info(self):
@@ -77,22 +75,24 @@ class Candidate:
 
 
 def _radiomics(config, cohort, roi, cache, feature_columns):
-    return [
-        Candidate(
-            f"Radiomics {roi} {classifier.upper()}",
-            Family.RADIOMICS,
-            roi,
+    candidates = []
+    for classifier in config.radiomics.classifiers:
+        estimator, grid = radiomics_model(
             classifier,
-            *radiomics_model(classifier, config, memory=f"{cache}/pipelines"),
-            input="features",
+            config,
+            roi=roi,
+            cache=cache,
+            batch_columns=cohort.batch_columns,
+            memory=f"{cache}/pipelines",
         )
-        for classifier in config.radiomics.classifiers
-    ]
+        name = f"Radiomics {roi} {classifier.upper()}"
+        candidates.append(Candidate(name, Family.RADIOMICS, roi, classifier, estimator, grid))
+    return candidates
 
 
 def _resnet(config, cohort, roi, cache, feature_columns):
     estimator = resnet_model(config, roi, memory=cache)
-    return [Candidate(f"ResNet {roi}", Family.RESNET, roi, "ResNet", estimator, input="cases")]
+    return [Candidate(f"ResNet {roi}", Family.RESNET, roi, "ResNet", estimator)]
 
 
 def _rdinet(family, label, *, clinical):

@@ -20,7 +20,7 @@ from ..harmonization import ComBatHarmonizer
 from ..io._tree import find_nodes
 from ..metrics import table1
 from ..plots import plot_calibration, plot_decision_curve, plot_roc
-from ..report import write_html_report
+from ..report import Report, write_html_report
 from ._apply import binary_outcome, predict_cases
 from ._handover import ModelFolderError, load_study_model, model_folder
 from ._outputs import (
@@ -309,12 +309,12 @@ def _write(out, tables, figures, rows, summary, config):
         write_tables(tables, partial / "tables")
         save_figures(figures, partial / "figures")
         rows.to_csv(partial / "predictions.csv", index=False)
-        write_html_report(
-            partial / "report.html",
+        report = Report(
             title="rdinet-sklearn external validation",
             figures=figures,
             tables=tables,
             settings={"study": summary["study"], "cases": summary["cases"], **config},
             layout=EXTERNAL_LAYOUT,
         )
+        write_html_report(partial / "report.html", report)
         (partial / MARKER).write_text(json.dumps(summary, indent=2, default=str))

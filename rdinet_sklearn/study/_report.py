@@ -15,7 +15,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from .._paths import slug
 from ..metrics import table1
-from ..report import write_html_report
+from ..report import Report, write_html_report
 from ._comparison import COMPARISON_TITLE
 from ._outputs import (
     CALIBRATION_TITLE,
@@ -160,8 +160,7 @@ def render_study(models, comparison, config, cohort, reproducibility, out):
     save_figures(figures, out / "figures")
     summary = tables["Summary"]
     with atomic_path(out / "report.html") as partial:
-        write_html_report(
-            partial,
+        report = Report(
             title=f"rdinet-sklearn study ({config.preset} preset)",
             figures=figures,
             tables={k: v for k, v in tables.items() if k != "Summary"},
@@ -171,6 +170,7 @@ def render_study(models, comparison, config, cohort, reproducibility, out):
             summary_caption=SUMMARY_CAPTION,
             layout=REPORT_LAYOUT,
         )
+        write_html_report(partial, report)
     results = results_json(result, tables, entries)
     write_json(results, out / "results.json")
     return results

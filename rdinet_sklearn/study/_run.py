@@ -20,7 +20,7 @@ from ._candidates import build_candidates
 from ._cohort import build_cohort
 from ._config import make_config
 from ._folder import study_folder
-from ._handover import study_extractor
+from ._models import study_extractor
 from ._report import render_study
 from ._train import compare_models, fit_candidates
 
@@ -110,17 +110,17 @@ def run_study(
         features = extract_features(config, cohort, folder.cache, progress)
         columns = {roi: table.columns for roi, table in features.items()}
         candidates = build_candidates(config, cohort, folder.cache, columns)
-        models = fit_candidates(candidates, config, cohort, features, folder, progress)
+        models = fit_candidates(candidates, config, cohort, folder, progress)
         folder.keep_only(models)  # models/ and stages/ describe this run only
-        comparison = compare_models(models, candidates, config, cohort, features, folder, progress)
+        comparison = compare_models(models, candidates, config, cohort, folder, progress)
         return render_study(models, comparison, config, cohort, reproducibility, folder.path)
 
 
 def extract_features(config, cohort, cache, progress):
     """Each ROI strategy's radiomics features of every case (``{roi: DataFrame}``), cached.
 
-    Extraction learns nothing from the data, so extracting every case once, before the
-    split's folds, leaks nothing; the hand-over models repeat it per case from the cache.
+    Extraction learns nothing from the data, so extracting every case once here, before
+    the folds, leaks nothing: the models' own extraction steps then read the cache.
     """
     rois = config.feature_rois
     bar = tqdm(rois, desc="radiomics features", disable=not progress)

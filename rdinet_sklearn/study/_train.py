@@ -39,15 +39,6 @@ def _data_key(config, cohort):
     )
 
 
-def _inputs(candidate, cohort, features):
-    """The table ``candidate.estimator`` takes, for every case."""
-    if candidate.input == "cases":
-        return cohort.cases
-    if candidate.input == "features":
-        return features[candidate.roi].join(cohort.cases[cohort.batch_columns])
-    return cohort.cases.join(features[candidate.roi])
-
-
 def _warn_uncomputable(model, groups=None):
     problems = []
     if np.isnan(model.threshold):
@@ -80,7 +71,7 @@ def _log_groups(config, groups):
         )
 
 
-def fit_candidates(candidates, config, cohort, features, folder, progress):
+def fit_candidates(candidates, config, cohort, folder, progress):
     """Every candidate tuned, refitted, scored and handed over: ``{name: FittedModel}``."""
     _log_groups(config, cohort.groups)
     data_key = _data_key(config, cohort)
@@ -90,8 +81,8 @@ def fit_candidates(candidates, config, cohort, features, folder, progress):
     bar = tqdm(candidates, desc="models", unit="model", disable=not progress)
     for candidate in bar:
         bar.set_postfix_str(candidate.name)
-        X = _inputs(candidate, cohort, features)
-        radiomics = candidate.input == "features"
+        X = cohort.cases
+        radiomics = candidate.family == "radiomics"
 
         def compute(candidate=candidate, X=X, radiomics=radiomics):
             return fit_and_predict(
@@ -111,22 +102,14 @@ def fit_candidates(candidates, config, cohort, features, folder, progress):
         stage = folder.store.get_or_run(candidate.name, key, compute)
         model = FittedModel.from_stage(candidate, stage)
         model = model.replace(model_file=str(folder.store.path(candidate.name)))
-        export_stage(
-            model_folder(folder.path, candidate.name),
-            model,
-            config,
-            cohort,
-            cache=folder.cache,
-            feature_columns=[] if candidate.input == "cases" else features[candidate.roi].columns,
-            fingerprint=key,
-        )
+        export_stage(model_folder(folder.path, candidate.name), model, config, cohort, key)
         logger.info("model %s: threshold %.3f", candidate.name, model.threshold)
         _warn_uncomputable(model, cohort.groups)
         models[candidate.name] = model
     return models
 
 
-def compare_models(models, candidates, config, cohort, features, folder, progress):
+def compare_models(models, candidates, config, cohort, folder, progress):
     """The repeated-CV comparison table (see ``comparison`` in the presets), or None.
 
     Each compared model is its candidate's unfitted estimator at the tuned parameters.
@@ -146,7 +129,7 @@ def compare_models(models, candidates, config, cohort, features, folder, progres
     started, aucs = time.perf_counter(), {}
     for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
         candidate, params = by_name[name], models[name].best_params
-        X = _inputs(candidate, cohort, features).loc[cohort.train_ids]
+        X = cohort.cases.loc[cohort.train_ids]
         n_jobs = config.n_jobs if models[name].is_radiomics else None
 
         def compute(estimator=candidate.estimator, params=params, X=X, n_jobs=n_jobs):
