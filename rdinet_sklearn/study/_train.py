@@ -39,6 +39,12 @@ def _data_key(config, cohort):
     )
 
 
+def _described(estimator, folder):
+    """The estimator's repr without the study folder's location, which is where its caches
+    are, not what it computes: a study folder moved elsewhere still resumes."""
+    return repr(estimator).replace(str(folder.path), "<out>")
+
+
 def _warn_uncomputable(model, groups=None):
     problems = []
     if np.isnan(model.threshold):
@@ -98,7 +104,8 @@ def fit_candidates(candidates, config, cohort, folder, progress):
             )
 
         estimator = candidate.estimator
-        key = fingerprint(candidate.name, settings, repr(estimator), candidate.grid, data_key)
+        what = _described(estimator, folder)
+        key = fingerprint(candidate.name, settings, what, candidate.grid, data_key)
         stage = folder.store.get_or_run(candidate.name, key, compute)
         model = FittedModel.from_stage(candidate, stage)
         model = model.replace(model_file=str(folder.store.path(candidate.name)))
@@ -136,7 +143,8 @@ def compare_models(models, candidates, config, cohort, folder, progress):
             return {"aucs": repeated_cv_aucs(estimator, params, X, y_train, splits, n_jobs=n_jobs)}
 
         settings = config.to_dict()
-        key = fingerprint("comparison", name, settings, repr(candidate.estimator), params, data_key)
+        what = _described(candidate.estimator, folder)
+        key = fingerprint("comparison", name, settings, what, params, data_key)
         aucs[name] = folder.store.get_or_run(f"comparison {name}", key, compute)["aucs"]
     logger.info(
         "comparison: %d models x %d splits in %.1f s",
