@@ -258,6 +258,20 @@ def test_bad_input_names_the_file_column_or_patient_and_writes_nothing(workdir, 
     assert not list(tmp_path.glob(".partial*"))
 
 
+def test_evaluate_on_a_one_class_cohort_exits_3_naming_it_before_any_prediction(
+    workdir, tmp_path, capsys
+):
+    external = pd.read_csv(workdir / "ext/cases.csv")
+    responders = external[external["response"] == 1]
+    responders.to_csv(tmp_path / "responders.csv", index=False)
+    report = tmp_path / "report"
+    evaluate = ["evaluate", "--study", str(workdir / "results/demo"), "--target", "response"]
+    evaluate += ["--cases", str(tmp_path / "responders.csv"), "--out", str(report)]
+    err = _fails(evaluate, capsys, str(tmp_path / "responders.csv"), "one class only")
+    assert err.count("\n") == 1 and f"({len(responders)} cases)" in err
+    assert not report.exists()
+
+
 RADIOMICS_ONLY = [
     "--no-progress",
     *("--set", "models=[radiomics]", "--set", "cv_folds=3", "--set", "n_jobs=1"),

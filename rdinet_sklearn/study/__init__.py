@@ -10,7 +10,7 @@ __getattr__, __dir__, __all__ = attach(
         "._cohort": ["Cohort", "build_cohort"],
         "._results": ["FittedModel", "StudyResult"],
         "._apply": ["predict_cases"],
-        "._external": ["evaluate_study"],
+        "._external": ["ExternalCohortError", "evaluate_study"],
         "._fit": ["UncomputableMetricWarning"],
         "._handover": ["ModelFolderError", "load_study_model"],
         "._run": ["run_study"],

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._atomic import atomic_folder
 from .._cases import CaseTableError, read_case_table, tabular_columns
+from ..exceptions import RdinetInputError
 from ..harmonization import ComBatHarmonizer
 from ..io._tree import find_nodes
 from ..metrics import table1
@@ -72,6 +73,21 @@ EXTERNAL_LAYOUT = (
         "tables": ["Table 1 by response (external)"],
     },
 )
+
+
+class ExternalCohortError(RdinetInputError):
+    """An external cohort that cannot validate the study's models (e.g. one outcome class).
+
+    The command line reports it as bad input (exit code 3), in one line naming the cohort.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import ExternalCohortError
+    >>> issubclass(ExternalCohortError, ValueError)
+    True
+    """
+
+
 MARKER = "external.json"
 """The file that marks a folder as written by :func:`evaluate_study`."""
 
@@ -129,12 +145,10 @@ def _check_outcome(y, target, source):
     """Refuse a one-class cohort before any prediction: no AUC or threshold metric exists."""
     classes = sorted(set(y.tolist()))
     if len(classes) < 2:
-        raise CaseTableError(
-            [
-                f"{source}: the external cohort's outcome {target!r} holds one class only "
-                f"({len(y)} cases); its AUC and threshold metrics need responders and "
-                "non-responders"
-            ]
+        raise ExternalCohortError(
+            f"{source}: the external cohort's outcome {target!r} holds one class only "
+            f"({len(y)} cases); its AUC and threshold metrics need responders and "
+            "non-responders"
         )
 
 
@@ -204,7 +218,9 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
     ------
     CaseTableError
         Before any prediction: the target column is missing or holds a class the models
-        were not trained on or only one class, or a ComBat batch the models never saw.
+        were not trained on, or a ComBat batch the models never saw.
+    ExternalCohortError
+        Before any prediction: the outcome holds one class only (no AUC can be computed).
 
     Examples
     --------
