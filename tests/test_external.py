@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -196,6 +197,17 @@ def test_gradcam_figure_per_case_for_image_models_only(workdir, tmp_path, capsys
     cams = tmp_path / "cams"
     assert main([*argv, "--model", str(workdir / MODEL), "--gradcam", str(cams)]) == EXIT_OK
     assert sorted(p.name for p in cams.glob("*.png")) == ["TED001.png", "TED002.png"]
+    # Patient ids are data: one that reads as a path stays a file name inside --gradcam.
+    hostile = cases.assign(patient_id=["../../escaped", "/tmp/absolute"])
+    hostile.to_csv(tmp_path / "hostile.csv", index=False)
+    argv_hostile = ["predict", "--cases", str(tmp_path / "hostile.csv")]
+    argv_hostile += ["--out", str(tmp_path / "h.csv"), "--model", str(workdir / MODEL)]
+    inside = tmp_path / "deep" / "cams"
+    assert main([*argv_hostile, "--gradcam", str(inside)]) == EXIT_OK
+    written = sorted(p.name for p in inside.iterdir())
+    assert len(written) == 4 and all(name.endswith((".png", ".svg")) for name in written)
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["cams"]
+    assert not (tmp_path / "escaped.png").exists() and not Path("/tmp/absolute.png").exists()
     radiomics = workdir / "results/demo/models/Radiomics MR+LR LOGREG"
     (tmp_path / "p.csv").unlink()
     code = main([*argv, "--model", str(radiomics), "--gradcam", str(tmp_path / "none")])
