@@ -6,7 +6,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._config": ["ConfigError", "PRESET_NAMES", "StudyConfig", "make_config"],
-        "._candidates": ["FAMILIES", "Candidate", "Family", "FamilyEntry"],
+        "._candidates": ["FAMILIES", "Candidate", "FamilyEntry"],
         "._cohort": ["Cohort", "build_cohort"],
         "._results": ["FittedModel", "StudyResult"],
         "._apply": ["predict_cases"],

@@ -33,9 +33,9 @@ class Family(str, enum.Enum):
 
 @dataclass(frozen=True)
 class FamilyEntry:
-    """One model family of the study.
+    """One model family of the study (see ``docs/developer/adding_a_model_family.rst``).
 
-    Attributes
+    Parameters
     ----------
     rois : str
         The setting listing the ROI strategies it runs over (``"radiomics.roi_strategies"``
@@ -45,6 +45,12 @@ class FamilyEntry:
         family's unfitted candidates for one ROI strategy.
     image_branch : bool
         Whether its models see the images (Grad-CAM applies).
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import FAMILIES
+    >>> FAMILIES["resnet"].rois, FAMILIES["resnet"].image_branch
+    ('deep.rois', True)
     """
 
     rois: str
@@ -56,9 +62,27 @@ class FamilyEntry:
 class Candidate:
     """One model the study fits: its display name, what it is, the unfitted estimator.
 
-    The estimator takes the case table (its rows: patients; any radiomics extraction is
-    its first step); ``grid`` is the parameter grid tuned by cross-validation (may be
-    empty).
+    Parameters
+    ----------
+    name : str
+        Display name, unique in the study (it names the model's folder and stage files).
+    family : str
+        The family's name (its key in :data:`FAMILIES`).
+    roi : str
+        The ROI strategy, e.g. ``"MR+LR"``.
+    classifier : str
+        A short label of the classifier.
+    estimator : estimator
+        Unfitted; takes the case table (any radiomics extraction is its first step).
+    grid : dict, default={}
+        The parameter grid tuned by cross-validation (empty: no tuning).
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from rdinet_sklearn.study import Candidate
+    >>> Candidate("Prior all", "prior", "all", "prior", DummyClassifier()).info
+    {'family': 'prior', 'roi': 'all', 'classifier': 'prior'}
     """
 
     name: str

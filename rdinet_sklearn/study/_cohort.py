@@ -21,9 +21,9 @@ from .._checks import check_binary_target
 
 @dataclass(frozen=True)
 class Cohort:
-    """The case table with its outcome, split and groups.
+    """The case table with its outcome, split and groups (built by :func:`build_cohort`).
 
-    Attributes
+    Parameters
     ----------
     cases : DataFrame
         The case table (outcome column removed), indexed by patient id (as strings) where
@@ -40,6 +40,16 @@ class Cohort:
         Clinical columns (see :func:`~rdinet_sklearn.tabular_columns`).
     batch_columns : list of str
         Columns the radiomics models' ComBat step reads (batch, covariates); empty without.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
+    >>> from rdinet_sklearn.study import build_cohort, make_config
+    >>> cases, y = make_ted_cohort(10, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
+    >>> cohort, config, why = build_cohort(cases, y, make_config("quick"))
+    >>> len(cohort.train_ids), len(cohort.test_ids), config.radiomics.reproducibility
+    (8, 2, 'raters')
     """
 
     cases: pd.DataFrame
@@ -193,6 +203,17 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
         Resolved for this case table (:meth:`StudyConfig.resolve`).
     reproducibility : str
         Why the reproducibility filter is what it is.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rdinet_sklearn.datasets import make_ted_cohort
+    >>> from rdinet_sklearn.study import build_cohort, make_config
+    >>> cases, y = make_ted_cohort(10, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
+    >>> cohort, config, why = build_cohort(cases.assign(y=y), None, make_config("quick"),
+    ...                                    target="y")
+    >>> cohort.y.name, cohort.classes.tolist(), "y" in cohort.cases.columns
+    ('y', [0, 1], False)
     """
     cases, y = _outcome(read_case_table(cases).copy(), y, target)
     cases = _index_by_id(cases, config.id_column)

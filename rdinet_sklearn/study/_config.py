@@ -221,6 +221,40 @@ class StudyConfig:
 
     Build it with :func:`make_config`; :meth:`to_dict` gives the mapping written to
     ``config.yaml`` and ``results.json``, and :meth:`updated` a validated copy with changes.
+    Every key is described in ``docs/user_guide/study.rst`` and the preset files.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the split, the folds and every estimator.
+    test_size : float
+        Fraction of the cohort held out as the test cohort, in (0, 1).
+    cv_folds : int
+        Stratified folds of the radiomics models' CV in training.
+    labels : dict of str to int
+        Structure name -> label value in the masks.
+    image_column, mask_column : str
+        Case-table columns of the image and mask paths.
+    reference_mask_column : str or None
+        The second rater's mask column (None: no second rater).
+    id_column : str or None
+        The patient id column.
+    n_jobs : int or None
+        Parallel fits of the radiomics models and extraction.
+    models : tuple of str
+        The model families to fit (keys of :data:`FAMILIES`).
+    threshold : "youden" or float
+        How each model's operating threshold is chosen.
+    group_column : str or None
+        Leave-one-group-out CV over this column instead of stratified k-fold.
+    comparison : ComparisonSettings
+        ``repeats``, ``folds`` and ``deep`` of the repeated-CV model comparison.
+    radiomics : RadiomicsSettings
+        Feature preset, ROI strategies, classifiers and feature selection.
+    deep : DeepSettings
+        ROI strategies, network size and training of the deep models.
+    preset : str
+        The preset the settings started from.
 
     Examples
     --------

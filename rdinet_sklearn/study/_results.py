@@ -22,7 +22,7 @@ TEST = "test"
 class FittedModel:
     """One model of a study, fitted, with its predictions in each cohort.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Display name, e.g. ``"RDINet MR+LR"``.
@@ -51,6 +51,18 @@ class FittedModel:
         Tuning and refitting time.
     model_file : str or None
         Where the refitted estimator is stored (``stages/``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rdinet_sklearn.study import FittedModel
+    >>> model = FittedModel("A", "radiomics", "all", "svm", None, 0.4,
+    ...                     probabilities={"test": np.array([0.2, 0.7])},
+    ...                     cv={"test_roc_auc": [0.7, 0.8]})
+    >>> model.cv_auc, model.proba("test").tolist()
+    (0.75, [0.2, 0.7])
+    >>> model.replace(probabilities={"external": np.array([0.5])}).probabilities.keys()
+    dict_keys(['test', 'external'])
     """
 
     name: str
@@ -113,7 +125,7 @@ class FittedModel:
 class StudyResult:
     """The fitted models of a study (or an evaluation) and the cohorts they were scored on.
 
-    Attributes
+    Parameters
     ----------
     models : dict of str to FittedModel
         In fitting order.
@@ -127,6 +139,15 @@ class StudyResult:
         The repeated-CV comparison table.
     extra : dict
         Further ``results.json`` entries (feature reproducibility, CV design).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rdinet_sklearn.study import StudyResult
+    >>> result = StudyResult(models={}, outcomes={"test": np.array([0, 1])},
+    ...                      ids={"test": ["P1", "P2"]}, config={"seed": 0})
+    >>> result.y("test").tolist()
+    [0, 1]
     """
 
     models: dict
