@@ -320,3 +320,22 @@ def test_an_external_test_cohort_replaces_the_random_split(workdir, tmp_path, ca
     again = ["--test-cases", str(train), *RADIOMICS_ONLY]
     study[-1] = str(tmp_path / "refused")
     _fails([*study, *again], capsys, str(train), "'TED001'", "also in the training cases")
+
+
+def test_evaluate_refuses_an_unseen_combat_batch_before_predicting():
+    from sklearn.pipeline import make_pipeline
+
+    from rdinet_sklearn._cases import CaseTableError
+    from rdinet_sklearn.harmonization import ComBatHarmonizer
+    from rdinet_sklearn.study._external import _check_batches
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(rng.normal(size=(40, 3)), columns=["f1", "f2", "f3"])
+    train["center"] = np.repeat(["A", "B"], 20)
+    model = make_pipeline(ComBatHarmonizer(batch_column="center")).fit(train)
+    external = train.assign(center=["A"] * 30 + ["C"] * 10)
+    with pytest.raises(CaseTableError, match=r"ext\.csv: column 'center' holds ComBat batch"):
+        _check_batches({"Radiomics all LOGREG": (model, {})}, external, "ext.csv")
+    _check_batches({"Radiomics all LOGREG": (model, {})}, train, "ext.csv")  # all seen
+    lenient = make_pipeline(ComBatHarmonizer(batch_column="center", unseen="estimate"))
+    _check_batches({"lenient": (lenient.fit(train), {})}, external, "ext.csv")  # estimated
