@@ -38,6 +38,7 @@ def test_presets_are_data_and_the_config_is_frozen():
         ("seed.value=3", "setting 'seed' is not a section"),
         ("deep=5", "setting 'deep' must be a mapping of settings; got 5"),
         ("radiomics.classifiers=[svm, xgb]", "'radiomics.classifiers[1]' must be one of"),
+        ("models=[radiomics, 3]", "setting 'models[1]' must be a non-empty string; got 3"),
         ("models=[]", "setting 'models' must be a list of at least 1 item(s)"),
         ("deep.volume_size=[8, 32]", "'deep.volume_size' must be a list of 3 items"),
         ("threshold=median", "'threshold' must be \"youden\" or a probability in [0, 1]"),

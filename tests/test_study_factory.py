@@ -42,9 +42,12 @@ SETTINGS = {
 }
 
 
-def test_a_family_is_unknown_until_it_has_a_factory_entry():
-    with pytest.raises(ConfigError, match=r"'models\[1\]' must be one of \['radiomics'"):
-        make_config("quick", overrides=[SETTINGS])
+def test_a_family_is_unknown_until_it_has_a_factory_entry(small_cohort, tmp_path):
+    cases, y = small_cohort
+    config = make_config("quick", overrides=[SETTINGS])
+    with pytest.raises(ConfigError, match=r"'models' names \['toy'\], which is not a model fam"):
+        run_study(cases, y, config=config, out=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture(scope="module")

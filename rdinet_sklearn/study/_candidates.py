@@ -13,6 +13,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ._config import ConfigError
 from ._models import radiomics_model, rdinet_model, resnet_model
 
 
@@ -141,6 +142,16 @@ FAMILIES = {
     ),
 }
 """Every model family the study knows, in report order; ``models`` in the settings names them."""
+
+
+def check_families(config):
+    """Refuse a ``models`` entry that no factory entry defines, naming the setting."""
+    unknown = [name for name in config.models if name not in FAMILIES]
+    if unknown:
+        known = [str(family) for family in FAMILIES]
+        raise ConfigError(
+            f"setting 'models' names {unknown}, which is not a model family; known: {known}"
+        )
 
 
 def _setting(config, dotted):

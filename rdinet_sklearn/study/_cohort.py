@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from .._cases import CaseTableError, read_case_table, tabular_columns, validate_case_table
 from .._checks import check_binary_target
+from ._reproducibility import resolve_reproducibility
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
     -------
     cohort : Cohort
     config : StudyConfig
-        Resolved for this case table (:meth:`StudyConfig.resolve`).
+        Resolved for this case table (the reproducibility filter chosen by ``auto``).
     reproducibility : str
         Why the reproducibility filter is what it is.
 
@@ -222,7 +223,7 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
         y = pd.Series(np.asarray(y), index=cases.index, name=target or getattr(y, "name", None))
         cases, y, external_ids = _with_test_cases(cases, y, test_cases, config.id_column)
     y, classes = _binary_target(y, cases.index)
-    config, reproducibility = config.resolve(cases)
+    config, reproducibility = resolve_reproducibility(config, cases)
     validate_case_table(
         cases,
         labels=config.labels,

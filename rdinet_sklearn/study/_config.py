@@ -5,8 +5,8 @@ The presets are data (``study/presets/<name>.yaml``). Every setting is checked b
 work starts: an unknown key (with the closest known one), a value of the wrong type or out
 of range, a contradiction between settings; each message names the key. Settings that
 depend on the cohort (the reproducibility filter when there is no second rater) are
-resolved by :meth:`StudyConfig.resolve` before ``config.yaml`` is written, so that file is
-exactly what ran.
+resolved with the cohort (``_cohort.build_cohort``) before ``config.yaml`` is written, so
+that file is exactly what ran.
 """
 
 from __future__ import annotations
@@ -145,15 +145,6 @@ def _n_jobs(key, value):
     return value
 
 
-def _family(key, value):
-    """A model family of :data:`~rdinet_sklearn.study._candidates.FAMILIES`."""
-    from ._candidates import FAMILIES  # the factory is the one list of families
-
-    if value not in FAMILIES:
-        _fail(key, f"one of {[str(family) for family in FAMILIES]}", value)
-    return str(value)
-
-
 def _harmonization(key, value):
     """None, or the keyword arguments of :class:`~rdinet_sklearn.harmonization.ComBatHarmonizer`."""
     if value is None:
@@ -242,7 +233,8 @@ class StudyConfig:
     n_jobs : int or None
         Parallel fits of the radiomics models and extraction.
     models : tuple of str
-        The model families to fit (keys of :data:`FAMILIES`).
+        The model families to fit (keys of :data:`FAMILIES`, checked by :func:`run_study`
+        before any work, since the factory sits above the settings).
     threshold : "youden" or float
         How each model's operating threshold is chosen.
     group_column : str or None
@@ -275,7 +267,7 @@ class StudyConfig:
     reference_mask_column: str | None = _setting(_optional_text)
     id_column: str | None = _setting(_optional_text)
     n_jobs: int | None = _setting(_n_jobs)
-    models: tuple = _setting(_sequence(_family, min_length=1))
+    models: tuple = _setting(_sequence(_text, min_length=1))
     threshold: Any = _setting(_threshold)
     group_column: str | None = _setting(_optional_text)
     comparison: ComparisonSettings = _section(ComparisonSettings)
@@ -292,13 +284,6 @@ class StudyConfig:
         merged = self.to_dict()
         _merge(merged, changes)
         return _build(StudyConfig, merged)
-
-    def resolve(self, cases):
-        """This config with the settings that depend on ``cases`` decided (see
-        :func:`~rdinet_sklearn.study._reproducibility.resolve_reproducibility`), and why."""
-        from ._reproducibility import resolve_reproducibility
-
-        return resolve_reproducibility(self, cases)
 
     @property
     def deep_models(self):

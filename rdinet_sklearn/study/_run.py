@@ -16,7 +16,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from tqdm.auto import tqdm
 
 from ..selection import SelectionFallbackWarning
-from ._candidates import build_candidates
+from ._candidates import build_candidates, check_families
 from ._cohort import build_cohort
 from ._config import make_config
 from ._folder import study_folder
@@ -98,6 +98,7 @@ def run_study(
     config = config if config is not None else make_config(preset, overrides=overrides)
     if group_column is not None:
         config = config.updated({"group_column": group_column})
+    check_families(config)
     cohort, config, reproducibility = build_cohort(
         cases, y, config, target=target, test_cases=test_cases
     )
