@@ -1,4 +1,5 @@
-"""The study's deliverables from finished stages: tables, DeLong tests, figures, report, JSON."""
+"""The study's tables (Table 2, calibration, CV, DeLong, predictions) and figures, each
+computed from the fitted models (:class:`~._results.FittedModel`); ``_report`` writes them."""
 
 from __future__ import annotations
 

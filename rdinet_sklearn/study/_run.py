@@ -107,7 +107,7 @@ def run_study(
         # selector fell back to its minimum); hundreds of copies would bury the progress.
         for category in (SelectionFallbackWarning, UndefinedMetricWarning, FutureWarning):
             warnings.simplefilter("ignore", category)
-        logger.info("feature reproducibility: %s", reproducibility)
+        _log_cohort(cohort, reproducibility)
         features = extract_features(config, cohort, folder.cache, progress)
         columns = {roi: table.columns for roi, table in features.items()}
         candidates = build_candidates(config, cohort, folder.cache, columns)
@@ -115,6 +115,12 @@ def run_study(
         folder.keep_only(models)  # models/ and stages/ describe this run only
         comparison = compare_models(models, candidates, config, cohort, folder, progress)
         return render_study(models, comparison, config, cohort, reproducibility, folder.path)
+
+
+def _log_cohort(cohort, reproducibility):
+    logger.info("feature reproducibility: %s", reproducibility)
+    positive, n_positive = cohort.classes[1], int(cohort.y.sum())
+    logger.info("positive class: %s; %d cases, %d positive", positive, len(cohort.y), n_positive)
 
 
 def extract_features(config, cohort, cache, progress):
