@@ -243,8 +243,10 @@ def _config(args):
 def _demo(args):
     from .datasets import make_ted_cohort
     from .study import run_study
+    from .study._folder import check_writable
 
     config = _config(args)
+    check_writable(args.out)  # before the cohort is written into it
     shape = {"shape": tuple(args.shape)} if args.shape else {}
     cases, y = make_ted_cohort(
         args.patients, f"{args.out}/cohort", random_state=config.seed, **shape

@@ -130,6 +130,10 @@ def test_an_unwritable_out_exits_3_in_one_line(first_run, tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == EXIT_BAD_INPUT and err.count("\n") == 1
         assert err.startswith(f"rdinet: error: {out}: cannot write the study's output folder")
+    demo = Path("/sys/rdinet-demo-out")  # rdinet demo writes its cohort there first
+    code = main(["demo", "--out", str(demo), "--patients", "4", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT and err.count("\n") == 1 and "cannot write" in err
     if os.geteuid() != 0:  # root writes into read-only folders anyway
         folder = tmp_path / "read-only"
         folder.mkdir()

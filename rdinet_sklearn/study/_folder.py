@@ -80,17 +80,28 @@ def _process_exists(pid):
     return True
 
 
-def _create(out):
+def _unwritable(out, exc):
+    return StudyFolderError(
+        f"{out}: cannot write the study's output folder ({exc.strerror}); choose a writable --out"
+    )
+
+
+def check_writable(out):
+    """Create ``out`` if needed; :class:`StudyFolderError` in one line when it cannot be."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+
+
+def _create(out):
+    check_writable(out)
+    try:
         return os.open(out / LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return None
     except OSError as exc:
-        raise StudyFolderError(
-            f"{out}: cannot write the study's output folder ({exc.strerror}); "
-            "choose a writable --out"
-        ) from None
+        raise _unwritable(out, exc) from None
 
 
 def _lock(out):
