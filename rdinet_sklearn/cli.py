@@ -277,14 +277,16 @@ def _config(args):
 def _demo(args):
     from .datasets import make_ted_cohort
     from .study import run_study
+    from .study._folder import check_writable
 
     config = _config(args)
+    check_writable(args.out)  # before the cohort is written into it
     shape = {"shape": tuple(args.shape)} if args.shape else {}
     cases, y = make_ted_cohort(
-        args.patients, f"{args.out}/cohort", random_state=config["seed"], **shape
+        args.patients, f"{args.out}/cohort", random_state=config.seed, **shape
     )
     results = run_study(cases, y, config=config, out=args.out, progress=not args.no_progress)
-    return _report(results, args.out)
+    return _print_aucs(results, "test", args.out)
 
 
 def _study(args):
@@ -300,14 +302,14 @@ def _study(args):
         test_cases=args.test_cases,
         group_column=args.group_column,
     )
-    return _report(results, args.out)
+    return _print_aucs(results, "test", args.out)
 
 
-def _report(results, out):
-    """Test-cohort AUC (95% CI) per model in Table 2, one line each, and the report's path."""
-    lines = ["test-cohort AUC (95% CI):"]
+def _print_aucs(results, cohort, out):
+    """``cohort``'s AUC (95% CI) per model of Table 2, one line each, and the report's path."""
+    lines = [f"{cohort}-cohort AUC (95% CI):"]
     for row in results["table2"]:
-        if row["cohort"] == "test" and row["metric"] == "AUC":
+        if row["cohort"] == cohort and row["metric"] == "AUC":
             # NaN (not computable) arrives from the JSON records as None.
             value = "NA" if row["value"] is None else f"{row['value']:.3f}"
             interval = (
@@ -356,14 +358,7 @@ def _evaluate(args):
         use_joblib=args.use_joblib,
         allow_other_version=args.allow_other_version,
     )
-    lines = ["external-cohort AUC (95% CI):"]
-    for row in results["table2"]:
-        if row["cohort"] == "external" and row["metric"] == "AUC":
-            interval = f"({row['ci_low']:.2f}-{row['ci_high']:.2f})"
-            lines.append(f"  {row['model']:<32} {row['value']:.3f} {interval}")
-    print("\n".join(lines))
-    print(f"report: {args.out}/report.html")
-    return EXIT_OK
+    return _print_aucs(results, "external", args.out)
 
 
 def _extract(args):
@@ -428,9 +423,12 @@ def _write_traceback(args, error):
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     if args.command in ("demo", "study") and out and os.path.isdir(out):
         path = os.path.join(out, "study.log")
-        with open(path, "a") as handle:
-            handle.write(f"rdinet {args.command}: internal error\n{text}")
-        return path
+        try:
+            with open(path, "a") as handle:
+                handle.write(f"rdinet {args.command}: internal error\n{text}")
+            return path
+        except OSError:  # a read-only --out: the traceback goes to a temporary file instead
+            pass
     handle, path = tempfile.mkstemp(prefix="rdinet-error-", suffix=".log")
     with os.fdopen(handle, "w") as log:
         log.write(text)
