@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = attach(
             "VolumeNetAccelerateMixin",
         ],
         "._backbone": ["build_resnet", "load_pretrained", "resnet_feature_dim"],
+        "._divergence": ["DivergedFitError", "DivergenceGuardMixin", "check_finite_weights"],
         "._rdinet": ["RDINetClassifier"],
         "._rdinet_module": ["RDINetModule"],
         "._resnet": ["ResNet3DModule", "ResNet50Classifier"],

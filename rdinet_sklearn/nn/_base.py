@@ -53,6 +53,7 @@ from .._sklearn_compat import validate_parameter_constraints
 from .._versions import _VersionStampMixin
 from ..volumes._augment import BatchAugmentation, resolve_augmentations
 from ..volumes._crop import VolumeCropper
+from ._divergence import DivergenceGuardMixin
 from ._params import CROPPER_PARAMS, NET_CONSTRAINTS, expand_signature
 from ._precision import _MixedPrecisionMixin
 from ._skorch_adapter import is_auto, resolve_device, set_training, skorch_device
@@ -71,7 +72,9 @@ def _seeded_torch(seed, device):
         yield
 
 
-class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetClassifier):
+class _VolumeNetClassifier(
+    _MixedPrecisionMixin, DivergenceGuardMixin, _VersionStampMixin, NeuralNetClassifier
+):
     """Private base: see the module docstring for the subclass hooks.
 
     Defaults differing from skorch: Adam, ``lr=1e-3``, ``max_epochs=100``,
@@ -94,6 +97,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         pretrained=None,
         augmentation="study",
         precision="auto",
+        divergence="raise",
         random_state=None,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
@@ -126,6 +130,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         self.pretrained = pretrained
         self.augmentation = augmentation
         self.precision = precision
+        self.divergence = divergence
         self.random_state = random_state
 
     def __init_subclass__(cls, **kwargs):

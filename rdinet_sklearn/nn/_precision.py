@@ -3,9 +3,10 @@
 ``precision`` picks the autocast dtype for training and prediction alike (the core's
 ``infer`` and ``transform`` run under :meth:`_autocast`): bfloat16 runs on the CPU and on
 CUDA; float16 only on CUDA, where a :class:`torch.amp.GradScaler` keeps its gradients finite
-(:meth:`train_step_single` scales the loss, :meth:`train_step` steps through the scaler, as
-``GradScaler.step`` takes no closure). Both overrides are skorch's documented extension
-points and fall back to skorch's own step when no scaler is active. The Accelerate classes
+(:meth:`train_step_single` scales the loss, :meth:`_apply_step` steps through the scaler,
+as ``GradScaler.step`` takes no closure). ``train_step_single`` is skorch's documented
+extension point; the step itself is the divergence guard's (:mod:`._divergence`). Both fall
+back to the plain step when no scaler is active. The Accelerate classes
 replace :meth:`_autocast_dtype`: there the Accelerator's ``mixed_precision`` decides.
 """
 
@@ -15,7 +16,6 @@ from contextlib import nullcontext
 
 import torch
 from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator
 
 from ._skorch_adapter import set_training
 
@@ -64,19 +64,24 @@ class _MixedPrecisionMixin:
         scaler.unscale_(self.optimizer_)
         return {"loss": loss, "y_pred": y_pred}
 
-    def train_step(self, batch, **fit_params):
+    def _apply_step(self, closure):
         scaler = getattr(self, "_grad_scaler_", None)
         if scaler is None:
-            return super().train_step(batch, **fit_params)
-        # GradScaler.step takes no closure (skorch's step passes one): zero the gradients,
-        # compute them once, let callbacks see them, then step through the scaler.
-        self.optimizer_.zero_grad()
-        step = self.train_step_single(batch, **fit_params)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-        )
+            return super()._apply_step(closure)
+        # GradScaler.step takes no closure: compute the gradients once, then step through
+        # the scaler (which skips the step itself when the scaled gradients overflowed).
+        closure()
         scaler.step(self.optimizer_)
         scaler.update()
-        return step
+        return None
+
+    def _discard_step(self):
+        super()._discard_step()
+        scaler = getattr(self, "_grad_scaler_", None)
+        if scaler is not None:
+            scaler.update()  # unscale_ ran in this step: the scaler expects an update
+
+    def _checks_gradients(self):
+        # fp16: overflowing scaled gradients are the scaler's business (it skips the step
+        # and lowers the scale); the loss is still checked.
+        return getattr(self, "_grad_scaler_", None) is None and super()._checks_gradients()
