@@ -131,6 +131,16 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
     def _autocast_dtype(self, *, training):
         return None  # AccelerateMixin's train step runs under accelerator.autocast()
 
+    def _apply_step(self, closure):
+        # As AccelerateMixin steps: Accelerate's optimizer wrapper takes no closure when it
+        # scales fp16 gradients or accumulates them over several batches.
+        closure()
+        self.optimizer_.step()
+
+    def _checks_gradients(self):
+        # fp16: Accelerate's gradient scaler skips overflowing steps itself
+        return getattr(self.accelerator, "scaler", None) is None
+
     def _check_params(self):
         super()._check_params()
         chosen = _PRECISIONS.get(str(self.accelerator.mixed_precision))
