@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = attach(
             "AcceleratedResNet50Classifier",
             "VolumeNetAccelerateMixin",
         ],
+        "._base": ["VolumeNetClassifier"],
         "._backbone": ["build_resnet", "load_pretrained", "resnet_feature_dim"],
         "._divergence": ["DivergedFitError", "DivergenceGuardMixin", "check_finite_weights"],
         "._rdinet": ["RDINetClassifier"],

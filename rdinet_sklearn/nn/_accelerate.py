@@ -39,7 +39,7 @@ from __future__ import annotations
 import torch
 from skorch.hf import AccelerateMixin
 
-from ._base import _VolumeNetClassifier
+from ._base import VolumeNetClassifier
 from ._rdinet import RDINetClassifier
 from ._resnet import ResNet50Classifier
 from ._state import net_state, restore_net
@@ -121,7 +121,7 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
         return next(
             cls
             for cls in type(self).__mro__
-            if issubclass(cls, _VolumeNetClassifier) and not issubclass(cls, AccelerateMixin)
+            if issubclass(cls, VolumeNetClassifier) and not issubclass(cls, AccelerateMixin)
         )
 
     def _compute_device(self):

@@ -21,7 +21,7 @@ from ._skorch_adapter import set_training
 
 
 class _MixedPrecisionMixin:
-    """Autocast and fp16 gradient scaling for :class:`._base._VolumeNetClassifier`.
+    """Autocast and fp16 gradient scaling for :class:`._base.VolumeNetClassifier`.
 
     Needs ``precision``, ``_compute_device()`` and, while training, ``_grad_scaler_``.
     """
