@@ -195,6 +195,7 @@ class VolumeNetClassifier(
             )
         self._volume_cropper().fit(None)  # volume_size, roi and labels
         self._autocast_dtype(training=True)  # fp16 without CUDA
+        self._warn_if_cpu_bf16()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,16 +8,34 @@ as ``GradScaler.step`` takes no closure). ``train_step_single`` is skorch's docu
 extension point; the step itself is the divergence guard's (:mod:`._divergence`). Both fall
 back to the plain step when no scaler is active. The Accelerate classes
 replace :meth:`_autocast_dtype`: there the Accelerator's ``mixed_precision`` decides.
+
+Training in bfloat16 on a CPU warns (:data:`CPU_BF16_WARNING`): torch's oneDNN bfloat16
+3D-convolution backward returns, now and then, garbage weight gradients (values up to 1e35,
+or NaN) and differs from run to run even on one thread. Measured with torch 2.13 on an AMD
+EPYC, with the CPU's native bf16 instructions and with oneDNN restricted to AVX-512 without
+them (``benchmarks/bench_bf16_cpu.py``; figures in ``benchmarks/RESULTS.md``): the fault is
+the platform's, not the loss (computed in float32 outside autocast) nor BatchNorm (float32
+statistics), and with oneDNN switched off the same bf16 step is finite and repeatable, but
+tens of times slower. The divergence guard turns such a step into an error (or a skipped
+step); float32, the CPU's ``"auto"``, is the precision to train in on a CPU.
 """
 
 from __future__ import annotations
 
+import warnings
 from contextlib import nullcontext
 
 import torch
 from skorch.dataset import unpack_data
 
 from ._skorch_adapter import set_training
+
+CPU_BF16_WARNING = (
+    "precision='bf16' on the CPU: torch's oneDNN bfloat16 3D convolutions return garbage "
+    "weight gradients now and then (up to 1e35 or NaN) and differ from run to run, so the "
+    "fit may stop with DivergedFitError and is not repeatable at a fixed random_state; "
+    "train in float32 on a CPU (precision='auto' or 'fp32'); bf16 is for GPUs"
+)
 
 
 class _MixedPrecisionMixin:
@@ -44,6 +62,12 @@ class _MixedPrecisionMixin:
         if self.precision == "auto" and cuda and torch.cuda.is_bf16_supported():
             return torch.bfloat16
         return None
+
+    def _warn_if_cpu_bf16(self):
+        """Warn before training in bfloat16 on a CPU (see the module docstring)."""
+        cpu = self._compute_device().type == "cpu"
+        if cpu and self._autocast_dtype(training=True) == torch.bfloat16:
+            warnings.warn(CPU_BF16_WARNING, UserWarning, stacklevel=4)
 
     def _autocast(self, *, training):
         dtype = self._autocast_dtype(training=training)
