@@ -58,7 +58,14 @@ from .._versions import _VersionStampMixin
 from ..volumes._augment import BatchAugmentation, resolve_augmentations
 from ..volumes._crop import VolumeCropper
 from ._divergence import DivergenceGuardMixin
-from ._params import CROPPER_PARAMS, NET_CONSTRAINTS, expand_signature
+from ._params import (
+    CROPPER_PARAMS,
+    FITTED_ATTRIBUTES,
+    NET_CONSTRAINTS,
+    NET_PARAMETERS,
+    TRAINING_PARAMETERS,
+    expand_signature,
+)
 from ._precision import _MixedPrecisionMixin
 from ._skorch_adapter import (
     build_deferred_optimizer,
@@ -85,13 +92,25 @@ def _seeded_torch(seed, device):
 class VolumeNetClassifier(
     _MixedPrecisionMixin, DivergenceGuardMixin, _VersionStampMixin, NeuralNetClassifier
 ):
-    """The training core of the case-table networks: the base class to subclass.
+    __doc__ = f"""The training core of the case-table networks: the base class to subclass.
 
     Not used directly (it has no default ``module``): :class:`ResNet50Classifier` and
     :class:`RDINetClassifier` are its subclasses, and a new network is one more, with its
     own ``module`` and the hooks described in :mod:`rdinet_sklearn.nn._base` (and in the
-    CNN user guide). Its parameters are those of :class:`ResNet50Classifier` less
-    ``module``'s default.
+    CNN user guide).
+
+    Parameters
+    ----------
+{NET_PARAMETERS}\
+    module : type
+        Torch module class; built with ``in_channels``, ``depth``, ``pretrained`` and any
+        ``module__<name>`` parameter (which take precedence).
+{TRAINING_PARAMETERS}
+    Attributes
+    ----------
+{FITTED_ATTRIBUTES}\
+    module_ : torch.nn.Module
+        The trained network.
 
     Defaults differing from skorch: Adam, ``lr=1e-3``, ``max_epochs=100``,
     ``batch_size=16`` (the study's), ``CrossEntropyLoss`` on two logits,
@@ -515,3 +534,7 @@ class VolumeNetClassifier(
         self._check_fitted()
         dim = self.module_.feature_dim
         return np.asarray([f"{self._feature_prefix}{i}" for i in range(dim)], dtype=object)
+
+
+# The core's own signature too (subclasses get theirs from __init_subclass__).
+expand_signature(VolumeNetClassifier, core=VolumeNetClassifier)

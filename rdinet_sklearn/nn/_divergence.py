@@ -114,6 +114,21 @@ def check_finite_weights(net, *, epoch=None):
         An initialised net.
     epoch : int, default=None
         Epoch named in the error; the number of epochs in the history when None.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from rdinet_sklearn.nn import DivergedFitError, check_finite_weights
+    >>> net = NeuralNetClassifier(torch.nn.Linear(3, 2)).initialize()
+    >>> check_finite_weights(net)  # finite: nothing happens
+    >>> with torch.no_grad():
+    ...     net.module_.weight[0, 0] = float("nan")
+    >>> try:
+    ...     check_finite_weights(net)
+    ... except DivergedFitError as error:
+    ...     print(error.quantity, error.epoch, error.batch)
+    weights 0 None
     """
     module = getattr(net, "module_", None)
     if module is None:
@@ -135,6 +150,30 @@ class DivergenceGuardMixin:
     (the fp16 gradient scaler and Accelerate do), and whether gradients are checked through
     :meth:`_checks_gradients` (not when a gradient scaler handles overflowing fp16
     gradients itself).
+
+    Examples
+    --------
+    Any skorch net takes the guard; here an infinite learning rate ruins the weights in the
+    first step, and the second step's loss stops the fit:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from rdinet_sklearn.nn import DivergedFitError, DivergenceGuardMixin
+    >>> class GuardedNet(DivergenceGuardMixin, NeuralNetClassifier):
+    ...     def __init__(self, *args, divergence="raise", **kwargs):
+    ...         super().__init__(*args, **kwargs)
+    ...         self.divergence = divergence
+    >>> X = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = GuardedNet(torch.nn.Linear(3, 2), criterion=torch.nn.CrossEntropyLoss,
+    ...                  optimizer=torch.optim.SGD, lr=float("inf"), batch_size=4,
+    ...                  max_epochs=1, train_split=None)
+    >>> try:
+    ...     net.fit(X, y)
+    ... except DivergedFitError as error:
+    ...     print(error.quantity, error.epoch, error.batch)
+    loss 1 2
     """
 
     def train_step(self, batch, **fit_params):
