@@ -399,7 +399,7 @@ class VolumeNetClassifier(
         try:
             return self.initialize()
         finally:
-            self._defer_optimizer_ = False
+            del self._defer_optimizer_
 
     def initialize_optimizer(self, *args, **kwargs):
         """skorch's optimizer, or none yet while :meth:`initialize_for_inference` runs."""
