@@ -139,9 +139,34 @@ def test_target_errors(small_cohort):
 
 def test_not_fitted(small_cohort):
     cases, _ = small_cohort
-    for method in ("predict_proba", "predict", "transform"):
+    for method in ("predict_proba", "predict", "transform", "net_input"):
         with pytest.raises(NotFittedError):
             getattr(_small(), method)(cases)
+
+
+def test_net_input_is_what_the_network_reads(fitted, small_cohort):
+    cases, _ = small_cohort
+    volumes = fitted.net_input(cases)
+    assert volumes.shape == (len(cases), 2, 8, 24, 24) and volumes.dtype == np.float32
+    with torch.no_grad():
+        logits = fitted.module_.eval()(torch.as_tensor(volumes))
+    np.testing.assert_allclose(
+        torch.softmax(logits, dim=1).numpy(), fitted.predict_proba(cases), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_net_rebuilt_for_inference_builds_its_optimizer_to_train(fitted, small_cohort):
+    from rdinet_sklearn.nn._state import net_state, restore_net
+
+    cases, y = small_cohort
+    rebuilt = restore_net(*net_state(fitted))
+    assert rebuilt.optimizer_ is None  # predicting needs none
+    np.testing.assert_array_equal(rebuilt.predict_proba(cases), fitted.predict_proba(cases))
+    rebuilt.set_params(lr=0.01)  # no optimizer to update yet: recorded for later
+    rebuilt.partial_fit(cases, y)
+    assert rebuilt.optimizer_.param_groups[0]["lr"] == 0.01
+    rebuilt.set_params(lr=0.002)  # now the live optimizer follows, as after fit
+    assert rebuilt.optimizer_.param_groups[0]["lr"] == 0.002
 
 
 def test_vanished_file_is_named_at_predict(fitted, small_cohort, tmp_path):
