@@ -255,7 +255,9 @@ ESTIMATORS = [
     LassoSelector(Cs=4, cv=3, random_state=0),
     CropperOnArrays(("MR", "LR"), volume_size=(4, 8, 8)),
     ExtractorOnArrays(("MR", "LR"), params=FIRST_ORDER, progress=False),
-    ControlOnArrays("shuffled", out_dir=os.path.join(_FOLDER, "controls")),
+    # The default out_dir (a fixed temp folder): a per-run folder in the repr would give each
+    # pytest-xdist worker different test ids.
+    ControlOnArrays("shuffled"),
     ResNetOnArrays(**TINY_NET),
     RDINetOnArrays(**TINY_NET, k=1, d=8, tabular_hidden=8, mapping_hidden=8),
     FirstColumnBatches(),
