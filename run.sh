@@ -47,8 +47,12 @@ case "${1:-}" in
         setup "[dev]"
         "$VENV/bin/ruff" check .
         # Two worker processes (PYTEST_WORKERS), one torch thread each (tests/conftest.py),
-        # one test file per worker so that a module's fixtures are built once.
-        exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
+        # one test file per worker so that a module's fixtures are built once. Tests run in
+        # file order unless PYTEST_RANDOM_ORDER=1 (pytest-randomly, e.g. --randomly-seed=N).
+        order=(-p no:randomly)
+        [ "${PYTEST_RANDOM_ORDER:-0}" = 1 ] && order=(-p randomly)
+        exec "$VENV/bin/python" -m pytest "${order[@]}" -n "${PYTEST_WORKERS:-2}" \
+            --dist loadfile "$@"
         ;;
     docs)
         shift

@@ -10,7 +10,10 @@
 #    --no-index) when present, else from the package index. The tree's code is always the
 #    one run (PYTHONPATH).
 # 2. Training samples/s of ResNet-50 and RDINet (k=3) at 2x32x128x128, batch 16, bf16,
-#    channels_last_3d, without and with torch.compile (benchmarks/gpu_throughput.py).
+#    channels_last_3d, without and with torch.compile (benchmarks/gpu_throughput.py), and
+#    each of those bf16 trainings' loss curve (first and last value): every loss must be
+#    finite (issue 31); a non-finite one, or the training core's DivergedFitError, makes
+#    the check exit 1.
 # 3. One `paper`-preset study on one ROI (MR+LR, radiomics and deep) with the deep models'
 #    least CV (2 folds), 147 synthetic patients, 100 epochs (benchmarks/bench_paper_cpu.py
 #    on cuda): its wall time, per stage.
@@ -80,6 +83,8 @@ fi
 echo "$HEADER; python $PY; setup ${SETUP_S} s; logs in $LOG"
 
 ROWS=()
+LOSSES=()
+DIVERGED=0
 throughput() {  # model, compile (yes/no)
     local model=$1 compiled=$2 log=$LOG/throughput_$1_$2.log seconds=$EAGER_S flags=()
     [ "$compiled" = yes ] && flags=(--compile) && seconds=$COMPILED_S
@@ -91,6 +96,13 @@ throughput() {  # model, compile (yes/no)
     loop=$(awk '/^bare loop/ {print $3}' "$log")
     share=$(awk '/^bare loop/ {print $5}' "$log")
     core=$(awk '/^skorch core/ {print $4}' "$log")
+    while IFS= read -r line; do
+        LOSSES+=("$(printf '%-8s %-8s %s' "$model" "$compiled" "${line#loss curve }")")
+    done < <(grep '^loss curve' "$log")
+    if [ "$rc" -eq 3 ] || grep -q 'DivergedFitError' "$log"; then
+        DIVERGED=1
+        LOSSES+=("$(printf '%-8s %-8s %s' "$model" "$compiled" "NOT FINITE: see $log")")
+    fi
     if [ "$rc" -eq 0 ] && [ -n "$loop" ]; then
         ROWS+=("$(printf '%-8s %-8s %12s %12s %8s' "$model" "$compiled" "$loop" "$core" "$share")")
     else
@@ -114,6 +126,10 @@ timeout "$seconds" "$PY" benchmarks/bench_paper_cpu.py "${STUDY[@]}" --cv-folds 
     --json "$LOG/study.json" >"$LOG/study.log" 2>&1
 rc=$?
 study_s=$((SECONDS - study_start))
+if grep -q 'DivergedFitError' "$LOG/study.log"; then
+    DIVERGED=1
+    LOSSES+=("study: a deep model diverged (DivergedFitError in $LOG/study.log)")
+fi
 if [ "$rc" -eq 0 ]; then
     STUDY_RESULT="finished, wall ${study_s} s"
 elif [ "$rc" -eq 124 ]; then
@@ -129,7 +145,14 @@ echo "training samples/s, 2 x $([ -n "$GPU" ] && echo 32x128x128 || echo 8x24x24
 printf '%-8s %-8s %12s %12s %8s\n' model compile "bare loop" "skorch core" "% peak"
 printf '%s\n' "${ROWS[@]}"
 echo "(torch.compile applies to the bare loop; the skorch core runs eager in both rows)"
+echo "$([ -n "$GPU" ] && echo bf16 || echo "float32 (CPU)") training losses" \
+    "(model, compile, path: first, last, steps, finite?)"
+printf '%s\n' "${LOSSES[@]}"
 echo "$STUDY_LABEL: $STUDY_RESULT"
 grep -E ' s +[0-9.]+ GiB$|fitting and predicting|^ +(the rest|total)|^(peak RSS|volume cache|ResNet forward)' \
     "$LOG/study.log" | sed 's/^/  /'
 echo "whole check: $((SECONDS - START)) s (budget ${BUDGET} s)"
+if [ "$DIVERGED" -ne 0 ]; then
+    echo "FAILED: a bf16 training loss was not finite (see the loss lines above)"
+    exit 1
+fi

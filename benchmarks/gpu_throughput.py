@@ -8,7 +8,9 @@ Measures training samples/s of
   (``fit_loop`` on in-memory volumes, so the numbers exclude the one-off preprocessing),
 
 and prints achieved TFLOP/s (3 x forward FLOPs per sample, counted with FlopCounterMode) as a
-share of the chip's dense bf16 peak.
+share of the chip's dense bf16 peak. Each path's training-loss curve is printed too (first
+and last value, one line per path, ``loss curve ...``), and the script exits with status 3
+if a loss was not finite (the skorch core raises its ``DivergedFitError`` first).
 
 Study setting (defaults): ResNet-50, 2 x 32 x 128 x 128 volumes, batch 16, bf16 autocast::
 
@@ -132,11 +134,14 @@ def bare_loop(classifier, make_batch, args, device):
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     module.train()
 
+    losses = []  # kept on the device: reading each one would sync every step
+
     def step():
         xa = {**x, "volume": augment(x["volume"])} if isinstance(x, dict) else augment(x)
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             loss = torch.nn.functional.cross_entropy(_forward(step_module, xa).float(), y)
+        losses.append(loss.detach())
         if scaler is None:
             loss.backward()
             optimizer.step()
@@ -152,7 +157,8 @@ def bare_loop(classifier, make_batch, args, device):
     for _ in range(args.steps):
         step()
     _sync(device)
-    return args.steps * args.batch / (time.perf_counter() - start), flops
+    rate = args.steps * args.batch / (time.perf_counter() - start)
+    return rate, flops, torch.stack(losses).float().cpu().numpy()
 
 
 def classifier_loop(classifier, make_batch, args, device):
@@ -166,7 +172,9 @@ def classifier_loop(classifier, make_batch, args, device):
     start = time.perf_counter()
     classifier.fit_loop(net_input, y)
     _sync(device)
-    return n / (time.perf_counter() - start)
+    rate = n / (time.perf_counter() - start)
+    curve = [b["train_loss"] for row in classifier.history for b in row["batches"]]
+    return rate, np.asarray(curve, dtype=float)
 
 
 def _sync(device):
@@ -194,8 +202,8 @@ def main():
         torch.backends.cudnn.benchmark = True
 
     build = MODELS[args.model]
-    loop_rate, flops = bare_loop(*build(args), args, device)
-    core_rate = classifier_loop(*build(args), args, device)
+    loop_rate, flops, loop_curve = bare_loop(*build(args), args, device)
+    core_rate, core_curve = classifier_loop(*build(args), args, device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     peak = _peak_tflops(device)
     print(
@@ -211,6 +219,16 @@ def main():
         print(f"{label:<28}{rate:>10.1f}{tflops:>9.2f}{share:>12}")
     if peak:
         print(f"(dense bf16 peak of this chip taken as {peak:.0f} TFLOP/s)")
+    finite = True
+    for label, curve in (("bare loop", loop_curve), ("skorch core", core_curve)):
+        ok = bool(np.isfinite(curve).all())
+        finite &= ok
+        print(
+            f"loss curve {label}: first {curve[0]:.4f}, last {curve[-1]:.4f}, {len(curve)} "
+            f"steps, {'all finite' if ok else 'NOT FINITE'}"
+        )
+    if not finite:
+        raise SystemExit(3)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "._imaging": ["CaseError"],
         ".datasets": ["describe_cohort", "make_ted_cohort"],
+        ".dicom": ["index_dicom"],
         ".harmonization": ["ComBatHarmonizer"],
         ".nn": ["RDINetClassifier", "ResNet50Classifier"],
         ".radiomics": ["RadiomicsExtractor"],
@@ -41,6 +42,7 @@ __getattr__, __dir__, __all__ = attach(
     },
     submodules=[
         "datasets",
+        "dicom",
         "explain",
         "harmonization",
         "io",
@@ -49,6 +51,7 @@ __getattr__, __dir__, __all__ = attach(
         "plots",
         "radiomics",
         "report",
+        "reporting",
         "selection",
         "study",
         "volumes",

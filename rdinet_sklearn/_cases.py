@@ -3,8 +3,9 @@
 A case table is a :class:`pandas.DataFrame` (or a CSV file) with
 
 * ``image``: path to the T2-weighted volume (any format SimpleITK reads, or a DICOM folder);
-* ``mask``: path to rater 1's label map, on the image's grid;
-* ``mask_rater2`` (optional): a second rater's label map; may be empty for some rows;
+* ``mask``: path to rater 1's label map on the image's grid, or an RTSTRUCT or DICOM-SEG file
+  whose structures ``labels`` names (put on the image's grid when read);
+* ``mask_rater2`` (optional): a second rater's mask, likewise; may be empty for some rows;
 * any number of clinical columns.
 
 The target is passed separately as ``y``. Row labels (the index) identify patients in every
@@ -17,19 +18,13 @@ import difflib
 import os
 import warnings
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
-from ._imaging import (
-    CaseError,
-    geometry_mismatches,
-    is_missing_path,
-    label_array,
-    non_finite_count,
-    read_image,
-    roi_size_problem,
-)
+from ._imaging import CaseError, is_missing_path, non_finite_count, read_image
+from ._masks import mask_problems
 from .exceptions import RdinetInputError
 
 DEFAULT_LABELS = {"IR": 1, "SR": 2, "MR": 3, "LR": 4}
@@ -95,15 +90,17 @@ def resolve_roi(roi, labels=None):
     ----------
     roi : str or tuple of str
         One structure name, a tuple of names whose union forms the ROI, or ``"all"``.
-    labels : mapping of str to int, default=None
-        Structure names to label values; ``None`` means :data:`DEFAULT_LABELS`.
+    labels : mapping of str to int or str, default=None
+        Structure names to label values; ``None`` means :data:`DEFAULT_LABELS`. With
+        RTSTRUCT or DICOM-SEG masks a value may be a structure name as stored in the file or
+        ``"re:<pattern>"`` (see :func:`rdinet_sklearn.dicom.match_structure`).
 
     Returns
     -------
     name : str
         The names joined by ``"+"`` (``"MR+LR"``), used as the feature-name prefix.
-    values : tuple of int
-        The label values whose union forms the ROI.
+    values : tuple of int or str
+        The label values (or structure names) whose union forms the ROI.
 
     Examples
     --------
@@ -112,6 +109,8 @@ def resolve_roi(roi, labels=None):
     ('MR+LR', (3, 4))
     >>> resolve_roi("tumor", {"tumor": 1})
     ('tumor', (1,))
+    >>> resolve_roi("mass", {"mass": "re:GTV_Mass.*"})
+    ('mass', ('re:GTV_Mass.*',))
     """
     labels = DEFAULT_LABELS if labels is None else labels
     if not isinstance(labels, Mapping) or not labels:
@@ -120,7 +119,7 @@ def resolve_roi(roi, labels=None):
         )
     if isinstance(roi, str):
         if roi == ALL_ROI and ALL_ROI not in labels:
-            return ALL_ROI, tuple(int(v) for v in labels.values())
+            return ALL_ROI, tuple(_label_value(v) for v in labels.values())
         names = (roi,)
     else:
         names = tuple(roi)
@@ -129,7 +128,16 @@ def resolve_roi(roi, labels=None):
     unknown = [n for n in names if n not in labels]
     if unknown:
         raise ValueError(f"roi names {unknown} are not in labels {dict(labels)}")
-    return "+".join(names), tuple(int(labels[n]) for n in names)
+    return "+".join(names), tuple(_label_value(labels[n]) for n in names)
+
+
+def _label_value(value):
+    """A label value (int) or a structure name / ``re:`` pattern (str)."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return int(value)
+    raise ValueError(f"a label value must be an integer or a structure name (str), got {value!r}")
 
 
 def read_case_table(cases):
@@ -238,21 +246,6 @@ def _missing_columns(table, required):
     return problems
 
 
-def _structure_problems(labels, wanted, where):
-    """Absent and too-small structures of one label map (``labels``: its integer array)."""
-    present = {int(v) for v in np.unique(labels) if v != 0}
-    absent = {name: value for name, value in wanted.items() if value not in present}
-    problems = []
-    if absent:
-        found = sorted(present) or "none"
-        problems.append(str(CaseError(*where, f"labels {absent} absent (labels found: {found})")))
-    for name, value in wanted.items():
-        small = value in present and roi_size_problem(labels == value)
-        if small:
-            problems.append(str(CaseError(*where, f"structure {name!r} (label {value}) {small}")))
-    return problems
-
-
 def _check_row(row, entry, columns, wanted, *, tolerance):
     """Problems with one patient's files: readable, finite, same grid, structures present
     and large enough for radiomics."""
@@ -271,22 +264,15 @@ def _check_row(row, entry, columns, wanted, *, tolerance):
         path = entry[column]
         if column != mask_columns[0] and is_missing_path(path):
             continue  # a second rater is optional row by row
-        try:
-            mask = read_image(path, row=row, column=column)
-        except CaseError as err:
-            problems.append(str(err))
-            continue
-        if image is not None:
-            for mismatch in geometry_mismatches(image, mask, tolerance=tolerance):
-                problems.append(
-                    str(CaseError(row, column, path, f"grid differs from image: {mismatch}"))
-                )
-        try:
-            labels = label_array(mask, row=row, column=column, path=path)
-        except CaseError as err:
-            problems.append(str(err))
-            continue
-        problems.extend(_structure_problems(labels, wanted, (row, column, path)))
+        problems += mask_problems(
+            image,
+            path,
+            wanted,
+            image_path=entry[image_column],
+            row=row,
+            column=column,
+            tolerance=tolerance,
+        )
     return problems
 
 
@@ -308,8 +294,9 @@ def validate_case_table(
     ----------
     cases : DataFrame or str
         The case table, or the path of a CSV holding it.
-    labels : mapping of str to int, default=None
-        Structure names to label values; ``None`` means :data:`DEFAULT_LABELS`.
+    labels : mapping of str to int or str, default=None
+        Structure names to label values; ``None`` means :data:`DEFAULT_LABELS`. For
+        RTSTRUCT / DICOM-SEG mask files, structure names or ``"re:<pattern>"``.
     roi : str or tuple of str, default=None
         Structures that must be present in every mask; ``None`` checks every structure in
         ``labels``.

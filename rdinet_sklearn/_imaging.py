@@ -58,13 +58,45 @@ def is_missing_path(path) -> bool:
     return isinstance(path, str) and not path.strip()
 
 
+SLICE_GAP_TOLERANCE = 0.01
+"""Largest relative difference between the slice gaps of one DICOM series."""
+
+
 def _dicom_series(folder):
     reader = sitk.ImageSeriesReader()
+    series = reader.GetGDCMSeriesIDs(str(folder))
+    if len(series) > 1:
+        # GDCM would read one of them, whichever it lists first.
+        raise RuntimeError(f"folder holds {len(series)} DICOM image series; expected one")
     files = reader.GetGDCMSeriesFileNames(str(folder))
     if not files:
         raise RuntimeError("folder holds no DICOM series")
     reader.SetFileNames(files)
+    reader.SetMetaDataDictionaryArrayUpdate(True)
     return reader
+
+
+def _slice_problem(reader, image):
+    """Why a DICOM series' slices do not form one even grid (duplicated or missing), or None.
+
+    ITK stacks the slices it is given and takes the spacing from the first two, only warning
+    on a gap, so a missing slice would silently stretch every distance after it.
+    """
+    positions = []
+    for index in range(len(reader.GetFileNames())):
+        if not reader.HasMetaDataKey(index, "0020|0032"):
+            return None  # no positions to check (not a tomographic series)
+        text = reader.GetMetaData(index, "0020|0032")
+        positions.append([float(v) for v in text.replace(" ", "").split("\\")[:3]])
+    if len(positions) < 3:
+        return None
+    normal = np.asarray(image.GetDirection()).reshape(3, 3)[:, 2]
+    gaps = np.diff(np.sort(np.asarray(positions) @ normal))
+    if gaps.min() < SLICE_GAP_TOLERANCE * max(gaps.max(), 1e-6):
+        return "holds duplicated slices (two at one position)"
+    if np.ptp(gaps) > SLICE_GAP_TOLERANCE * np.median(gaps):
+        return f"has uneven slice spacing ({gaps.min():.3g} to {gaps.max():.3g} mm): missing slices"
+    return None
 
 
 def _gzip_problem(path):
@@ -116,6 +148,9 @@ def read_image(path, *, row=None, column="image", header_only=False):
         if os.path.isdir(path):
             reader = _dicom_series(path)
             image = reader.Execute()
+            problem = _slice_problem(reader, image)
+            if problem:
+                raise CaseError(row, column, path, f"DICOM series {problem}")
             return image
         reader = sitk.ImageFileReader()
         reader.SetFileName(path)

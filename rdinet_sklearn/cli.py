@@ -45,7 +45,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _label_map(text):
-    """``--labels``: a YAML mapping of structure names to integer label values."""
+    """``--labels``: a YAML mapping of ROI names to label values or structure names.
+
+    A value is an integer label (label maps, or a structure number), a structure name as
+    stored in an RTSTRUCT / DICOM-SEG, or ``re:<pattern>``.
+    """
     import yaml
 
     try:
@@ -55,11 +59,14 @@ def _label_map(text):
     if not (
         isinstance(labels, dict)
         and labels
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in labels.values())
+        and all(
+            (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and v)
+            for v in labels.values()
+        )
     ):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a YAML mapping of structure names to label values, "
-            'e.g. "{tumor: 1}" or "{MR: 3, LR: 4}"'
+            'e.g. "{tumor: 1}", "{MR: 3, LR: 4}" or "{mass: \'re:GTV_Mass.*\'}"'
         )
     return {str(name): value for name, value in labels.items()}
 
@@ -175,6 +182,25 @@ def _id_option(parser):
     )
 
 
+def _add_index(commands):
+    index = commands.add_parser(
+        "index",
+        help="crawl a DICOM folder into a case table",
+        description="One row per image series that an RTSTRUCT or DICOM-SEG segments; what "
+        "is skipped, and why, goes to <out>_skipped.csv.",
+    )
+    index.add_argument("--dicom", required=True, help="folder of DICOM files (recursive)")
+    index.add_argument("--out", required=True, help="case table CSV to write")
+    index.add_argument("--modality", help="keep only image series of this modality, e.g. MR")
+    index.add_argument(
+        "--roi-map",
+        type=_label_map,
+        help="ROI names to structure names; a file lacking one is skipped, e.g. "
+        "\"{mass: 're:GTV_Mass.*'}\"",
+    )
+    index.set_defaults(handler=_index)
+
+
 def _add_predict(commands):
     predict = commands.add_parser(
         "predict",
@@ -226,7 +252,15 @@ def _model_options(parser):
     )
 
 
-COMMANDS = (_add_demo, _add_study, _add_predict, _add_evaluate, _add_extract, _add_validate)
+COMMANDS = (
+    _add_demo,
+    _add_study,
+    _add_predict,
+    _add_evaluate,
+    _add_extract,
+    _add_validate,
+    _add_index,
+)
 """The subcommands' parser functions, in ``--help`` order."""
 
 
@@ -262,14 +296,17 @@ def _config(args):
 def _demo(args):
     from .datasets import make_ted_cohort
     from .study import run_study
+    from .study._folder import check_writable
 
     config = _config(args)
+    check_writable(args.out)  # before the cohort is written into it
     shape = {"shape": tuple(args.shape)} if args.shape else {}
     cases, y = make_ted_cohort(
-        args.patients, f"{args.out}/cohort", random_state=config["seed"], **shape
+        args.patients, f"{args.out}/cohort", random_state=config.seed, **shape
     )
     results = run_study(cases, y, config=config, out=args.out, progress=not args.no_progress)
-    return _report(results, args.out)
+    _print_fingerprints(args.out, results["models"])
+    return _print_aucs(results, "test", args.out)
 
 
 def _study(args):
@@ -285,14 +322,15 @@ def _study(args):
         test_cases=args.test_cases,
         group_column=args.group_column,
     )
-    return _report(results, args.out)
+    _print_fingerprints(args.out, results["models"])
+    return _print_aucs(results, "test", args.out)
 
 
-def _report(results, out):
-    """Test-cohort AUC (95% CI) per model in Table 2, one line each, and the report's path."""
-    lines = ["test-cohort AUC (95% CI):"]
+def _print_aucs(results, cohort, out):
+    """``cohort``'s AUC (95% CI) per model of Table 2, one line each, and the report's path."""
+    lines = [f"{cohort}-cohort AUC (95% CI):"]
     for row in results["table2"]:
-        if row["cohort"] == "test" and row["metric"] == "AUC":
+        if row["cohort"] == cohort and row["metric"] == "AUC":
             # NaN (not computable) arrives from the JSON records as None.
             value = "NA" if row["value"] is None else f"{row['value']:.3f}"
             interval = (
@@ -300,7 +338,6 @@ def _report(results, out):
             )
             lines.append(f"  {row['model']:<32} {value} {interval}")
     print("\n".join(lines))
-    _print_fingerprints(out, results["models"])
     print(f"report: {out}/report.html")
     return EXIT_OK
 
@@ -359,14 +396,7 @@ def _evaluate(args):
     )
     for name, model in results["models"].items():
         print(f"model {name!r}: fingerprint {model['fingerprint']}")
-    lines = ["external-cohort AUC (95% CI):"]
-    for row in results["table2"]:
-        if row["cohort"] == "external" and row["metric"] == "AUC":
-            interval = f"({row['ci_low']:.2f}-{row['ci_high']:.2f})"
-            lines.append(f"  {row['model']:<32} {row['value']:.3f} {interval}")
-    print("\n".join(lines))
-    print(f"report: {args.out}/report.html")
-    return EXIT_OK
+    return _print_aucs(results, "external", args.out)
 
 
 def _id_column(args, table):
@@ -419,6 +449,21 @@ def _validate(args):
     return EXIT_OK
 
 
+def _index(args):
+    from .dicom import index_dicom
+
+    report = index_dicom(args.dicom, modality=args.modality, roi_map=args.roi_map, out=args.out)
+    for skip in report.skipped.itertuples():
+        structure = f" [{skip.structure}]" if skip.structure else ""
+        print(f"skipped {skip.path}{structure}: {skip.reason}")
+    stem = os.path.splitext(args.out)[0]
+    print(
+        f"{args.out}: {len(report.cases)} segmented series; "
+        f"{len(report.skipped)} item(s) skipped (listed in {stem}_skipped.csv)"
+    )
+    return EXIT_OK
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 
@@ -433,9 +478,12 @@ def _write_traceback(args, error):
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     if args.command in ("demo", "study") and out and os.path.isdir(out):
         path = os.path.join(out, "study.log")
-        with open(path, "a") as handle:
-            handle.write(f"rdinet {args.command}: internal error\n{text}")
-        return path
+        try:
+            with open(path, "a") as handle:
+                handle.write(f"rdinet {args.command}: internal error\n{text}")
+            return path
+        except OSError:  # a read-only --out: the traceback goes to a temporary file instead
+            pass
     handle, path = tempfile.mkstemp(prefix="rdinet-error-", suffix=".log")
     with os.fdopen(handle, "w") as log:
         log.write(text)

@@ -32,7 +32,7 @@ def test_version(capsys):
             ["extract", "--cases", "c.csv", "--roi", "MR", "--out", "o.csv", "--labels", "[1"],
             "--labels: '[1' is not a YAML mapping",
         ),
-        (["validate", "--cases", "c.csv", "--labels", "{MR: three}"], "is not a YAML mapping"),
+        (["validate", "--cases", "c.csv", "--labels", "{MR: 2.5}"], "is not a YAML mapping"),
         (
             ["study", "--cases", "c.csv", "--target", "y", "--out", "o", "--set", "deep.lr"],
             "'deep.lr' is not of the form key=value",
@@ -70,14 +70,23 @@ def test_bad_input_exits_3_naming_the_problem(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_internal_error_exits_1_with_the_traceback_in_a_log(small_cohort, tmp_path, capsys):
-    # Not bad input but a failure inside the run: a --set that parses, of the wrong type,
-    # which the study only trips over when it splits the (valid) cohort.
+def test_internal_error_exits_1_with_the_traceback_in_a_log(
+    small_cohort, tmp_path, capsys, monkeypatch
+):
     cases, y = small_cohort
     cases.assign(y=y).to_csv(tmp_path / "cases.csv")
     out = tmp_path / "out"
     argv = ["study", "--cases", str(tmp_path / "cases.csv"), "--target", "y", "--out", str(out)]
+    # A setting of the wrong type is bad input, refused before anything is written.
     code, _, err = _run([*argv, "--set", "test_size=not-a-number"], capsys)
+    assert code == EXIT_BAD_INPUT and "'test_size'" in err and not out.exists()
+
+    # Not bad input but a failure inside the run (a bug), once the folder exists.
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("rdinet_sklearn.study._run.extract_features", broken)
+    code, _, err = _run(argv, capsys)
     assert code == EXIT_FAILED and err.count("\n") == 1
     assert err.startswith("rdinet: internal error (") and "traceback in" in err
     log = err.rsplit("traceback in ", 1)[1].strip()
@@ -94,7 +103,7 @@ def test_group_column_missing_from_the_case_table_exits_3_naming_it(small_cohort
     code, _, err = _run([*argv, "--group-column", "site", "--no-progress"], capsys)
     assert code == EXIT_BAD_INPUT and err.startswith("rdinet: error:")
     assert "group_column 'site'" in err and "Traceback" not in err
-    assert not any((out / "cache").iterdir())  # refused before any extraction
+    assert not out.exists()  # refused before anything is written
 
 
 def test_help_and_version_import_neither_torch_nor_pyradiomics():

@@ -43,6 +43,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_array, validate_data
 
+from rdinet_sklearn.explain import NegativeControl
 from rdinet_sklearn.harmonization import ComBatHarmonizer
 from rdinet_sklearn.nn import RDINetClassifier, ResNet50Classifier
 from rdinet_sklearn.radiomics import RadiomicsExtractor
@@ -157,6 +158,18 @@ class ExtractorOnArrays(OnArrays, RadiomicsExtractor):
     _own_feature_count = False
 
 
+class ControlOnArrays(OnArrays, NegativeControl):
+    """NegativeControl's output is a case table of control files: read them back, one
+    row of voxels per case, so the checks compare the controls themselves (seeded by
+    content, so invariant to sample order, subsets, refits and pickling)."""
+
+    _own_feature_count = False
+
+    def transform(self, X):
+        table = super().transform(X)
+        return np.stack([sitk.GetArrayFromImage(sitk.ReadImage(p)).ravel() for p in table["image"]])
+
+
 class ResNetOnArrays(ClassifierOnArrays, ResNet50Classifier):
     pass
 
@@ -242,6 +255,9 @@ ESTIMATORS = [
     LassoSelector(Cs=4, cv=3, random_state=0),
     CropperOnArrays(("MR", "LR"), volume_size=(4, 8, 8)),
     ExtractorOnArrays(("MR", "LR"), params=FIRST_ORDER, progress=False),
+    # The default out_dir (a fixed temp folder): a per-run folder in the repr would give each
+    # pytest-xdist worker different test ids.
+    ControlOnArrays("shuffled"),
     ResNetOnArrays(**TINY_NET),
     RDINetOnArrays(**TINY_NET, k=1, d=8, tabular_hidden=8, mapping_hidden=8),
     FirstColumnBatches(),
@@ -261,6 +277,14 @@ EXPECTED_FAILED_CHECKS = {
         "check_n_features_in_after_fitting": _CASE_COLUMNS,
         "check_transformer_general": _CASE_COLUMNS,
         "check_transformer_general(readonly_memmap=True)": _CASE_COLUMNS,
+    },
+    "ControlOnArrays": {
+        name: _CASE_COLUMNS.replace("RadiomicsExtractor", "NegativeControl")
+        for name in (
+            "check_n_features_in_after_fitting",
+            "check_transformer_general",
+            "check_transformer_general(readonly_memmap=True)",
+        )
     },
     "ResNetOnArrays": {"check_no_attributes_set_in_init": _SKORCH_INIT},
     "RDINetOnArrays": {"check_no_attributes_set_in_init": _SKORCH_INIT},

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -196,6 +197,17 @@ def test_gradcam_figure_per_case_for_image_models_only(workdir, tmp_path, capsys
     cams = tmp_path / "cams"
     assert main([*argv, "--model", str(workdir / MODEL), "--gradcam", str(cams)]) == EXIT_OK
     assert sorted(p.name for p in cams.glob("*.png")) == ["TED001.png", "TED002.png"]
+    # Patient ids are data: one that reads as a path stays a file name inside --gradcam.
+    hostile = cases.assign(patient_id=["../../escaped", "/tmp/absolute"])
+    hostile.to_csv(tmp_path / "hostile.csv", index=False)
+    argv_hostile = ["predict", "--cases", str(tmp_path / "hostile.csv")]
+    argv_hostile += ["--out", str(tmp_path / "h.csv"), "--model", str(workdir / MODEL)]
+    inside = tmp_path / "deep" / "cams"
+    assert main([*argv_hostile, "--gradcam", str(inside)]) == EXIT_OK
+    written = sorted(p.name for p in inside.iterdir())
+    assert len(written) == 4 and all(name.endswith((".png", ".svg")) for name in written)
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["cams"]
+    assert not (tmp_path / "escaped.png").exists() and not Path("/tmp/absolute.png").exists()
     radiomics = workdir / "results/demo/models/Radiomics MR+LR LOGREG"
     (tmp_path / "p.csv").unlink()
     code = main([*argv, "--model", str(radiomics), "--gradcam", str(tmp_path / "none")])
@@ -258,6 +270,20 @@ def test_bad_input_names_the_file_column_or_patient_and_writes_nothing(workdir, 
     assert not list(tmp_path.glob(".partial*"))
 
 
+def test_evaluate_on_a_one_class_cohort_exits_3_naming_it_before_any_prediction(
+    workdir, tmp_path, capsys
+):
+    external = pd.read_csv(workdir / "ext/cases.csv")
+    responders = external[external["response"] == 1]
+    responders.to_csv(tmp_path / "responders.csv", index=False)
+    report = tmp_path / "report"
+    evaluate = ["evaluate", "--study", str(workdir / "results/demo"), "--target", "response"]
+    evaluate += ["--cases", str(tmp_path / "responders.csv"), "--out", str(report)]
+    err = _fails(evaluate, capsys, str(tmp_path / "responders.csv"), "one class only")
+    assert err.count("\n") == 1 and f"({len(responders)} cases)" in err
+    assert not report.exists()
+
+
 RADIOMICS_ONLY = [
     "--no-progress",
     *("--set", "models=[radiomics]", "--set", "cv_folds=3", "--set", "n_jobs=1"),
@@ -294,3 +320,22 @@ def test_an_external_test_cohort_replaces_the_random_split(workdir, tmp_path, ca
     again = ["--test-cases", str(train), *RADIOMICS_ONLY]
     study[-1] = str(tmp_path / "refused")
     _fails([*study, *again], capsys, str(train), "'TED001'", "also in the training cases")
+
+
+def test_evaluate_refuses_an_unseen_combat_batch_before_predicting():
+    from sklearn.pipeline import make_pipeline
+
+    from rdinet_sklearn._cases import CaseTableError
+    from rdinet_sklearn.harmonization import ComBatHarmonizer
+    from rdinet_sklearn.study._external import _check_batches
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(rng.normal(size=(40, 3)), columns=["f1", "f2", "f3"])
+    train["center"] = np.repeat(["A", "B"], 20)
+    model = make_pipeline(ComBatHarmonizer(batch_column="center")).fit(train)
+    external = train.assign(center=["A"] * 30 + ["C"] * 10)
+    with pytest.raises(CaseTableError, match=r"ext\.csv: column 'center' holds ComBat batch"):
+        _check_batches({"Radiomics all LOGREG": (model, {})}, external, "ext.csv")
+    _check_batches({"Radiomics all LOGREG": (model, {})}, train, "ext.csv")  # all seen
+    lenient = make_pipeline(ComBatHarmonizer(batch_column="center", unseen="estimate"))
+    _check_batches({"lenient": (lenient.fit(train), {})}, external, "ext.csv")  # estimated

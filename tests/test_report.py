@@ -10,7 +10,7 @@ import pytest
 
 from rdinet_sklearn.metrics import table1, table2
 from rdinet_sklearn.plots import plot_decision_curve, plot_roc
-from rdinet_sklearn.report import package_versions, write_html_report
+from rdinet_sklearn.report import Report, package_versions, write_html_report
 
 
 @pytest.fixture
@@ -32,15 +32,13 @@ def study_outputs():
 
 def test_report_is_self_contained_with_all_sections(study_outputs, tmp_path):
     t1, t2, figures = study_outputs
-    path = write_html_report(
-        tmp_path / "out" / "report.html",
-        title="TED <response> study",
-        table1=t1,
-        table2=t2,
+    report = Report(
+        "TED <response> study",
+        tables={"Table 1": t1, "Table 2": t2, "Extra": pd.DataFrame({"a": [1.23456]})},
         figures=figures,
-        tables={"Extra": pd.DataFrame({"a": [1.23456]})},
         settings={"cv": "StratifiedKFold(5)", "grid": {"C": [0.1, 1]}},
     )
+    path = write_html_report(tmp_path / "out" / "report.html", report)
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert "<title>TED &lt;response&gt; study</title>" in text
@@ -61,7 +59,7 @@ def test_report_is_self_contained_with_all_sections(study_outputs, tmp_path):
 def test_report_inline_svg(study_outputs, tmp_path):
     _, _, figures = study_outputs
     text = write_html_report(
-        tmp_path / "r.html", title="svg", figures=figures, figure_format="svg"
+        tmp_path / "r.html", Report("svg", figures=figures), figure_format="svg"
     ).read_text(encoding="utf-8")
     assert text.count("<svg") == 2
     assert "<?xml" not in text and "data:image/png" not in text
@@ -77,9 +75,9 @@ def test_package_versions_reads_metadata():
 
 def test_report_rejects_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="figure_format"):
-        write_html_report(tmp_path / "r.html", title="x", figure_format="jpg")
+        write_html_report(tmp_path / "r.html", Report("x"), figure_format="jpg")
     with pytest.raises(ValueError, match="DataFrames"):
-        write_html_report(tmp_path / "r.html", title="x", tables={"bad": [1, 2]})
+        Report("x", tables={"bad": [1, 2]})
 
 
 def _section(text, anchor):
@@ -96,18 +94,16 @@ def test_report_leads_with_summary_and_navigates_to_every_section(study_outputs,
         {"title": "Discrimination", "figures": ["ROC", "not made by this run"]},
         {"title": "Empty", "tables": ["absent"]},
     ]
-    text = write_html_report(
-        tmp_path / "r.html",
-        title="t",
-        table1=t1,
-        table2=t2,
+    report = Report(
+        "t",
+        tables={"Table 1": t1, "Table 2": t2, "Unplaced": pd.DataFrame({"a": [1]})},
         figures=figures,
-        tables={"Unplaced": pd.DataFrame({"a": [1]})},
         settings={"seed": 0},
         summary=summary,
         reading="RDINet did best.",
         layout=layout,
-    ).read_text(encoding="utf-8")
+    )
+    text = write_html_report(tmp_path / "r.html", report).read_text(encoding="utf-8")
     sections = re.findall(r'<section id="([^"]+)"', text)
     assert sections == [
         "summary",
@@ -136,7 +132,7 @@ def test_long_tables_become_embedded_csv_downloads(tmp_path):
     long = pd.DataFrame({"model": [f"m{i}" for i in range(31)], "auc": np.linspace(0, 1, 31)})
     short = long.head(30)
     text = write_html_report(
-        tmp_path / "r.html", title="t", tables={"Long scores": long, "Short": short}
+        tmp_path / "r.html", Report("t", tables={"Long scores": long, "Short": short})
     ).read_text(encoding="utf-8")
     link = re.search(r'<a download="long_scores.csv" href="data:text/csv;base64,([^"]+)"', text)
     assert link is not None
@@ -147,7 +143,7 @@ def test_long_tables_become_embedded_csv_downloads(tmp_path):
     assert "download=" not in _section(text, "short")
     assert _section(text, "short").count("</tr>") == 31
     inline = write_html_report(
-        tmp_path / "all.html", title="t", tables={"Long scores": long}, max_inline_rows=None
+        tmp_path / "all.html", Report("t", tables={"Long scores": long}), max_inline_rows=None
     ).read_text(encoding="utf-8")
     assert "download=" not in inline and inline.count("</tr>") >= 32
 
@@ -159,6 +155,6 @@ def test_report_rejects_bad_layouts(tmp_path):
         ([{"title": "x", "tables": "Table 1"}], "list of names"),
     ):
         with pytest.raises(ValueError, match=message):
-            write_html_report(tmp_path / "r.html", title="x", layout=layout)
+            write_html_report(tmp_path / "r.html", Report("x", layout=layout))
     with pytest.raises(ValueError, match="max_inline_rows"):
-        write_html_report(tmp_path / "r.html", title="x", max_inline_rows=0)
+        write_html_report(tmp_path / "r.html", Report("x"), max_inline_rows=0)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from rdinet_sklearn.plots import plot_calibration, plot_roc
-from rdinet_sklearn.report import write_html_report
+from rdinet_sklearn.report import Report, write_html_report
 from rdinet_sklearn.study._outputs import REPORT_LAYOUT
 
 CHROMIUM = next(
@@ -150,7 +150,7 @@ def report_parts():
 @pytest.mark.parametrize("figure_format", ["png", "svg"])
 def test_report_renders_every_figure(report_parts, tmp_path, figure_format):
     report = write_html_report(
-        tmp_path / "report.html", title="Render", figure_format=figure_format, **report_parts
+        tmp_path / "report.html", Report("Render", **report_parts), figure_format=figure_format
     )
     problems, screenshot = render_problems(report, tmp_path)
     assert problems == []
@@ -158,7 +158,7 @@ def test_report_renders_every_figure(report_parts, tmp_path, figure_format):
 
 
 def test_a_figure_that_does_not_load_fails_the_check(report_parts, tmp_path):
-    report = write_html_report(tmp_path / "report.html", title="Render", **report_parts)
+    report = write_html_report(tmp_path / "report.html", Report("Render", **report_parts))
     text = report.read_text(encoding="utf-8")
     first = re.search(r'src="data:image/png;base64,[^"]+"', text)
     broken = text[: first.start()] + 'src="figures/missing.png"' + text[first.end() :]
@@ -175,7 +175,7 @@ def test_a_figure_drawn_blank_fails_the_check(report_parts, tmp_path):
 
     blank = plt.figure(figsize=(4, 3))
     parts = {**report_parts, "figures": {"ROC, training cohort": blank}}
-    report = write_html_report(tmp_path / "report.html", title="Render", **parts)
+    report = write_html_report(tmp_path / "report.html", Report("Render", **parts))
     problems, _ = render_problems(report, tmp_path)
     plt.close(blank)
     assert len(problems) == 1

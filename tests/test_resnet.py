@@ -139,9 +139,34 @@ def test_target_errors(small_cohort):
 
 def test_not_fitted(small_cohort):
     cases, _ = small_cohort
-    for method in ("predict_proba", "predict", "transform"):
+    for method in ("predict_proba", "predict", "transform", "net_input"):
         with pytest.raises(NotFittedError):
             getattr(_small(), method)(cases)
+
+
+def test_net_input_is_what_the_network_reads(fitted, small_cohort):
+    cases, _ = small_cohort
+    volumes = fitted.net_input(cases)
+    assert volumes.shape == (len(cases), 2, 8, 24, 24) and volumes.dtype == np.float32
+    with torch.no_grad():
+        logits = fitted.module_.eval()(torch.as_tensor(volumes))
+    np.testing.assert_allclose(
+        torch.softmax(logits, dim=1).numpy(), fitted.predict_proba(cases), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_net_rebuilt_for_inference_builds_its_optimizer_to_train(fitted, small_cohort):
+    from rdinet_sklearn.nn._state import net_state, restore_net
+
+    cases, y = small_cohort
+    rebuilt = restore_net(*net_state(fitted))
+    assert rebuilt.optimizer_ is None  # predicting needs none
+    np.testing.assert_array_equal(rebuilt.predict_proba(cases), fitted.predict_proba(cases))
+    rebuilt.set_params(lr=0.01)  # no optimizer to update yet: recorded for later
+    rebuilt.partial_fit(cases, y)
+    assert rebuilt.optimizer_.param_groups[0]["lr"] == 0.01
+    rebuilt.set_params(lr=0.002)  # now the live optimizer follows, as after fit
+    assert rebuilt.optimizer_.param_groups[0]["lr"] == 0.002
 
 
 def test_vanished_file_is_named_at_predict(fitted, small_cohort, tmp_path):
@@ -185,21 +210,41 @@ def test_precision_resolves_per_device():
         cpu["fp16"]._autocast_dtype(training=True)
 
 
-def test_bf16_autocast_trains_on_cpu(small_cohort):
-    """The mixed-precision path itself: bf16 autocast on the CPU, finite losses, fp32 output."""
+def test_bf16_autocast_trains_on_cpu(small_cohort, monkeypatch):
+    """The mixed-precision path itself: bf16 autocast on the CPU, finite losses, fp32 output.
+
+    On torch's reference kernels (oneDNN off): oneDNN's bf16 3D-convolution backward returns
+    garbage gradients now and then and differs from run to run (see nn/_precision.py), so
+    with it this test's verdict would depend on the run.
+    """
     cases, y = small_cohort
     seen = []
-    cnn = _small(precision="bf16", device="cpu", max_epochs=2)
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+    cnn = _small(precision="bf16", device="cpu")
     cnn.initialize()
     cnn.module_.backbone.conv1.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
-    cnn.set_params(warm_start=True).fit(cases, y)
+    with pytest.warns(UserWarning, match="precision='bf16' on the CPU.*oneDNN"):
+        cnn.set_params(warm_start=True).fit(cases, y)
+    again = _small(precision="bf16", device="cpu")
+    with pytest.warns(UserWarning, match="bf16"):
+        again.fit(cases, y)
+    monkeypatch.undo()
     assert seen and set(seen) == {torch.bfloat16}  # convolutions ran in bfloat16
     assert np.all(np.isfinite(cnn.history[:, "train_loss"]))
+    assert cnn.n_skipped_steps_ == 0
+    np.testing.assert_array_equal(again.history[:, "train_loss"], cnn.history[:, "train_loss"])
     proba = cnn.predict_proba(cases)
     assert proba.dtype == np.float32 and np.allclose(proba.sum(axis=1), 1, atol=1e-3)
     assert all(p.dtype == torch.float32 for p in cnn.module_.parameters())  # fp32 weights
-    plain = _small(precision="fp32", device="cpu", max_epochs=2).fit(cases, y)
+    plain = _small(precision="fp32", device="cpu").fit(cases, y)
     assert not np.allclose(plain.history[:, "train_loss"], cnn.history[:, "train_loss"])
+
+
+def test_float32_on_a_cpu_trains_without_the_bf16_warning(small_cohort, recwarn):
+    cases, y = small_cohort
+    _small(precision="fp32", device="cpu", max_epochs=1).fit(cases, y)
+    _small(precision="auto", device="cpu", max_epochs=1).fit(cases, y)
+    assert not [w for w in recwarn if "bf16" in str(w.message)]
 
 
 def test_fp16_refuses_to_train_without_cuda(small_cohort):

@@ -29,7 +29,8 @@ from rdinet_sklearn.metrics import (
 )
 from rdinet_sklearn.study import UncomputableMetricWarning, make_config, run_study
 from rdinet_sklearn.study._fit import fit_and_predict
-from rdinet_sklearn.study._outputs import TRAINING, performance_table
+from rdinet_sklearn.study._outputs import performance_table
+from rdinet_sklearn.study._results import TRAINING, FittedModel
 
 TINY = {
     "cv_folds": 3,
@@ -100,8 +101,11 @@ def test_rerun_resumes_from_finished_stages_with_identical_results(tiny_study, s
     cases, y = small_cohort
     record = out / "stages" / "rdinet_mr_lr.joblib"
     record.unlink()  # as if the run had been killed before RDINet finished
-    rerun = "rdinet_mr_lr.estimator.joblib"  # RDINet's own estimator is written again
-    before = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir() if p.name != rerun}
+    # RDINet's own estimator is written again, and the manifest lists it anew
+    rerun = ("rdinet_mr_lr.estimator.joblib", "manifest.json")
+    before = {
+        p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir() if p.name not in rerun
+    }
     again = run_study(cases, y, config=config, out=out, progress=False)
     after = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
     assert {k: v for k, v in after.items() if k in before} == before  # others reused
@@ -232,10 +236,10 @@ def test_cli_extract_writes_named_features(small_cohort, tmp_path):
 
 def test_config_layers_and_errors(tmp_path):
     paper = make_config("paper")
-    assert paper["deep"]["volume_size"] == [32, 128, 128] and paper["deep"]["depth"] == 50
+    assert paper.deep.volume_size == (32, 128, 128) and paper.deep.depth == 50
     (tmp_path / "c.yaml").write_text("deep:\n  max_epochs: 7\n")
     config = make_config("paper", config_file=tmp_path / "c.yaml", overrides=["deep.lr=0.01"])
-    assert (config["deep"]["max_epochs"], config["deep"]["lr"]) == (7, 0.01)
+    assert (config.deep.max_epochs, config.deep.lr) == (7, 0.01)
     with pytest.raises(ValueError, match="unknown preset"):
         make_config("fast")
     with pytest.raises(ValueError, match="key=value"):
@@ -297,8 +301,23 @@ def test_threshold_and_cv_metrics_come_from_out_of_fold_predictions_only():
     assert (stage["fold"][rows] == 3).all()
 
 
+def _fitted(name, stage):
+    """A study model from a :func:`fit_and_predict` stage, as the study builds it."""
+    return FittedModel(
+        name=name,
+        family="radiomics",
+        roi="all",
+        classifier="test",
+        estimator=stage["estimator"],
+        threshold=stage["threshold"],
+        probabilities={TRAINING: stage["proba_oof"], "test": stage["proba_test"]},
+        cv=stage["cv"],
+        folds=stage["fold"],
+    )
+
+
 def test_uncomputable_threshold_warns_and_gives_nan(tmp_path):
-    from rdinet_sklearn.study._run import _warn_uncomputable
+    from rdinet_sklearn.study._train import _warn_uncomputable
 
     X_train, y_train, X_test, y_test = _tabular()
     constant = DummyClassifier(strategy="constant", constant=1)  # every probability 1
@@ -306,9 +325,9 @@ def test_uncomputable_threshold_warns_and_gives_nan(tmp_path):
     assert np.isnan(stage["threshold"])
     assert np.isnan(stage["cv"]["test_sensitivity"]).all()
     with pytest.warns(UncomputableMetricWarning, match="model 'Constant', training cohort"):
-        _warn_uncomputable("Constant", stage)
+        _warn_uncomputable(_fitted("Constant", stage))
     table = performance_table(
-        {"Constant": stage},
+        {"Constant": _fitted("Constant", stage)},
         ["Constant"],
         {TRAINING: y_train, "test": y_test},
         formatted=False,
@@ -319,7 +338,6 @@ def test_uncomputable_threshold_warns_and_gives_nan(tmp_path):
 
 
 def test_training_rows_are_out_of_fold(tiny_study, small_cohort):
-    from rdinet_sklearn.study._run import _extract
 
     results, out, config = tiny_study
     cases, y = small_cohort
@@ -329,12 +347,12 @@ def test_training_rows_are_out_of_fold(tiny_study, small_cohort):
     rows = predictions[(predictions["model"] == name) & (predictions["cohort"] == TRAINING)]
     train = results["split"]["train"]
     assert rows["case"].tolist() == train and rows["fold"].notna().all()
-    features = _extract(cases, "MR+LR", config, str(out / "cache")).loc[train]
     model = joblib.load(results["models"][name]["model_file"])
-    folds = StratifiedKFold(config["cv_folds"], shuffle=True, random_state=config["seed"])
-    oof = cross_val_predict(clone(model), features, y.loc[train], cv=folds, method="predict_proba")[
-        :, 1
-    ]
+    assert model.steps[0][0] == "radiomics"  # the extraction is the model's first step
+    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
+    cases = cases.set_index(cases["patient_id"].astype(str)).loc[train]
+    oof = cross_val_predict(clone(model), cases, y.loc[train], cv=folds, method="predict_proba")
+    oof = oof[:, 1]
     np.testing.assert_allclose(rows["proba"], oof, rtol=1e-6)
     assert results["models"][name]["threshold"] == youden_threshold(y.loc[train], oof)
     table2 = pd.DataFrame(results["table2"])
@@ -426,7 +444,7 @@ def test_harmonization_setting_puts_combat_in_fold_and_in_the_handed_over_model(
     results = run_study(cases, y, config=config, out=tmp_path, progress=False)
     name = "Radiomics MR+LR LOGREG"
     fitted = joblib.load(results["models"][name]["model_file"])
-    assert fitted.steps[0][0] == "harmonize"
+    assert [name for name, _ in fitted.steps[:2]] == ["radiomics", "harmonize"]
     assert fitted.named_steps["harmonize"].batches_.tolist() == ["A", "B"]
     model, card = load_study_model(tmp_path / "models" / name)
     assert "center" in card["columns"]["required"]
@@ -478,12 +496,13 @@ def test_group_column_cross_validates_leave_one_center_out(small_cohort, tmp_pat
             run_study(
                 table, y, config=config, out=tmp_path / "bad", progress=False, group_column="center"
             )
-        assert not any((tmp_path / "bad" / "cache").iterdir())
+        assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
 def test_leave_one_group_out_copes_with_a_one_class_group():
     from rdinet_sklearn.study._comparison import repeated_splits
-    from rdinet_sklearn.study._run import _warn_uncomputable
+    from rdinet_sklearn.study._config import ComparisonSettings
+    from rdinet_sklearn.study._train import _warn_uncomputable
 
     X_train, y_train, X_test, y_test = _tabular()
     groups = np.where(np.arange(60) < 40, np.arange(60) % 2, 2)  # groups 0, 1, 2
@@ -503,6 +522,7 @@ def test_leave_one_group_out_copes_with_a_one_class_group():
     assert np.isnan(aucs[2]) and np.isfinite(aucs[:2]).all()
     assert np.isfinite(stage["threshold"])
     with pytest.warns(UncomputableMetricWarning, match=r"fold\(s\) \[3\] .*group\(s\) \['2'\]"):
-        _warn_uncomputable("LOGO", stage, groups)
-    splits = repeated_splits(y_train, {"repeats": 5, "folds": 5}, 0, groups)
+        _warn_uncomputable(_fitted("LOGO", stage), groups)
+    settings = ComparisonSettings(repeats=5, folds=5, deep=False)
+    splits = repeated_splits(y_train, settings, 0, groups)
     assert [np.unique(groups[v]).tolist() for _, v in splits] == [[0], [1], [2]]

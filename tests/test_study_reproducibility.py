@@ -35,7 +35,7 @@ def test_mode_follows_the_case_table():
     config = make_config("quick", overrides=[ONE_ROI])
     two = pd.DataFrame({"image": ["a"], "mask": ["m"], "mask_rater2": ["m2"]})
     resolved, why = resolve_reproducibility(config, two)
-    assert resolved["radiomics"]["reproducibility"] == "raters" and "two raters" in why
+    assert resolved.radiomics.reproducibility == "raters" and "two raters" in why
     assert isinstance(reproducibility_filter(resolved), ReproducibilityFilter)
     assert extractor_options(resolved) == {
         "reference_mask_column": "mask_rater2",
@@ -43,22 +43,25 @@ def test_mode_follows_the_case_table():
     }
     for one in (two.assign(mask_rater2=np.nan), two.drop(columns="mask_rater2")):
         resolved, why = resolve_reproducibility(config, one)
-        assert resolved["radiomics"]["reproducibility"] == "perturbation"
+        assert resolved.radiomics.reproducibility == "perturbation"
         assert "chosen automatically" in why and "no second rater" in why
         assert isinstance(reproducibility_filter(resolved), PerturbationReproducibilityFilter)
         assert extractor_options(resolved) == {"reference_mask_column": None, "perturbations": 2}
-    assert resolve_reproducibility(config, one)[0]["reference_mask_column"] is None
-    assert config["radiomics"]["reproducibility"] == "auto"  # the input is not modified
+    assert resolve_reproducibility(config, one)[0].reference_mask_column is None
+    assert config.radiomics.reproducibility == "auto"  # the input is not modified
     forced = make_config("quick", overrides=[ONE_ROI, "radiomics.reproducibility=perturbation"])
-    assert resolve_reproducibility(forced, two)[0]["radiomics"]["reproducibility"] == "perturbation"
+    assert resolve_reproducibility(forced, two)[0].radiomics.reproducibility == "perturbation"
     with pytest.raises(CaseTableError, match="needs second-rater masks"):
         resolve_reproducibility(
             make_config("quick", overrides=["radiomics.reproducibility=raters"]), one
         )
-    with pytest.raises(ConfigError, match="radiomics.reproducibility must be one of"):
-        resolve_reproducibility(
-            make_config("quick", overrides=["radiomics.reproducibility=x"]), two
-        )
+    with pytest.raises(ConfigError, match="'radiomics.reproducibility' must be one of"):
+        make_config("quick", overrides=["radiomics.reproducibility=x"])
+    # No second rater and no perturbations: nothing to filter by, refused naming both keys.
+    no_perturbations = make_config("quick", overrides=["radiomics.perturbations=0"])
+    with pytest.raises(ConfigError, match="'radiomics.perturbations' is 0.*second rater"):
+        resolve_reproducibility(no_perturbations, one)
+    assert resolve_reproducibility(no_perturbations, two)[0].radiomics.reproducibility == "raters"
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rdinet_sklearn.metrics import binary_report
+from rdinet_sklearn.study._results import TEST, FittedModel
 from rdinet_sklearn.study._summary import format_summary, summary_reading, summary_table
 
 Y_TEST = np.array([0, 0, 0, 1, 1, 1, 0, 1, 0, 1])
@@ -12,9 +13,17 @@ POOR = np.array([0.6, 0.4, 0.5, 0.3, 0.7, 0.5, 0.6, 0.4, 0.5, 0.45])
 
 
 def _stage(family, cv_auc, proba, threshold=0.5):
-    info = {"family": family, "roi": "MR+LR", "classifier": "x"}
     cv = None if cv_auc is None else {"test_roc_auc": list(cv_auc)}
-    return {"info": info, "cv": cv, "proba_test": proba, "threshold": threshold}
+    return FittedModel(
+        name="x",
+        family=family,
+        roi="MR+LR",
+        classifier="x",
+        estimator=None,
+        threshold=threshold,
+        probabilities={TEST: proba},
+        cv=cv,
+    )
 
 
 def test_each_family_is_led_by_its_best_cv_model_not_its_best_test_model():

@@ -16,7 +16,8 @@ from monai.visualize import GradCAM
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..nn._base import _VolumeNetClassifier, resolve_device
+from ..nn import VolumeNetClassifier
+from ..nn._skorch_adapter import resolve_device
 from ..plots._style import save_figure, styled
 
 DEFAULT_LAYER = "backbone.layer4"
@@ -30,12 +31,11 @@ def _classifier_and_cases(model, cases):
         cases = model[:-1].transform(cases) if len(model.steps) > 1 else cases
     else:
         classifier = model
-    if not isinstance(classifier, _VolumeNetClassifier):
+    if not isinstance(classifier, VolumeNetClassifier):
         raise TypeError(
             "gradcam needs a fitted RDINetClassifier or ResNet50Classifier (or a Pipeline "
             f"ending in one), got {type(classifier).__name__}"
         )
-    classifier._check_fitted()
     return classifier, cases
 
 
@@ -117,7 +117,7 @@ def gradcam(model, cases, *, layer=None, class_index=None, return_volumes=False)
     >>> shutil.rmtree(folder)
     """
     classifier, cases = _classifier_and_cases(model, cases)
-    net_input = classifier._prediction_input(classifier._check_cases(cases))
+    net_input = classifier.net_input(cases)  # checks that the classifier is fitted
     if not isinstance(net_input, dict):
         net_input = {"volume": net_input}
     if "volume" not in net_input:

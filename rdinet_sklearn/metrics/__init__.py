@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = attach(
             "calibration_intercept_slope",
             "calibration_report",
         ],
+        "._calibration_curve": ["smoothed_calibration_curve"],
         "._delong": [
             "AUCConfidenceInterval",
             "DeLongResult",

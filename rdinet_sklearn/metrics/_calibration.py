@@ -25,6 +25,17 @@ so models that output exactly 0 or 1 (e.g. a random forest) get a finite linear 
 
 _MAX_NEWTON_STEPS = 100
 
+NEAR_CONSTANT_LOGIT_SD = 0.01
+"""Below this standard deviation of ``logit(proba)`` the predictions are (near-)constant: the
+slope would be the ratio of noise to almost nothing (thousands, with an interval as wide)."""
+
+SATURATED_INFORMATION = 0.01
+"""Least mean Fisher information per patient, the mean of p(1 - p) at the intercept fit, for
+estimable recalibration. Below it (every prediction beyond about 0.01 or 0.99) the model is
+saturated: the fitted probabilities carry almost no uncertainty and the intercept and slope
+measure how far the clip PROBABILITY_CLIP lies from the truth, not the model (the demo
+printed an intercept of -37.1, -86.9 to 12.7)."""
+
 
 class CalibrationResult(NamedTuple):
     """Calibration intercept and slope with their Wald confidence intervals.
@@ -126,9 +137,22 @@ def _calibration_with_problems(y_bin, proba, confidence=0.95):
         problems.append("only one class is present, so calibration cannot be estimated")
         return CalibrationResult(*[np.nan] * 6), problems
     intercept, intercept_se = _intercept_fit(y, x)
+    information = 1.0 / (intercept_se**2 * y.shape[0])
     slope_fit = None
-    if np.ptp(x) == 0:
+    if information < SATURATED_INFORMATION:
+        problems.append(
+            f"the predictions are saturated at 0 or 1 (mean p(1 - p) at the fit {information:.2g}"
+            f" < {SATURATED_INFORMATION:g}), so the calibration intercept and slope are not "
+            "estimable: they would measure the clipping of the probabilities, not the model"
+        )
+        intercept = intercept_se = np.nan
+    elif np.ptp(x) == 0:
         problems.append("all predictions are equal, so the calibration slope is undefined")
+    elif np.std(x) < NEAR_CONSTANT_LOGIT_SD:
+        problems.append(
+            f"the predictions are near-constant (SD of logit(proba) {np.std(x):.2g} < "
+            f"{NEAR_CONSTANT_LOGIT_SD:g}), so the calibration slope is not estimable"
+        )
     elif _separates(y, x):
         problems.append(
             "the predictions separate the classes perfectly, so the calibration slope is infinite"
@@ -236,7 +260,8 @@ def calibration_report(y_true, proba, *, confidence=0.95, pos_label=None, model=
         Rows ``Brier``, ``Calibration intercept``, ``Calibration slope``; columns
         ``metric``, ``value``, ``ci_low``, ``ci_high``, ``method`` (``"hall-t"`` for the
         Brier score, see :func:`brier_interval`; ``"wald"`` for the other two, see
-        :func:`calibration_intercept_slope`). Undefined values are NaN, with one
+        :func:`calibration_intercept_slope`) and ``note`` (why a value is not estimable,
+        else ``""``). Undefined values are NaN, with one
         :class:`~sklearn.exceptions.UndefinedMetricWarning` naming ``model`` and
         ``cohort``.
 
@@ -265,8 +290,15 @@ def calibration_report(y_true, proba, *, confidence=0.95, pos_label=None, model=
         problems.insert(0, "all squared errors are equal, so the Brier interval is undefined")
     warn_undefined("calibration_report", problems, model=model, cohort=cohort)
     rows = [
-        ("Brier", *brier, "hall-t"),
-        ("Calibration intercept", *result[:3], "wald"),
-        ("Calibration slope", *result[3:], "wald"),
+        ("Brier", *brier, "hall-t", _note(problems, "Brier")),
+        ("Calibration intercept", *result[:3], "wald", _note(problems, "intercept")),
+        ("Calibration slope", *result[3:], "wald", _note(problems, "slope")),
     ]
-    return pd.DataFrame(rows, columns=["metric", "value", "ci_low", "ci_high", "method"])
+    columns = ["metric", "value", "ci_low", "ci_high", "method", "note"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _note(problems, *keys):
+    """The problems that concern one row (by a word they contain), joined; "" if none."""
+    one_class = "only one class"
+    return "; ".join(p for p in problems if any(k in p for k in keys) or p.startswith(one_class))

@@ -39,7 +39,7 @@ from __future__ import annotations
 import torch
 from skorch.hf import AccelerateMixin
 
-from ._base import _VolumeNetClassifier
+from ._base import VolumeNetClassifier
 from ._rdinet import RDINetClassifier
 from ._resnet import ResNet50Classifier
 from ._state import net_state, restore_net
@@ -121,7 +121,7 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
         return next(
             cls
             for cls in type(self).__mro__
-            if issubclass(cls, _VolumeNetClassifier) and not issubclass(cls, AccelerateMixin)
+            if issubclass(cls, VolumeNetClassifier) and not issubclass(cls, AccelerateMixin)
         )
 
     def _compute_device(self):
@@ -130,6 +130,16 @@ class VolumeNetAccelerateMixin(AccelerateMixin):
 
     def _autocast_dtype(self, *, training):
         return None  # AccelerateMixin's train step runs under accelerator.autocast()
+
+    def _apply_step(self, closure):
+        # As AccelerateMixin steps: Accelerate's optimizer wrapper takes no closure when it
+        # scales fp16 gradients or accumulates them over several batches.
+        closure()
+        self.optimizer_.step()
+
+    def _checks_gradients(self):
+        # fp16: Accelerate's gradient scaler skips overflowing steps itself
+        return getattr(self.accelerator, "scaler", None) is None
 
     def _check_params(self):
         super()._check_params()

@@ -1,14 +1,15 @@
 """Training core of the 3D-CNN classifiers: a case table in, skorch training, (n, 2) out.
 
-:class:`_VolumeNetClassifier` is a :class:`skorch.NeuralNetClassifier` whose ``fit``,
+:class:`VolumeNetClassifier` is a :class:`skorch.NeuralNetClassifier` whose ``fit``,
 ``predict``, ``predict_proba`` and ``transform`` accept the case table. It crops ROI volumes
 with :class:`~rdinet_sklearn.volumes.VolumeCropper` (cached: computed once per case, ROI and
 size, never per epoch), encodes ``y``, seeds everything from ``random_state``, augments
 training batches only, resolves ``device="auto"`` and runs mixed precision. Every skorch
 knob stays reachable (``optimizer__weight_decay``, ``callbacks``, ``module__...``,
 ``iterator_train__...``, ``train_split``); other inputs (arrays, dicts, skorch Datasets, as
-skorch's own callbacks pass them) go straight to skorch. Only skorch's documented extension
-points are overridden; the two needs without one are in :mod:`._skorch_adapter`.
+skorch's own callbacks pass them) go straight to skorch. Every training step goes through
+the divergence guard (:mod:`._divergence`). Only skorch's documented extension points are
+overridden; the two needs without one are in :mod:`._skorch_adapter`.
 
 How a subclass plugs in
 -----------------------
@@ -26,6 +27,9 @@ How a subclass plugs in
    method taking the same inputs returns the pooled embedding used by ``transform``, and
    ``feature_dim`` gives its width.
 4. Augmentation touches only the ``"volume"`` entry of a dict input (or the array itself).
+
+The public :meth:`VolumeNetClassifier.net_input` gives what a fitted network reads for a
+case table (what Grad-CAM explains); it calls hook 2 with ``fitting=False``.
 
 Mixed precision has one path, in :mod:`._precision`.
 """
@@ -53,9 +57,23 @@ from .._sklearn_compat import validate_parameter_constraints
 from .._versions import _VersionStampMixin
 from ..volumes._augment import BatchAugmentation, resolve_augmentations
 from ..volumes._crop import VolumeCropper
-from ._params import CROPPER_PARAMS, NET_CONSTRAINTS, expand_signature
+from ._divergence import DivergenceGuardMixin
+from ._params import (
+    CROPPER_PARAMS,
+    FITTED_ATTRIBUTES,
+    NET_CONSTRAINTS,
+    NET_PARAMETERS,
+    TRAINING_PARAMETERS,
+    expand_signature,
+)
 from ._precision import _MixedPrecisionMixin
-from ._skorch_adapter import is_auto, resolve_device, set_training, skorch_device
+from ._skorch_adapter import (
+    build_deferred_optimizer,
+    is_auto,
+    resolve_device,
+    set_training,
+    skorch_device,
+)
 
 
 def _is_case_table(X):
@@ -71,8 +89,28 @@ def _seeded_torch(seed, device):
         yield
 
 
-class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetClassifier):
-    """Private base: see the module docstring for the subclass hooks.
+class VolumeNetClassifier(
+    _MixedPrecisionMixin, DivergenceGuardMixin, _VersionStampMixin, NeuralNetClassifier
+):
+    __doc__ = f"""The training core of the case-table networks: the base class to subclass.
+
+    Not used directly (it has no default ``module``): :class:`ResNet50Classifier` and
+    :class:`RDINetClassifier` are its subclasses, and a new network is one more, with its
+    own ``module`` and the hooks described in :mod:`rdinet_sklearn.nn._base` (and in the
+    CNN user guide).
+
+    Parameters
+    ----------
+{NET_PARAMETERS}\
+    module : type
+        Torch module class; built with ``in_channels``, ``depth``, ``pretrained`` and any
+        ``module__<name>`` parameter (which take precedence).
+{TRAINING_PARAMETERS}
+    Attributes
+    ----------
+{FITTED_ATTRIBUTES}\
+    module_ : torch.nn.Module
+        The trained network.
 
     Defaults differing from skorch: Adam, ``lr=1e-3``, ``max_epochs=100``,
     ``batch_size=16`` (the study's), ``CrossEntropyLoss`` on two logits,
@@ -81,6 +119,28 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
     hold-out; model selection happens in the outer CV. Pass
     ``train_split=skorch.dataset.ValidSplit(5, stratified=True)`` with an ``EarlyStopping``
     callback to early-stop instead.
+
+    Examples
+    --------
+    A network of one's own: a module reading the volume, and the class naming it.
+
+    >>> import torch
+    >>> from rdinet_sklearn.nn import VolumeNetClassifier
+    >>> class MeanModule(torch.nn.Module):
+    ...     def __init__(self, in_channels=1, depth=None, pretrained=None):
+    ...         super().__init__()
+    ...         self.feature_dim = in_channels
+    ...         self.head = torch.nn.Linear(in_channels, 2)
+    ...     def features(self, volume):
+    ...         return volume.mean(dim=(2, 3, 4))
+    ...     def forward(self, volume):
+    ...         return self.head(self.features(volume))
+    >>> class MeanNet(VolumeNetClassifier):
+    ...     def __init__(self, *args, module=MeanModule, **kwargs):
+    ...         super().__init__(*args, module=module, **kwargs)
+    >>> net = MeanNet(("MR", "LR"), volume_size=(4, 8, 8), max_epochs=1)
+    >>> net.get_params()["divergence"], net.get_params()["roi"]
+    ('raise', ('MR', 'LR'))
     """
 
     _parameter_constraints: dict = NET_CONSTRAINTS
@@ -94,6 +154,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         pretrained=None,
         augmentation="study",
         precision="auto",
+        divergence="raise",
         random_state=None,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
@@ -126,12 +187,13 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         self.pretrained = pretrained
         self.augmentation = augmentation
         self.precision = precision
+        self.divergence = divergence
         self.random_state = random_state
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            expand_signature(cls, core=_VolumeNetClassifier)
+            expand_signature(cls, core=VolumeNetClassifier)
 
     # -- sklearn plumbing -------------------------------------------------------------------
 
@@ -152,6 +214,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
             )
         self._volume_cropper().fit(None)  # volume_size, roi and labels
         self._autocast_dtype(training=True)  # fp16 without CUDA
+        self._warn_if_cpu_bf16()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -328,24 +391,27 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
 
         Used when a saved net is rebuilt (:func:`rdinet_sklearn.nn._state.restore_net`): the
         optimizer is not needed to predict, and creating the first torch optimizer of a
-        process imports ``torch._dynamo`` (seconds). Training later creates it
+        process imports ``torch._dynamo`` (seconds). It is skorch's ``initialize`` with
+        :meth:`initialize_optimizer` deferred; training creates the optimizer
         (:meth:`fit_loop`), so ``partial_fit`` continues with a fresh optimizer as after
-        :meth:`initialize`. skorch's ``initialize`` steps, in its order, less one.
+        :meth:`initialize`.
 
         Returns
         -------
         self
         """
-        with skorch_device(self):
-            self.check_training_readiness()
-            self._initialize_virtual_params()
-            self._initialize_callbacks()
-            self._initialize_module()
-            self._initialize_criterion()
-            self._initialize_history()
-            self._validate_params()
-            self.initialized_ = True
-        return self
+        self._defer_optimizer_ = True
+        try:
+            return self.initialize()
+        finally:
+            del self._defer_optimizer_
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's optimizer, or none yet while :meth:`initialize_for_inference` runs."""
+        if getattr(self, "_defer_optimizer_", False):
+            self.optimizer_ = None
+            return self
+        return super().initialize_optimizer(*args, **kwargs)
 
     def load_params(self, *args, **kwargs):
         with skorch_device(self):
@@ -354,7 +420,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         if getattr(self, "optimizer_", None) is None:  # rebuilt for inference only
             with skorch_device(self):
-                self._initialize_optimizer()
+                build_deferred_optimizer(self)
         seeds = self._seeds()
         transforms = resolve_augmentations(self.augmentation)
         device = self._compute_device()
@@ -395,11 +461,25 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         with skorch_device(self):
             yield from super().forward_iter(X, training=training, device=device)
 
-    def _prediction_input(self, X):
-        if not _is_case_table(X):
-            return X
+    def net_input(self, X):
+        """What the fitted network reads for the case table ``X`` (no augmentation).
+
+        Parameters
+        ----------
+        X : DataFrame or str
+            The case table.
+
+        Returns
+        -------
+        net_input : ndarray of shape (n_cases, channels, D, H, W) or dict
+            The preprocessed volumes, or a dict of the ``module.forward`` keyword arguments
+            (``{"volume": ..., "tabular": ...}`` for RDINet).
+        """
         self._check_fitted()
         return self._net_input(self._check_cases(X), fitting=False)
+
+    def _prediction_input(self, X):
+        return self.net_input(X) if _is_case_table(X) else X
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_cases, 2), columns ordered as ``classes_``.
@@ -459,3 +539,7 @@ class _VolumeNetClassifier(_MixedPrecisionMixin, _VersionStampMixin, NeuralNetCl
         self._check_fitted()
         dim = self.module_.feature_dim
         return np.asarray([f"{self._feature_prefix}{i}" for i in range(dim)], dtype=object)
+
+
+# The core's own signature too (subclasses get theirs from __init_subclass__).
+expand_signature(VolumeNetClassifier, core=VolumeNetClassifier)

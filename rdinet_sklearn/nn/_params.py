@@ -20,6 +20,7 @@ import torch
 from .._sklearn_compat import Options, StrOptions
 from ..volumes._crop import CROPPER_PARAMETERS, VolumeCropper
 from ._backbone import RESNET_LAYERS
+from ._divergence import DIVERGENCE_MODES
 
 CROPPER_PARAMS = tuple(inspect.signature(VolumeCropper).parameters)
 """Names of the cropper's parameters (``roi`` first, then the keyword-only ones)."""
@@ -30,6 +31,7 @@ NET_CONSTRAINTS = {
     "pretrained": [None, str, os.PathLike],
     "augmentation": [StrOptions({"study", "none"}), None, list, tuple],
     "precision": [StrOptions({"auto", "bf16", "fp16", "fp32"})],
+    "divergence": [StrOptions(set(DIVERGENCE_MODES))],
     "random_state": ["random_state"],
     "device": [str, torch.device, None],
 }
@@ -49,7 +51,13 @@ TRAINING_PARAMETERS = """\
     precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
         Mixed precision (autocast) of training and prediction. ``"auto"``: bfloat16 on a
         GPU that supports it, float32 otherwise (the CPU included); ``"bf16"`` also runs on
-        the CPU; ``"fp16"`` (with a gradient scaler) needs CUDA.
+        the CPU (with a warning: see the CNN user guide); ``"fp16"`` (with a gradient
+        scaler) needs CUDA.
+    divergence : {"raise", "skip"}, default="raise"
+        What a non-finite training loss or gradient does: ``"raise"`` stops the fit with
+        :class:`~rdinet_sklearn.nn.DivergedFitError` (naming the epoch, batch and
+        remedies); ``"skip"`` skips that optimizer step and counts it (``n_skipped_steps_``).
+        Either way a fit whose weights end non-finite raises.
     random_state : int, RandomState or None, default=None
         Makes CPU fits repeatable (initialisation, batch order, augmentation, dropout).
     criterion, optimizer : default=CrossEntropyLoss, Adam
@@ -77,7 +85,10 @@ FITTED_ATTRIBUTES = """\
     cropper_ : VolumeCropper
         The fitted cropper.
     history_ : skorch.History
-        Per-epoch losses and timings.
+        Per-epoch losses and timings; each training batch records ``skipped_step``.
+    n_skipped_steps_ : int
+        Optimizer steps skipped by ``divergence="skip"`` in the last ``fit`` or
+        ``partial_fit`` history (0 with ``divergence="raise"``).
 """
 
 NET_PARAMETERS = CROPPER_PARAMETERS + BACKBONE_PARAMETERS

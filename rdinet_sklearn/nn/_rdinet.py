@@ -1,6 +1,6 @@
 """RDINetClassifier: the 3D CNN + tabular fusion network as a scikit-learn classifier.
 
-A thin subclass of the shared training core :class:`~rdinet_sklearn.nn._base._VolumeNetClassifier`
+A thin subclass of the shared training core :class:`~rdinet_sklearn.nn.VolumeNetClassifier`
 (cropping, caching, devices, mixed precision, seeds, augmentation, labels, pickling): it only
 adds the tabular input (checked, standardised) and the RDINet module's parameters.
 """
@@ -15,12 +15,12 @@ import pandas as pd
 from rdinet_sklearn._sklearn_compat import Interval, StrOptions
 
 from .._cases import tabular_columns
-from ._base import _VolumeNetClassifier
+from ._base import VolumeNetClassifier
 from ._params import FITTED_ATTRIBUTES, NET_PARAMETERS, TRAINING_PARAMETERS
 from ._rdinet_module import FUSIONS, IMAGE_FUSIONS, TABULAR_FUSIONS, RDINetModule
 
 
-class RDINetClassifier(_VolumeNetClassifier):
+class RDINetClassifier(VolumeNetClassifier):
     __doc__ = f"""RDINet: a 3D ResNet on ROI volumes fused with tabular (radiomics, clinical) data.
 
     ``fit`` takes a case table: the image and label-map paths come from ``image_column`` and
@@ -96,7 +96,7 @@ class RDINetClassifier(_VolumeNetClassifier):
     """
 
     _parameter_constraints: dict = {
-        **_VolumeNetClassifier._parameter_constraints,
+        **VolumeNetClassifier._parameter_constraints,
         "fusion": [StrOptions(set(FUSIONS))],
         "k": [Interval(Integral, 1, None, closed="left")],
         "d": [Interval(Integral, 1, None, closed="left")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ._backbone import build_resnet, load_pretrained, resnet_feature_dim
-from ._base import _VolumeNetClassifier
+from ._base import VolumeNetClassifier
 from ._params import FITTED_ATTRIBUTES, NET_PARAMETERS, TRAINING_PARAMETERS
 
 
@@ -78,7 +78,7 @@ class ResNet3DModule(nn.Module):
         return self.head(self.features(volume))
 
 
-class ResNet50Classifier(_VolumeNetClassifier):
+class ResNet50Classifier(VolumeNetClassifier):
     __doc__ = f"""3D ResNet (50 layers by default) on cropped ROI volumes, trained with skorch.
 
     ``fit`` takes the case table: each case's ROI is cropped, z-scored and resampled by

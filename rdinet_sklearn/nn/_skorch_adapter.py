@@ -1,4 +1,4 @@
-"""Where the training core needs skorch internals that have no public equivalent (two needs).
+"""Where the training core needs skorch internals that have no public equivalent (three needs).
 
 Everything else in :mod:`rdinet_sklearn.nn` uses skorch's documented extension points
 (``initialize_module``, ``infer``, ``get_iterator``, ``fit_loop``, ``train_step``,
@@ -8,7 +8,13 @@ and no private name of skorch appears outside this module.
 1. :func:`set_training`: a ``train_step_single`` that scales the loss (fp16) must put the
    net's modules and criteria in training mode, as skorch's own step does with its private
    ``_set_training``; there is no public method for it.
-2. :func:`skorch_device`: ``device="auto"``. skorch reads the ``device`` parameter itself
+2. :func:`build_deferred_optimizer`: a net rebuilt for inference defers its optimizer
+   (see ``VolumeNetClassifier.initialize_for_inference``); training builds it later. skorch
+   lets a torch component be set only inside its private initialisation context, which
+   its public ``initialize_optimizer`` does not open, so the optimizer is built through
+   skorch's private ``_initialize_optimizer`` (which also registers ``lr`` and
+   ``optimizer__*`` as live optimizer settings, as ``initialize`` does).
+3. :func:`skorch_device`: ``device="auto"``. skorch reads the ``device`` parameter itself
    (when ``initialize`` places the module and criterion, and when ``infer`` and
    ``get_loss`` move batches) and understands concrete devices only. While one public call
    runs, the parameter holds the device ``"auto"`` resolves to; afterwards it is ``"auto"``
@@ -39,6 +45,11 @@ def is_auto(device):
 def set_training(net, training):
     """Training (or evaluation) mode for every module and criterion of a skorch net."""
     net._set_training(training)  # skorch's private helper: see the module docstring
+
+
+def build_deferred_optimizer(net):
+    """Build the optimizer of an initialised net, as skorch's ``initialize`` does."""
+    net._initialize_optimizer()  # skorch's private helper: see the module docstring
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from skorch.exceptions import DeviceWarning
 from skorch.history import History
 from torch.optim import lr_scheduler as sched
 
+from ._divergence import check_finite_weights
 from ._rdinet import RDINetClassifier
 from ._rdinet_module import RDINetModule
 from ._resnet import ResNet3DModule, ResNet50Classifier
@@ -113,11 +114,17 @@ def net_state(net):
         ``{attribute: state_dict}`` of each torch module (empty when not initialised).
     history : list or None
         The training history, as a list of epochs.
+
+    Raises
+    ------
+    DivergedFitError
+        If a weight or buffer of the network is not finite.
     """
     plain = getattr(net, "_plain_class_and_params", None)
     cls, params = plain() if plain else (type(net), net.get_params(deep=False))
     if not getattr(net, "initialized_", False):
         return cls, params, {}, {}, None
+    check_finite_weights(net)  # a diverged model is never saved or exported
     parts = torch_parts(net)
     attributes = {
         name: value

@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._calibration": ["plot_calibration"],
+        "._contributions": ["plot_contributions"],
         "._cv_scores": ["cv_scores_frame", "plot_cv_scores"],
         "._decision_curve": ["net_benefit", "plot_decision_curve"],
         "._radar": ["plot_radar"],

@@ -54,6 +54,36 @@ def _levels(data, column, order):
     return list(pd.unique(values))
 
 
+def _check_data(data, x, y, hue):
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError("data must be a long-format pandas DataFrame.")
+    needed = [c for c in (x, y, hue) if c is not None and c not in data.columns]
+    if needed:
+        raise ValueError(f"data has no column(s) {needed}; columns: {list(data.columns)}.")
+    if data[y].isna().any():
+        raise ValueError(
+            f"column {y!r} contains NaN at rows {data.index[data[y].isna()].tolist()}."
+        )
+
+
+def _box_with_points(ax, scores, center, width, color, spread, label):
+    """One translucent box at ``center`` and its fold scores as points shifted by ``spread``."""
+    box = ax.boxplot(
+        scores,
+        positions=[center],
+        widths=width * 0.8,
+        patch_artist=True,
+        showfliers=False,
+        manage_ticks=False,
+    )
+    for patch in box["boxes"]:
+        patch.set(facecolor=color, alpha=0.25, edgecolor=color)
+    for part in ("whiskers", "caps", "medians"):
+        for line in box[part]:
+            line.set_color(color)
+    ax.scatter(center + spread, scores, s=14, color=color, zorder=3, label=label)
+
+
 @styled
 def plot_cv_scores(
     data,
@@ -106,15 +136,7 @@ def plot_cv_scores(
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['A', 'B']
     """
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError("data must be a long-format pandas DataFrame.")
-    needed = [c for c in (x, y, hue) if c is not None and c not in data.columns]
-    if needed:
-        raise ValueError(f"data has no column(s) {needed}; columns: {list(data.columns)}.")
-    if data[y].isna().any():
-        raise ValueError(
-            f"column {y!r} contains NaN at rows {data.index[data[y].isna()].tolist()}."
-        )
+    _check_data(data, x, y, hue)
     groups = _levels(data, x, order)
     hues = _levels(data, hue, hue_order) if hue is not None else [None]
     width = 0.7 / len(hues)
@@ -131,29 +153,9 @@ def plot_cv_scores(
             if scores.size == 0:
                 continue
             color = color_for(hue_position if hue is not None else group_position)
-            center = group_position + offset
-            box = ax.boxplot(
-                scores,
-                positions=[center],
-                widths=width * 0.8,
-                patch_artist=True,
-                showfliers=False,
-                manage_ticks=False,
-            )
-            for patch in box["boxes"]:
-                patch.set(facecolor=color, alpha=0.25, edgecolor=color)
-            for part in ("whiskers", "caps", "medians"):
-                for line in box[part]:
-                    line.set_color(color)
             spread = rng.uniform(-jitter, jitter, size=scores.size) * (width / 0.7)
-            ax.scatter(
-                center + spread,
-                scores,
-                s=14,
-                color=color,
-                zorder=3,
-                label=str(hue_level) if hue is not None and group_position == 0 else None,
-            )
+            label = str(hue_level) if hue is not None and group_position == 0 else None
+            _box_with_points(ax, scores, group_position + offset, width, color, spread, label)
     ax.set_xticks(range(len(groups)), [str(g) for g in groups])
     ax.set(xlim=(-0.6, len(groups) - 0.4), xlabel=x, ylabel=y)
     ax.grid(axis="x", visible=False)

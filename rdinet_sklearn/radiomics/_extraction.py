@@ -33,15 +33,8 @@ from joblib import Parallel, delayed, effective_n_jobs
 from tqdm.auto import tqdm
 
 from rdinet_sklearn._cache import LRUCache, case_file_digest
-from rdinet_sklearn._imaging import (
-    CaseError,
-    geometry_mismatches,
-    labels_present,
-    non_finite_count,
-    read_image,
-    roi_mask,
-    roi_size_problem,
-)
+from rdinet_sklearn._imaging import CaseError, non_finite_count, read_image, roi_size_problem
+from rdinet_sklearn._masks import read_roi, roi_key
 from rdinet_sklearn.radiomics._perturbation import Perturbation, PerturbationError
 from rdinet_sklearn.radiomics._settings import (
     build_pyradiomics_extractor,
@@ -163,7 +156,7 @@ def make_task(
     key = (
         image_digest,
         mask_digest,
-        tuple(sorted(label_values)),
+        roi_key(label_values),
         settings_json,
         radiomics.__version__,
     )
@@ -215,27 +208,23 @@ def _read_checked_image(path, digest, row, column):
     return image
 
 
-def _read_case(image_digest, label_values, settings, task):
+def _read_case(image_digest, label_values, settings, task, memory=None):
     """The checked image and binary ROI of a task, and its ``(row, column, path)``."""
     image = _read_checked_image(task.image_path, image_digest, task.row, task.image_column)
+    roi = read_roi(
+        image,
+        task.mask_path,
+        label_values,
+        image_path=task.image_path,
+        row=task.row,
+        column=task.mask_column,
+        tolerance=geometry_tolerance(settings),
+        memory=memory,
+    )
     where = (task.row, task.mask_column, task.mask_path)
-    mask = read_image(task.mask_path, row=task.row, column=task.mask_column)
-    mismatches = geometry_mismatches(image, mask, tolerance=geometry_tolerance(settings))
-    if mismatches:
-        raise CaseError(*where, f"grid differs from the image's: {'; '.join(mismatches)}")
-    present = labels_present(mask, row=task.row, column=task.mask_column, path=task.mask_path)
-    absent = sorted(set(label_values) - present)
-    if absent:
-        raise CaseError(
-            *where, f"ROI labels {absent} absent (labels found: {sorted(present) or 'none'})"
-        )
-    roi = roi_mask(mask, label_values, row=task.row, column=task.mask_column, path=task.mask_path)
     small = roi_size_problem(sitk.GetArrayViewFromImage(roi) > 0)
     if small:
-        raise CaseError(*where, f"the ROI (labels {sorted(label_values)}) {small}")
-    # Within tolerance the grids are the same; give pyradiomics the image's exact grid so
-    # its own (much stricter) geometry check cannot fail with an obscure ITK message.
-    roi.CopyInformation(image)
+        raise CaseError(*where, f"the ROI (labels {list(roi_key(label_values))}) {small}")
     return image, roi, where
 
 
@@ -253,24 +242,36 @@ def _pyradiomics_features(image, roi, settings_json, where, context=""):
     return _finite_features(result, where, context)
 
 
-def compute_features(image_digest, mask_digest, label_values, settings_json, version, *, task):
-    """Run pyradiomics for one task (the persistent cache keys on all but ``task``).
+def compute_features(
+    image_digest, mask_digest, label_values, settings_json, version, *, task, memory=None
+):
+    """Run pyradiomics for one task (the persistent cache keys on all but ``task``, ``memory``).
 
     Returns ``(names, values)``: pyradiomics' feature names (no diagnostics) in its order and
     their float64 values. Raises :class:`CaseError` naming the row and file on any problem.
     """
-    image, roi, where = _read_case(image_digest, label_values, json.loads(settings_json), task)
+    settings = json.loads(settings_json)
+    image, roi, where = _read_case(image_digest, label_values, settings, task, memory)
     return _pyradiomics_features(image, roi, settings_json, where)
 
 
 def compute_perturbed_features(
-    image_digest, mask_digest, label_values, settings_json, version, perturbation, *, task
+    image_digest,
+    mask_digest,
+    label_values,
+    settings_json,
+    version,
+    perturbation,
+    *,
+    task,
+    memory=None,
 ):
     """:func:`compute_features` on the image and ROI perturbed by ``perturbation`` (JSON).
 
     A :class:`CaseError` names the row, the mask file and the perturbation.
     """
-    image, roi, where = _read_case(image_digest, label_values, json.loads(settings_json), task)
+    settings = json.loads(settings_json)
+    image, roi, where = _read_case(image_digest, label_values, settings, task, memory)
     chain_link = Perturbation.from_json(perturbation)
     try:
         image, roi = chain_link.apply(image, roi, image_digest)
@@ -302,13 +303,14 @@ def _run_task(task, memory, single_threaded):
     pickling back from a process worker.
     """
     function = compute_features if task.perturbation is None else compute_perturbed_features
-    cached = memory.cache(function, ignore=["task"])
+    # The memory also caches converted RTSTRUCT / SEG masks, keyed on their content.
+    cached = memory.cache(function, ignore=["task", "memory"])
     try:
         with _single_threaded_simpleitk(single_threaded):
             on_disk = memory.location is not None and cached.check_call_in_cache(
-                *task.key, task=task
+                *task.key, task=task, memory=memory
             )
-            names, values = cached(*task.key, task=task)
+            names, values = cached(*task.key, task=task, memory=memory)
     except CaseError as err:
         return task.key, None, None, "failed", (err.row, err.column, err.path, err.problem)
     return task.key, names, values, "disk_hits" if on_disk else "extracted", None

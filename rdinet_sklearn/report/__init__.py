@@ -5,6 +5,7 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
+        "._content": ["Report"],
         "._html": ["REPORTED_MODULES", "package_versions", "write_html_report"],
     },
 )

@@ -197,23 +197,22 @@ def _anchors(titles):
     return anchors
 
 
-def write_html_report(
-    path,
-    *,
-    title,
-    table1=None,
-    table2=None,
-    figures=None,
-    tables=None,
-    settings=None,
-    figure_format="png",
-    dpi=150,
-    summary=None,
-    reading=None,
-    summary_caption=None,
-    layout=None,
-    max_inline_rows=30,
-):
+def _check_options(figure_format, max_inline_rows):
+    if figure_format not in ("png", "svg"):
+        raise ValueError(f'figure_format must be "png" or "svg"; got {figure_format!r}.')
+    if max_inline_rows is not None and (
+        not isinstance(max_inline_rows, int) or max_inline_rows < 1
+    ):
+        raise ValueError(
+            f"max_inline_rows must be a positive int or None; got {max_inline_rows!r}."
+        )
+
+
+def _environment():
+    return {"python": sys.version.split()[0], "platform": platform.platform(), **package_versions()}
+
+
+def write_html_report(path, report, *, figure_format="png", dpi=150, max_inline_rows=30):
     """Write a single self-contained HTML report of a study run.
 
     The page opens with a navigation bar and, when given, a summary block (the answer);
@@ -225,38 +224,12 @@ def write_html_report(
     ----------
     path : str or path-like
         Output ``.html`` file (parent folders are created).
-    title : str
-        Report heading and page title.
-    table1 : pandas.DataFrame, default=None
-        Output of :func:`rdinet_sklearn.metrics.table1` (p-values formatted); shown as
-        ``tables["Table 1"]``.
-    table2 : pandas.DataFrame, default=None
-        Output of :func:`rdinet_sklearn.metrics.table2`; shown as ``tables["Table 2"]``.
-        Any table's ``attrs["caption"]`` (the interval methods, for ``table2`` and
-        :func:`~rdinet_sklearn.metrics.calibration_table`) is printed under it.
-    figures : dict of str to Figure or Axes, default=None
-        Figures in display order, captioned with their keys.
-    tables : dict of str to DataFrame, default=None
-        Further tables (e.g. ``binary_report`` outputs, CV summaries), by name.
-    settings : dict, default=None
-        Run settings (estimator parameters, CV scheme, seeds); nested values
-        are shown as JSON, folded.
+    report : :class:`~rdinet_sklearn.report.Report`
+        What the page shows: title, tables, figures, settings, summary and layout.
     figure_format : {"png", "svg"}, default="png"
         Base64 PNG (small, renders everywhere) or inline SVG (vector).
     dpi : int, default=150
         Resolution of PNG figures.
-    summary : pandas.DataFrame, default=None
-        The answer, shown first in a highlighted block (e.g. the best model per family
-        with its test AUC and calibration).
-    reading : str, default=None
-        A plain-language sentence shown above ``summary``.
-    summary_caption : str, default=None
-        A note shown below ``summary`` (e.g. how its rows were chosen).
-    layout : sequence of dict, default=None
-        Sections in order, each ``{"title": str, "caption": str, "tables": [names],
-        "figures": [names]}`` naming keys of ``tables`` (and ``"Table 1"``,
-        ``"Table 2"``) and ``figures``; names absent from the run are skipped. Tables
-        the layout does not place get one section each, figures one section together.
     max_inline_rows : int or None, default=30
         Tables with more rows are offered as an embedded CSV download (with a folded
         preview) instead of inline; None shows every table inline.
@@ -275,49 +248,27 @@ def write_html_report(
     --------
     >>> import tempfile
     >>> import pandas as pd
-    >>> from rdinet_sklearn.report import write_html_report
+    >>> from rdinet_sklearn.report import Report, write_html_report
     >>> layout = [{"title": "Scores", "caption": "One row per model.", "tables": ["AUC"]}]
+    >>> report = Report(
+    ...     "Demo", settings={"seed": 0},
+    ...     tables={"AUC": pd.DataFrame({"model": ["A"], "auc": [0.8]})},
+    ...     reading="Model A discriminates well.", layout=layout)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     written = write_html_report(
-    ...         f"{folder}/r.html", title="Demo", settings={"seed": 0},
-    ...         tables={"AUC": pd.DataFrame({"model": ["A"], "auc": [0.8]})},
-    ...         reading="Model A discriminates well.", layout=layout)
+    ...     written = write_html_report(f"{folder}/r.html", report)
     ...     text = written.read_text(encoding="utf-8")
     >>> text.index("Model A discriminates") < text.index('<h2>Scores')
     True
     """
-    if figure_format not in ("png", "svg"):
-        raise ValueError(f'figure_format must be "png" or "svg"; got {figure_format!r}.')
-    if max_inline_rows is not None and (
-        not isinstance(max_inline_rows, int) or max_inline_rows < 1
-    ):
-        raise ValueError(
-            f"max_inline_rows must be a positive int or None; got {max_inline_rows!r}."
-        )
-    named = {"Table 1": table1, "Table 2": table2}
-    all_tables = {k: v for k, v in named.items() if v is not None}
-    all_tables.update(tables or {})
-    for name, frame in all_tables.items():
-        if not isinstance(frame, pd.DataFrame):
-            raise ValueError(
-                f"tables must be pandas DataFrames; got {type(frame).__name__} for {name!r}."
-            )
-    sections = arrange_sections(all_tables, {str(n): f for n, f in (figures or {}).items()}, layout)
-    environment = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        **package_versions(),
-    }
-    folded = [("Settings", settings, "settings")] if settings else []
-    folded.append(("Software versions", environment, "package versions"))
+    _check_options(figure_format, max_inline_rows)
+    sections = arrange_sections(report.tables, report.figures, report.layout)
+    folded = [("Settings", report.settings, "settings")] if report.settings else []
+    folded.append(("Software versions", _environment(), "package versions"))
     titles = [s.title for s in sections] + [t for t, _, _ in folded]
     anchors = _anchors(titles)
-    blocks = []
-    links = []
-    if summary is not None and not isinstance(summary, pd.DataFrame):
-        raise ValueError(f"summary must be a pandas DataFrame; got {type(summary).__name__}.")
-    if summary is not None or reading:
-        blocks.append(_summary_html(summary, reading, summary_caption))
+    blocks, links = [], []
+    if report.summary is not None or report.reading:
+        blocks.append(_summary_html(report.summary, report.reading, report.summary_caption))
         links.append(("summary", "Summary"))
     for section, anchor in zip(sections, anchors[: len(sections)], strict=True):
         blocks.append(_section_html(section, anchor, figure_format, dpi, max_inline_rows))
@@ -325,6 +276,7 @@ def write_html_report(
         blocks.append(_folded_html(heading, anchor, mapping, what))
     links += list(zip(anchors, titles, strict=True))
     nav = " ".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in links)
+    title = report.title
 
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     body = "\n".join(blocks)

@@ -5,9 +5,12 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "._config": ["ConfigError", "PRESETS", "make_config"],
+        "._config": ["ConfigError", "PRESET_NAMES", "StudyConfig", "make_config"],
+        "._candidates": ["FAMILIES", "Candidate", "FamilyEntry"],
+        "._cohort": ["Cohort", "build_cohort"],
+        "._results": ["FittedModel", "StudyResult"],
         "._apply": ["predict_cases"],
-        "._external": ["evaluate_study"],
+        "._external": ["ExternalCohortError", "evaluate_study"],
         "._fit": ["UncomputableMetricWarning"],
         "._handover": ["load_study_model"],
         "..io._folder": ["ModelFolderError"],

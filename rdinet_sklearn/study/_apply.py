@@ -8,14 +8,14 @@ the file, the column and the patient.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_path
 from .._cases import CaseTableError, read_case_table, require_numbers, validate_case_table
+from .._paths import path_inside, safe_filename
 from ..metrics import apply_threshold
 
 
@@ -135,8 +135,9 @@ def predict_cases(model, card, cases):
 def write_gradcam_figures(model, card, cases, folder):
     """Each case's Grad-CAM figure (``<patient id>.png`` and ``.svg``) under ``folder``.
 
-    The figures are drawn in a temporary folder next to ``folder`` and moved into place
-    when all are done.
+    Patient ids become file names through :func:`~rdinet_sklearn._paths.safe_filename`
+    (an id such as ``../../x`` or ``/etc/x`` stays a harmless name inside ``folder``). Every
+    heat map is computed before the first file is written; each file is written atomically.
     """
     from ..explain import gradcam, plot_gradcam
 
@@ -147,32 +148,19 @@ def write_gradcam_figures(model, card, cases, folder):
     table = check_cases(cases, card)
     columns = card["columns"]["required"] + card["columns"]["optional"]
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
-    try:
-        heatmaps, volumes = gradcam(model, table[columns], return_volumes=True)
-        for i, patient in enumerate(table.index.astype(str)):
-            figure = plot_gradcam(volumes[i : i + 1], heatmaps[i : i + 1], titles=[patient])
-            figure.savefig(partial / f"{patient}.png", dpi=150)
-            figure.savefig(partial / f"{patient}.svg")
-        folder.mkdir(exist_ok=True)
-        for path in partial.iterdir():
-            os.replace(path, folder / path.name)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+    heatmaps, volumes = gradcam(model, table[columns], return_volumes=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, patient in enumerate(table.index.astype(str)):
+        figure = plot_gradcam(volumes[i : i + 1], heatmaps[i : i + 1], titles=[patient])
+        name = safe_filename(patient)
+        for suffix, options in ((".png", {"dpi": 150}), (".svg", {})):
+            with atomic_path(path_inside(folder, name + suffix)) as partial:
+                figure.savefig(partial, format=suffix[1:], **options)
     return folder
 
 
 def write_table_atomic(frame, path):
     """``frame`` as CSV at ``path``, written to a temporary name and renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
-    os.close(handle)
-    try:
+    with atomic_path(path) as partial:
         frame.to_csv(partial, index=False)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-    return path
+    return Path(path)

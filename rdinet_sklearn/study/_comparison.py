@@ -46,7 +46,7 @@ def repeated_splits(y, settings, seed, groups=None):
     if groups is not None:
         return cv_splits(y, cv_folds=None, seed=seed, groups=groups)
     cv = RepeatedStratifiedKFold(
-        n_splits=settings["folds"], n_repeats=settings["repeats"], random_state=seed
+        n_splits=settings.folds, n_repeats=settings.repeats, random_state=seed
     )
     y = np.asarray(y)
     return list(cv.split(np.zeros((y.shape[0], 1)), y))

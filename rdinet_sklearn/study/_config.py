@@ -1,15 +1,33 @@
-"""Study settings: the ``paper`` and ``quick`` presets, YAML files and ``key=value`` overrides."""
+"""Study settings: one frozen :class:`StudyConfig`, built from a preset, a YAML file and
+``key=value`` overrides and validated once, here.
+
+The presets are data (``study/presets/<name>.yaml``). Every setting is checked before any
+work starts: an unknown key (with the closest known one), a value of the wrong type or out
+of range, a contradiction between settings; each message names the key. Settings that
+depend on the cohort (the reproducibility filter when there is no second rater) are
+resolved with the cohort (``_cohort.build_cohort``) before ``config.yaml`` is written, so
+that file is exactly what ran.
+"""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import difflib
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 import yaml
 
 from ..exceptions import RdinetInputError
+
+PRESET_NAMES = ("quick", "paper")
+CLASSIFIER_NAMES = ("svm", "logreg", "rf")
+REPRODUCIBILITY_MODES = ("auto", "raters", "perturbation")
+RESNET_DEPTHS = (10, 18, 34, 50, 101, 152, 200)
 
 
 class ConfigError(RdinetInputError):
@@ -23,124 +41,362 @@ class ConfigError(RdinetInputError):
     >>> try:
     ...     make_config("quick", overrides=["deep.epochs=5"])
     ... except ConfigError as err:
-    ...     print(str(err).split(";")[0])
-    unknown setting 'deep.epochs'
+    ...     print(err)
+    unknown setting 'deep.epochs'; did you mean 'deep.max_epochs'?
     >>> issubclass(ConfigError, ValueError)
     True
     """
 
 
-_COMMON = {
-    "seed": 0,
-    "test_size": 0.2,
-    "cv_folds": 5,
-    "labels": {"IR": 1, "SR": 2, "MR": 3, "LR": 4},
-    "image_column": "image",
-    "mask_column": "mask",
-    "reference_mask_column": "mask_rater2",
-    "id_column": "patient_id",
-    "n_jobs": 2,
-    "models": ["radiomics", "resnet", "rdinet", "rdinet_clinical"],
-    # Operating threshold: "youden" (Youden's J) or a fixed probability, chosen on each
-    # model's out-of-fold training predictions and applied unchanged to the test cohort.
-    "threshold": "youden",
-    # A case-table column (e.g. "center"): the CV in the training cohort (tuning,
-    # out-of-fold predictions, comparison) is then leave-one-group-out over it instead of
-    # stratified k-fold; None: stratified k-fold.
-    "group_column": None,
-}
-# Model comparison in training: repeats x folds stratified CV of the best radiomics model of
-# each ROI strategy, compared pairwise by the corrected resampled t-test (repeats 0: none).
-# The first repeat is the study's own CV folds, so its fitted selection steps are reused.
-# With deep=True the deep models join; each then trains repeats x folds more networks
-# (~5 s each on 2 CPU cores at the quick preset, 100 epochs of ResNet-50 at the paper
-# preset), so it is off by default.
-_COMPARISON = {"folds": 5, "deep": False}
-
-PRESETS = {
-    # The study's settings: pyradiomics with filtered images, ResNet-50 at 32x128x128, 100
-    # epochs, batch 16, Adam 1e-3, k=3; deep models cross-validated in training too.
-    "paper": {
-        **_COMMON,
-        "comparison": {**_COMPARISON, "repeats": 5},
-        "radiomics": {
-            "params": "study",
-            "roi_strategies": ["IR", "SR", "MR", "LR", "IR+SR", "MR+LR", "all"],
-            "classifiers": ["svm", "logreg", "rf"],
-            "icc_threshold": 0.75,
-            # "auto": the second rater's masks where the case table has them, else
-            # perturbations of the image and mask (see study/_reproducibility.py).
-            "reproducibility": "auto",
-            "perturbations": 4,
-            "ttest_alpha": 0.05,
-            "harmonization": None,
-        },
-        "deep": {
-            "rois": ["MR+LR", "all"],
-            "depth": 50,
-            "widen_factor": 1.0,
-            "volume_size": [32, 128, 128],
-            "max_epochs": 100,
-            "batch_size": 16,
-            "lr": 1e-3,
-            "k": 3,
-            "d": 64,
-            "cv_folds": 5,
-            "device": "auto",
-        },
-    },
-    # Sized so the whole design runs on 2 CPU cores in minutes: original-image radiomics,
-    # ResNet-10 on small crops, few epochs, deep models cross-validated with 3 folds (the
-    # single 30-patient test cohort alone is too noisy to compare fusion with its inputs).
-    "quick": {
-        **_COMMON,
-        # 3 x 5 rather than 5 x 5: 10 new fits per model instead of 20 keep it to seconds.
-        "comparison": {**_COMPARISON, "repeats": 3},
-        "radiomics": {
-            "params": "original",
-            "roi_strategies": ["IR", "SR", "MR", "LR", "IR+SR", "MR+LR", "all"],
-            "classifiers": ["svm", "logreg", "rf"],
-            "icc_threshold": 0.75,
-            # "auto": the second rater's masks where the case table has them, else
-            # perturbations of the image and mask (see study/_reproducibility.py).
-            "reproducibility": "auto",
-            "perturbations": 4,
-            "ttest_alpha": 0.05,
-            "harmonization": None,
-        },
-        "deep": {
-            "rois": ["MR+LR", "all"],
-            "depth": 10,
-            "widen_factor": 0.5,
-            "volume_size": [8, 32, 32],
-            "max_epochs": 12,
-            "batch_size": 16,
-            "lr": 1e-3,
-            "k": 3,
-            "d": 32,
-            "cv_folds": 3,
-            "device": "auto",
-        },
-    },
-}
+# -- value checks: each takes the dotted key and the value, returns the value to store -----
 
 
-def demo_preset():
-    """``paper`` where a CUDA GPU is present, ``quick`` otherwise."""
-    import torch
+def _fail(key, expected, value):
+    raise ConfigError(f"setting {key!r} must be {expected}; got {value!r}")
 
-    return "paper" if torch.cuda.is_available() else "quick"
+
+def _integer(minimum, *, choices=None):
+    def check(key, value):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            _fail(key, f"an integer >= {minimum}", value)
+        if choices is not None and value not in choices:
+            _fail(key, f"one of {list(choices)}", value)
+        return value
+
+    return check
+
+
+def _number(low, high=None, *, low_open=False, high_open=False):
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    expected = f"a number in {left}{low}, {'inf' if high is None else high}{right}"
+
+    def check(key, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            _fail(key, expected, value)
+        too_low = value <= low if low_open else value < low
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high or value != value:  # value != value: NaN
+            _fail(key, expected, value)
+        return float(value)
+
+    return check
+
+
+def _text(key, value):
+    if not isinstance(value, str) or not value:
+        _fail(key, "a non-empty string", value)
+    return value
+
+
+def _optional_text(key, value):
+    return None if value is None else _text(key, value)
+
+
+def _boolean(key, value):
+    if not isinstance(value, bool):
+        _fail(key, "true or false", value)
+    return value
+
+
+def _choice(*choices):
+    def check(key, value):
+        if value not in choices:
+            _fail(key, f"one of {list(choices)}", value)
+        return value
+
+    return check
+
+
+def _sequence(item, *, min_length=0, length=None, unique=True):
+    def check(key, value):
+        if not isinstance(value, list | tuple) or len(value) < min_length:
+            _fail(key, f"a list of at least {min_length} item(s)", value)
+        if length is not None and len(value) != length:
+            _fail(key, f"a list of {length} items", value)
+        items = tuple(item(f"{key}[{index}]", v) for index, v in enumerate(value))
+        if unique and len(set(items)) < len(items):
+            _fail(key, "a list without repeats", value)
+        return items
+
+    return check
+
+
+def _labels(key, value):
+    if not isinstance(value, dict) or not value:
+        _fail(key, "a mapping of structure name to label value, e.g. {tumor: 1}", value)
+    for name, label in value.items():
+        _integer(0)(f"{key}.{name}", label)
+    return {str(name): label for name, label in value.items()}
+
+
+def _threshold(key, value):
+    if value == "youden":
+        return value
+    if isinstance(value, str):
+        _fail(key, '"youden" or a probability in [0, 1]', value)
+    return _number(0.0, 1.0)(key, value)
+
+
+def _n_jobs(key, value):
+    if value is None:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        _fail(key, "a non-zero integer (-1: every core) or null", value)
+    return value
+
+
+def _harmonization(key, value):
+    """None, or the keyword arguments of :class:`~rdinet_sklearn.harmonization.ComBatHarmonizer`."""
+    if value is None:
+        return value
+    if not isinstance(value, dict):
+        _fail(key, "null or a mapping of ComBat settings, e.g. {batch_column: center}", value)
+    known = ("batch_column", "covariates", "prior", "unseen")
+    for name in value:
+        if name not in known:
+            _unknown(f"{key}.{name}", known)
+    return dict(value)
+
+
+def _setting(check, doc=""):
+    return field(metadata={"check": check, "doc": doc})
+
+
+def _section(kind):
+    return field(metadata={"section": kind})
+
+
+@dataclass(frozen=True)
+class ComparisonSettings:
+    """``comparison``: the repeated-CV comparison of the best radiomics model per ROI."""
+
+    folds: int = _setting(_integer(2))
+    deep: bool = _setting(_boolean)
+    repeats: int = _setting(_integer(0))
+
+
+@dataclass(frozen=True)
+class RadiomicsSettings:
+    """``radiomics``: features, ROI strategies, classifiers and feature selection."""
+
+    params: str = _setting(_text)
+    roi_strategies: tuple = _setting(_sequence(_text))
+    classifiers: tuple = _setting(_sequence(_choice(*CLASSIFIER_NAMES)))
+    icc_threshold: float = _setting(_number(0.0, 1.0))
+    reproducibility: str = _setting(_choice(*REPRODUCIBILITY_MODES))
+    perturbations: int = _setting(_integer(0))
+    ttest_alpha: float = _setting(_number(0.0, 1.0, low_open=True))
+    harmonization: dict | None = _setting(_harmonization)
+
+
+@dataclass(frozen=True)
+class DeepSettings:
+    """``deep``: the 3D ResNet and RDINet networks."""
+
+    rois: tuple = _setting(_sequence(_text))
+    depth: int = _setting(_integer(1, choices=RESNET_DEPTHS))
+    widen_factor: float = _setting(_number(0.0, low_open=True))
+    volume_size: tuple = _setting(_sequence(_integer(1), length=3, unique=False))
+    max_epochs: int = _setting(_integer(1))
+    batch_size: int = _setting(_integer(1))
+    lr: float = _setting(_number(0.0, low_open=True))
+    k: int = _setting(_integer(1))
+    d: int = _setting(_integer(1))
+    cv_folds: int = _setting(_integer(2))
+    device: str = _setting(_text)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The settings of one study run, validated and frozen.
+
+    Build it with :func:`make_config`; :meth:`to_dict` gives the mapping written to
+    ``config.yaml`` and ``results.json``, and :meth:`updated` a validated copy with changes.
+    Every key is described in ``docs/user_guide/study.rst`` and the preset files.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the split, the folds and every estimator.
+    test_size : float
+        Fraction of the cohort held out as the test cohort, in (0, 1).
+    cv_folds : int
+        Stratified folds of the radiomics models' CV in training.
+    labels : dict of str to int
+        Structure name -> label value in the masks.
+    image_column, mask_column : str
+        Case-table columns of the image and mask paths.
+    reference_mask_column : str or None
+        The second rater's mask column (None: no second rater).
+    id_column : str or None
+        The patient id column.
+    n_jobs : int or None
+        Parallel fits of the radiomics models and extraction.
+    models : tuple of str
+        The model families to fit (keys of :data:`FAMILIES`, checked by :func:`run_study`
+        before any work, since the factory sits above the settings).
+    threshold : "youden" or float
+        How each model's operating threshold is chosen.
+    group_column : str or None
+        Leave-one-group-out CV over this column instead of stratified k-fold.
+    comparison : ComparisonSettings
+        ``repeats``, ``folds`` and ``deep`` of the repeated-CV model comparison.
+    radiomics : RadiomicsSettings
+        Feature preset, ROI strategies, classifiers and feature selection.
+    deep : DeepSettings
+        ROI strategies, network size and training of the deep models.
+    preset : str
+        The preset the settings started from.
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.study import make_config
+    >>> config = make_config("quick", overrides=["deep.max_epochs=3"])
+    >>> config.deep.max_epochs, config.radiomics.params, config.preset
+    (3, 'original', 'quick')
+    >>> config.updated({"seed": 7}).seed
+    7
+    """
+
+    seed: int = _setting(_integer(0))
+    test_size: float = _setting(_number(0.0, 1.0, low_open=True, high_open=True))
+    cv_folds: int = _setting(_integer(2))
+    labels: dict = _setting(_labels)
+    image_column: str = _setting(_text)
+    mask_column: str = _setting(_text)
+    reference_mask_column: str | None = _setting(_optional_text)
+    id_column: str | None = _setting(_optional_text)
+    n_jobs: int | None = _setting(_n_jobs)
+    models: tuple = _setting(_sequence(_text, min_length=1))
+    threshold: Any = _setting(_threshold)
+    group_column: str | None = _setting(_optional_text)
+    comparison: ComparisonSettings = _section(ComparisonSettings)
+    radiomics: RadiomicsSettings = _section(RadiomicsSettings)
+    deep: DeepSettings = _section(DeepSettings)
+    preset: str = _setting(_choice(*PRESET_NAMES))
+
+    def to_dict(self):
+        """The settings as plain YAML/JSON data (lists, mappings, scalars)."""
+        return _plain(dataclasses.asdict(self))
+
+    def updated(self, changes):
+        """A validated copy with ``changes`` (a nested mapping) applied."""
+        merged = self.to_dict()
+        _merge(merged, changes)
+        return _build(StudyConfig, merged)
+
+    @property
+    def deep_models(self):
+        """The deep model families asked for."""
+        return tuple(m for m in self.models if m != "radiomics")
+
+    @property
+    def feature_rois(self):
+        """The ROI strategies whose radiomics features some model reads, sorted."""
+        rois = set(self.radiomics.roi_strategies if "radiomics" in self.models else ())
+        if {"rdinet", "rdinet_clinical"} & set(self.models):
+            rois |= set(self.deep.rois)
+        return sorted(rois)
+
+    @property
+    def uses_features(self):
+        """Whether any model reads radiomics features (and so the reproducibility filter)."""
+        return bool(self.feature_rois)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _unknown(key, known):
+    prefix, _, name = key.rpartition(".")
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {'.'.join(filter(None, [prefix, close[0]]))!r}?" if close else ""
+    raise ConfigError(f"unknown setting {key!r}{hint or f'; known: {sorted(known)}'}")
+
+
+def _build(kind, values, path=""):
+    """A ``kind`` instance from the mapping ``values``: every key known, present and valid."""
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    for key in values:
+        if key not in fields:
+            _unknown(f"{path}{key}", fields)
+    built = {}
+    for name, spec in fields.items():
+        key = f"{path}{name}"
+        if name not in values:
+            raise ConfigError(f"setting {key!r} is missing")
+        if "section" in spec.metadata:
+            if not isinstance(values[name], dict):
+                _fail(key, "a mapping of settings", values[name])
+            built[name] = _build(spec.metadata["section"], values[name], f"{key}.")
+        else:
+            built[name] = spec.metadata["check"](key, values[name])
+    config = kind(**built)
+    if kind is StudyConfig:
+        _check_consistent(config)
+    return config
+
+
+def _roi_structures(roi):
+    return [] if roi == "all" else roi.split("+")
+
+
+def _check_consistent(config):
+    """Contradictions between settings, each named by its keys."""
+    radiomics, deep = config.radiomics, config.deep
+    if "radiomics" in config.models:
+        for key in ("roi_strategies", "classifiers"):
+            if not getattr(radiomics, key):
+                raise ConfigError(
+                    f"setting 'radiomics.{key}' is empty, but 'models' includes radiomics"
+                )
+    if config.deep_models and not deep.rois:
+        raise ConfigError(
+            f"setting 'deep.rois' is empty, but 'models' includes {list(config.deep_models)}"
+        )
+    if radiomics.reproducibility == "perturbation" and radiomics.perturbations < 1:
+        raise ConfigError(
+            "setting 'radiomics.perturbations' is 0, but 'radiomics.reproducibility' is "
+            "perturbation: set perturbations >= 1"
+        )
+    rois = {"radiomics.roi_strategies": radiomics.roi_strategies, "deep.rois": deep.rois}
+    for key, strategies in rois.items():
+        for roi in strategies:
+            unknown = [s for s in _roi_structures(roi) if s not in config.labels]
+            if unknown:
+                raise ConfigError(
+                    f"setting {key!r}: {roi!r} names {unknown}, which 'labels' lacks "
+                    f"({sorted(config.labels)}); join structures with '+', or use 'all'"
+                )
+    if config.deep_models and deep.device.startswith("cuda"):
+        import torch  # only here: the check needs it, the rest of the config does not
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"setting 'deep.device' is {deep.device!r}, but this machine has no CUDA "
+                "device; use auto or cpu"
+            )
 
 
 def _merge(base, update, path=""):
+    """Apply ``update`` onto ``base`` in place; a key ``base`` lacks is an error."""
+    if not isinstance(update, dict):
+        raise ConfigError(f"settings{f' of {path[:-1]!r}' if path else ''} must be a mapping")
     for key, value in update.items():
         where = f"{path}{key}"
         if key not in base:
-            raise ConfigError(f"unknown setting {where!r}; known: {sorted(base)}")
-        if isinstance(base[key], dict) and key != "labels":
+            _unknown(where, base)
+        if isinstance(base[key], dict) and key not in ("labels", "harmonization"):
             if not isinstance(value, dict):
-                raise ConfigError(f"setting {where!r} must be a mapping, got {value!r}")
+                _fail(where, "a mapping of settings", value)
             _merge(base[key], value, where + ".")
+        elif isinstance(value, dict) and key not in ("labels", "harmonization"):
+            raise ConfigError(f"setting {where!r} is not a section; it takes a single value")
         else:
             base[key] = value
 
@@ -159,6 +415,34 @@ def parse_override(text):
     return value
 
 
+def preset_settings(name):
+    """The settings of preset ``name`` as a fresh mapping (from ``presets/<name>.yaml``)."""
+    if name not in PRESET_NAMES:
+        raise ConfigError(f"unknown preset {name!r}; choose from {[*PRESET_NAMES, 'demo']}")
+    text = resources.files(__package__).joinpath("presets", f"{name}.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def demo_preset():
+    """``paper`` where a CUDA GPU is present, ``quick`` otherwise."""
+    import torch
+
+    return "paper" if torch.cuda.is_available() else "quick"
+
+
+def _read_yaml(config_file):
+    try:
+        with open(os.fspath(config_file)) as handle:
+            loaded = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        problem = exc.strerror if isinstance(exc, OSError) else "not valid YAML"
+        raise ConfigError(f"{config_file}: cannot be read ({problem})") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{config_file}: expected a YAML mapping of settings")
+    loaded.pop("preset", None)
+    return loaded
+
+
 def make_config(preset="quick", *, config_file=None, overrides=()):
     """The settings of a study run: a preset, then a YAML file, then overrides, in that order.
 
@@ -173,36 +457,34 @@ def make_config(preset="quick", *, config_file=None, overrides=()):
 
     Returns
     -------
-    config : dict
-        The merged settings, with ``config["preset"]`` naming the preset used.
+    config : StudyConfig
+        The merged settings, validated; ``config.preset`` names the preset used.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first key that is unknown (with the closest known one), of the wrong
+        type, out of range, or in contradiction with another.
 
     Examples
     --------
-    >>> from rdinet_sklearn.study import make_config
+    >>> from rdinet_sklearn.study import ConfigError, make_config
     >>> config = make_config("quick", overrides=["deep.max_epochs=3"])
-    >>> config["deep"]["max_epochs"], config["radiomics"]["params"]
+    >>> config.deep.max_epochs, config.radiomics.params
     (3, 'original')
+    >>> try:
+    ...     make_config("quick", overrides=["test_size=1.5"])
+    ... except ConfigError as err:
+    ...     print(err)
+    setting 'test_size' must be a number in (0.0, 1.0); got 1.5
     """
-    if preset == "demo":
-        preset = demo_preset()
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose from {sorted(PRESETS) + ['demo']}")
-    config = copy.deepcopy(PRESETS[preset])
+    name = demo_preset() if preset == "demo" else preset
+    settings = preset_settings(name)
     if config_file is not None:
-        try:
-            with open(os.fspath(config_file)) as handle:
-                loaded = yaml.safe_load(handle) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            problem = exc.strerror if isinstance(exc, OSError) else "not valid YAML"
-            raise ConfigError(f"{config_file}: cannot be read ({problem})") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{config_file}: expected a YAML mapping of settings")
-        loaded.pop("preset", None)
-        _merge(config, loaded)
+        _merge(settings, _read_yaml(config_file))
     for override in overrides:
-        _merge(config, parse_override(override) if isinstance(override, str) else override)
-    config["preset"] = preset
-    return config
+        _merge(settings, parse_override(override) if isinstance(override, str) else override)
+    return _build(StudyConfig, {**settings, "preset": name})
 
 
 def parse_roi(name):

@@ -1,9 +1,10 @@
 """The study's candidate models as scikit-learn estimators with their tuning grids.
 
-Radiomics models work on features extracted once per ROI strategy (extraction is per case
-and learns nothing from the data, so doing it once is leakage-free); every fitted step
-(ICC filter, t-test, LASSO, scaling, classifier) sits in the pipeline and is refitted inside
-each cross-validation fold.
+Every model takes the case table: its first step (:func:`with_extraction`) adds the ROI's
+radiomics features, read from the study's feature cache (extraction is per case and learns
+nothing from the data, so it is leakage-free and each case is extracted once); every fitted
+step after it (ICC filter, t-test, LASSO, scaling, classifier) is refitted inside each
+cross-validation fold. The model scored in cross-validation is the model handed over.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from sklearn.svm import SVC
 from .._folds import ClassCountStratifiedKFold
 from ..harmonization import ComBatHarmonizer
 from ..nn import RDINetClassifier, ResNet50Classifier
+from ..radiomics import RadiomicsExtractor
 from ..selection import LassoSelector, TTestSelector
 from ._config import parse_roi
-from ._reproducibility import reproducibility_filter
+from ._reproducibility import extractor_options, reproducibility_filter
 
 CLASSIFIERS = {
     # SVC(probability=True) is deprecated since scikit-learn 1.9; this is its replacement.
@@ -57,8 +59,8 @@ def selection_steps(config):
     that the ICC, the tests and LASSO all see harmonized features; it hands on a DataFrame
     because the ICC filter pairs each feature with its rater-2 column by name.
     """
-    radiomics = config["radiomics"]
-    harmonization = radiomics.get("harmonization")
+    radiomics = config.radiomics
+    harmonization = radiomics.harmonization
     harmonize = []
     if harmonization is not None:
         harmonizer = ComBatHarmonizer(**harmonization).set_output(transform="pandas")
@@ -66,40 +68,75 @@ def selection_steps(config):
     return [
         *harmonize,
         ("reproducibility", reproducibility_filter(config)),
-        ("ttest", TTestSelector(alpha=radiomics["ttest_alpha"])),
-        ("lasso", LassoSelector(random_state=config["seed"])),
+        ("ttest", TTestSelector(alpha=radiomics.ttest_alpha)),
+        ("lasso", LassoSelector(random_state=config.seed)),
         ("scale", StandardScaler()),
     ]
 
 
-def radiomics_model(classifier, config, *, memory=None):
-    """A selection + classifier pipeline over one ROI strategy's feature columns, and its grid.
+def study_extractor(config, roi, cache):
+    """The study's radiomics extractor of one ROI strategy, reading and filling ``cache``."""
+    return RadiomicsExtractor(
+        roi=parse_roi(roi),
+        labels=config.labels,
+        params=config.radiomics.params,
+        **extractor_options(config),
+        image_column=config.image_column,
+        mask_column=config.mask_column,
+        memory=cache,
+        n_jobs=config.n_jobs,
+        progress=False,
+    )
 
-    With ``memory`` the fitted selection steps are cached, so a grid over the classifier's
-    parameters fits the selectors once per fold instead of once per grid point.
+
+def with_extraction(config, roi, cache, passthrough, *, features_first):
+    """The step that turns a case table into the ROI's radiomics features and ``passthrough``.
+
+    Its output columns are the features then ``passthrough`` (``features_first``), or
+    ``passthrough`` then the features.
+    """
+    reference = extractor_options(config)["reference_mask_column"]
+    paths = [c for c in (config.image_column, config.mask_column, reference) if c]
+    extract = ("extract", study_extractor(config, roi, cache), paths)
+    keep = ("cases", "passthrough", list(passthrough))
+    steps = [extract, keep] if features_first else [keep, extract]
+    front = ColumnTransformer([s for s in steps if s[2]], verbose_feature_names_out=False)
+    return front.set_output(transform="pandas")
+
+
+def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(), memory=None):
+    """A selection + classifier pipeline and its grid; with ``roi``, on the case table.
+
+    With ``roi`` the pipeline starts with :func:`with_extraction` (the ROI's features, then
+    the ComBat ``batch_columns``); without, it takes that feature table. With ``memory``
+    the fitted steps are cached, so a grid over the classifier's parameters fits the
+    extraction and the selectors once per fold instead of once per grid point.
     """
     if classifier not in CLASSIFIERS:
         raise ValueError(f"unknown classifier {classifier!r}; choose from {sorted(CLASSIFIERS)}")
     make, grid = CLASSIFIERS[classifier]
-    steps = [*selection_steps(config), ("clf", make(config["seed"]))]
+    steps = [*selection_steps(config), ("clf", make(config.seed))]
+    if roi is not None:
+        front = with_extraction(config, roi, cache, batch_columns, features_first=True)
+        steps.insert(0, ("radiomics", front))
     return Pipeline(steps, memory=memory), dict(grid)
 
 
 def _network_params(config, roi):
-    deep = config["deep"]
+    deep = config.deep
     return {
         "roi": parse_roi(roi),
-        "labels": config["labels"],
-        "depth": deep["depth"],
-        "volume_size": tuple(deep["volume_size"]),
-        "max_epochs": deep["max_epochs"],
-        "batch_size": deep["batch_size"],
-        "lr": deep["lr"],
-        "device": deep["device"],
-        "image_column": config["image_column"],
-        "mask_column": config["mask_column"],
-        "random_state": config["seed"],
-        "module__widen_factor": deep["widen_factor"],
+        "labels": config.labels,
+        "depth": deep.depth,
+        "volume_size": deep.volume_size,
+        "max_epochs": deep.max_epochs,
+        "batch_size": deep.batch_size,
+        "lr": deep.lr,
+        "device": deep.device,
+        "image_column": config.image_column,
+        "mask_column": config.mask_column,
+        "random_state": config.seed,
+        "module__widen_factor": deep.widen_factor,
     }
 
 
@@ -130,36 +167,44 @@ def clinical_selection(config, numeric, categorical):
             OneHotEncoder(handle_unknown="ignore", sparse_output=False),
         )
         encoders.append(("categorical", encoder, list(categorical)))
-    settings = config["radiomics"]  # the radiomics selection's alpha applies here too
     return Pipeline(
         [
             ("encode", ColumnTransformer(encoders, verbose_feature_names_out=False)),
-            ("ttest", TTestSelector(alpha=settings["ttest_alpha"])),
-            ("lasso", LassoSelector(random_state=config["seed"])),
+            # the radiomics selection's alpha applies here too
+            ("ttest", TTestSelector(alpha=config.radiomics.ttest_alpha)),
+            ("lasso", LassoSelector(random_state=config.seed)),
             ("scale", StandardScaler()),
         ]
     )
 
 
 def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
-    """RDINet over selected radiomics features (plus selected clinical columns when given).
+    """RDINet on the case table, over selected radiomics features (and clinical columns).
+
+    The pipeline's first step extracts the ROI's features (:func:`with_extraction`), its
+    second selects them (and the clinical columns) in each fold, then the network.
 
     Parameters
     ----------
+    radiomics_columns : sequence of str
+        The ROI's radiomics feature names (with their rater-2 twins).
     clinical : tuple of (list of str, list of str), default=None
         Numeric and categorical clinical columns; categorical ones are one-hot encoded, and
         all of them are selected inside each fold (:func:`clinical_selection`).
+    memory : str, default=None
+        The study's cache folder: features and volumes are read from it.
     """
-    deep = config["deep"]
+    deep = config.deep
     branches = [("radiomics", Pipeline(selection_steps(config)), list(radiomics_columns))]
     if clinical is not None and any(clinical):
         numeric, categorical = clinical
         selection = clinical_selection(config, numeric, categorical)
         branches.append(("clinical", selection, [*numeric, *categorical]))
-    branches.append(("volumes", "passthrough", [config["image_column"], config["mask_column"]]))
+    branches.append(("volumes", "passthrough", [config.image_column, config.mask_column]))
     features = ColumnTransformer(branches, verbose_feature_names_out=False)
     features.set_output(transform="pandas")
-    network = RDINetClassifier(
-        **_network_params(config, roi), k=deep["k"], d=deep["d"], memory=memory
-    )
-    return Pipeline([("features", features), ("clf", network)])
+    network = RDINetClassifier(**_network_params(config, roi), k=deep.k, d=deep.d, memory=memory)
+    tabular = [*clinical[0], *clinical[1]] if clinical is not None else []
+    passthrough = [*tabular, config.image_column, config.mask_column]
+    front = with_extraction(config, roi, memory, passthrough, features_first=False)
+    return Pipeline([("radiomics", front), ("features", features), ("clf", network)])

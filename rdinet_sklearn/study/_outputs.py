@@ -1,13 +1,14 @@
-"""The study's deliverables from finished stages: tables, DeLong tests, figures, report, JSON."""
+"""The study's tables (Table 2, calibration, CV, DeLong, predictions) and figures, each
+computed from the fitted models (:class:`~._results.FittedModel`); ``_report`` writes them."""
 
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 import pandas as pd
 
+from .._paths import slug
 from ..metrics import calibration_table, delong_test, table2
 from ..plots import (
     cv_scores_frame,
@@ -18,10 +19,8 @@ from ..plots import (
     plot_roc,
     save_figure,
 )
-from ..report import write_html_report
 from ._comparison import COMPARISON_TITLE
-from ._store import slug
-from ._summary import SUMMARY_CAPTION, format_summary, summary_reading
+from ._results import TEST, TRAINING
 
 CALIBRATION_TITLE = "Calibration (Brier score, intercept and slope)"
 
@@ -92,64 +91,54 @@ REPORT_LAYOUT = (
 )
 
 
-def cv_table(stages):
+def cv_table(models):
     """Mean and SD of each CV metric per model that was tuned by cross-validation."""
     rows = []
-    for name, stage in stages.items():
-        if stage["cv"] is None:
+    for name, model in models.items():
+        if model.cv is None:
             continue
-        row = {"model": name, **stage.get("info", {})}
-        for key, scores in stage["cv"].items():
+        row = {"model": name, **model.info}
+        for key, scores in model.cv.items():
             row[f"{key[5:]}_mean"] = float(np.mean(scores))
             row[f"{key[5:]}_sd"] = float(np.std(scores, ddof=1))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def headline_models(stages):
+def headline_models(models):
     """The best radiomics model (by CV AUC) and every deep model, in that order."""
-    radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics"}
+    radiomics = {n: m for n, m in models.items() if m.is_radiomics}
     chosen = []
     if radiomics:
-        chosen.append(max(radiomics, key=lambda n: np.mean(radiomics[n]["cv"]["test_roc_auc"])))
-    chosen += [n for n, s in stages.items() if s["info"]["family"] != "radiomics"]
+        chosen.append(max(radiomics, key=lambda n: np.mean(radiomics[n].cv["test_roc_auc"])))
+    chosen += [n for n, m in models.items() if not m.is_radiomics]
     return chosen
 
 
-def best_per_roi(stages):
+def best_per_roi(models):
     """For each radiomics ROI strategy, its classifier with the best CV AUC."""
     best = {}
-    for name, stage in stages.items():
-        info = stage["info"]
-        if info["family"] != "radiomics":
+    for name, model in models.items():
+        if not model.is_radiomics:
             continue
-        score = np.mean(stage["cv"]["test_roc_auc"])
-        if info["roi"] not in best or score > best[info["roi"]][1]:
-            best[info["roi"]] = (name, score)
+        score = np.mean(model.cv["test_roc_auc"])
+        if model.roi not in best or score > best[model.roi][1]:
+            best[model.roi] = (name, score)
     return [name for name, _ in best.values()]
 
 
-TRAINING = "training (out-of-fold)"
-TEST = "test"
-_PROBA_KEY = {TRAINING: "proba_oof", TEST: "proba_test"}
-
-
-def proba_key(cohort):
-    """The stage entry holding a cohort's probabilities (``proba_<slug>`` for other cohorts)."""
-    return _PROBA_KEY.get(cohort, f"proba_{slug(cohort)}")
-
-
-def performance_table(stages, names, cohorts, *, formatted=True):
+def performance_table(models, names, cohorts, *, formatted=True):
     """Table 2: the six metrics with CIs per model and cohort, at each model's threshold.
 
-    ``cohorts`` maps :data:`TRAINING` (scored on the out-of-fold probabilities) and/or
-    :data:`TEST` (or another cohort name, read from the stage's :func:`proba_key`) to the
-    cohort's labels. A model whose threshold could not be chosen (NaN)
-    gets NaN threshold metrics (AUC, which needs no threshold, is still given).
+    ``cohorts`` maps a cohort name (:data:`TRAINING`, scored on the out-of-fold
+    probabilities, :data:`TEST` or an external cohort's) to its labels; each model's
+    probabilities in it come from :meth:`FittedModel.proba`. A model whose threshold could
+    not be chosen (NaN) gets NaN threshold metrics (AUC, which needs no threshold, is
+    still given).
     """
     results = {
         name: {
-            cohort: (y, stages[name][proba_key(cohort)], stages[name]["threshold"])
+            cohort: (y, models[name].proba(cohort), models[name].threshold)
             for cohort, y in cohorts.items()
         }
         for name in names
@@ -157,16 +146,16 @@ def performance_table(stages, names, cohorts, *, formatted=True):
     return table2(results, formatted=formatted)
 
 
-def calibration_summary(stages, names, cohorts, *, formatted=True):
+def calibration_summary(models, names, cohorts, *, formatted=True):
     """Table 2's companion: Brier score, calibration intercept and slope with CIs."""
     results = {
-        name: {cohort: (y, stages[name][proba_key(cohort)]) for cohort, y in cohorts.items()}
+        name: {cohort: (y, models[name].proba(cohort)) for cohort, y in cohorts.items()}
         for name in names
     }
     return calibration_table(results, formatted=formatted)
 
 
-def predictions_table(stages, y, train_ids, test_ids):
+def predictions_table(result):
     """Every model's probability for every patient: out-of-fold in training, then test.
 
     Columns ``case``, ``model``, ``cohort`` (:data:`TRAINING` or :data:`TEST`), ``fold``
@@ -175,20 +164,20 @@ def predictions_table(stages, y, train_ids, test_ids):
     threshold``; empty without a threshold).
     """
     frames = []
-    for name, stage in stages.items():
-        threshold = stage["threshold"]
-        for cohort, ids, folds in ((TRAINING, train_ids, stage["fold"]), (TEST, test_ids, None)):
-            proba = np.asarray(stage[_PROBA_KEY[cohort]], dtype=float)
+    for name, model in result.models.items():
+        threshold = model.threshold
+        for cohort, folds in ((TRAINING, model.folds), (TEST, None)):
+            proba = np.asarray(model.proba(cohort), dtype=float)
             missing = [pd.NA] * proba.shape[0]
             called = missing if np.isnan(threshold) else (proba >= threshold).astype(int)
             frames.append(
                 pd.DataFrame(
                     {
-                        "case": [str(i) for i in ids],
+                        "case": result.ids[cohort],
                         "model": name,
                         "cohort": cohort,
                         "fold": pd.array(missing if folds is None else folds, dtype="Int64"),
-                        "y_true": y.loc[ids].to_numpy(),
+                        "y_true": result.y(cohort),
                         "proba": proba,
                         "threshold": threshold,
                         "predicted": pd.array(called, dtype="Int64"),
@@ -198,11 +187,11 @@ def predictions_table(stages, y, train_ids, test_ids):
     return pd.concat(frames, ignore_index=True)
 
 
-def delong_table(stages, names, y_test):
-    """Paired DeLong tests on the test cohort between every two headline models."""
+def delong_table(models, names, y, cohort=TEST):
+    """Paired DeLong tests on ``cohort`` between every two of the models ``names``."""
     rows = []
     for a, b in itertools.combinations(names, 2):
-        result = delong_test(y_test, stages[a]["proba_test"], stages[b]["proba_test"])
+        result = delong_test(y, models[a].proba(cohort), models[b].proba(cohort))
         rows.append({"model_a": a, "model_b": b, **result._asdict()})
     return pd.DataFrame(rows)
 
@@ -210,10 +199,12 @@ def delong_table(stages, names, y_test):
 CV_TITLE = "CV AUC in the training cohort (one point per fold)"
 
 
-def _cv_frame(stages):
-    frame = cv_scores_frame({n: s["cv"] for n, s in stages.items()}, metrics=["roc_auc"])
-    frame["roi"] = [stages[n]["info"]["roi"] for n in frame["model"]]
-    frame["classifier"] = [stages[n]["info"]["classifier"] for n in frame["model"]]
+def _cv_frame(models, classifier=None):
+    """One row per model and fold; ``classifier`` relabels some models (name -> label)."""
+    classifier = classifier or {}
+    frame = cv_scores_frame({n: m.cv for n, m in models.items()}, metrics=["roc_auc"])
+    frame["roi"] = [models[n].roi for n in frame["model"]]
+    frame["classifier"] = [classifier.get(n, models[n].classifier) for n in frame["model"]]
     return frame
 
 
@@ -226,12 +217,12 @@ def _radar_scores(numeric_table2, names, cohort):
     return wide.fillna(0.0)
 
 
-def make_figures(stages, names, y_train, y_test, numeric_table2):
+def make_figures(models, names, y_train, y_test, numeric_table2):
     """ROC (training out-of-fold, test), calibration, decision curve, radars, CV box plots."""
-    test_curves = {n: (y_test, stages[n]["proba_test"]) for n in names}
+    test_curves = {n: (y_test, models[n].proba(TEST)) for n in names}
     figures = {
         "ROC, training cohort (out-of-fold)": plot_roc(
-            {n: (y_train, stages[n]["proba_oof"]) for n in names}
+            {n: (y_train, models[n].proba(TRAINING)) for n in names}
         ),
         "ROC, test cohort": plot_roc(test_curves),
         "Calibration, test cohort": plot_calibration(test_curves),
@@ -241,82 +232,29 @@ def make_figures(stages, names, y_train, y_test, numeric_table2):
         ),
         "Radar of test metrics": plot_radar(_radar_scores(numeric_table2, names, TEST)),
     }
-    radiomics = {n: s for n, s in stages.items() if s["info"]["family"] == "radiomics" and s["cv"]}
+    radiomics = {n: m for n, m in models.items() if m.is_radiomics and m.cv}
     if radiomics:
         figures["CV AUC by ROI strategy (radiomics)"] = plot_cv_scores(
             _cv_frame(radiomics), x="roi", hue="classifier", title=CV_TITLE
         )
-    deep = {n: s for n, s in stages.items() if s["info"]["family"] != "radiomics" and s["cv"]}
+    deep = {n: m for n, m in models.items() if not m.is_radiomics and m.cv}
     if deep:
-        # Each deep ROI next to its best radiomics model (by mean CV AUC): the fusion's inputs.
-        compared = dict(deep)
-        for roi in {s["info"]["roi"] for s in deep.values()}:
-            candidates = {n: s for n, s in radiomics.items() if s["info"]["roi"] == roi}
-            if candidates:
-                best = max(candidates, key=lambda n: np.mean(candidates[n]["cv"]["test_roc_auc"]))
-                compared[best] = {**candidates[best], "info": {**candidates[best]["info"]}}
-                compared[best]["info"]["classifier"] = "Radiomics (best)"
-        figures["CV AUC of the deep models"] = plot_cv_scores(
-            _cv_frame(compared), x="roi", hue="classifier", title=CV_TITLE
-        )
+        figures["CV AUC of the deep models"] = _deep_cv_figure(deep, radiomics)
     return {name: getattr(fig, "figure", fig) for name, fig in figures.items()}
+
+
+def _deep_cv_figure(deep, radiomics):
+    """Each deep ROI next to its best radiomics model (by mean CV AUC): the fusion's inputs."""
+    compared, relabel = dict(deep), {}
+    for roi in {m.roi for m in deep.values()}:
+        candidates = {n: m for n, m in radiomics.items() if m.roi == roi}
+        if candidates:
+            best = max(candidates, key=lambda n: np.mean(candidates[n].cv["test_roc_auc"]))
+            compared[best], relabel[best] = candidates[best], "Radiomics (best)"
+    return plot_cv_scores(_cv_frame(compared, relabel), x="roi", hue="classifier", title=CV_TITLE)
 
 
 def save_figures(figures, folder):
     folder.mkdir(parents=True, exist_ok=True)
     for index, (name, figure) in enumerate(figures.items(), start=1):
         save_figure(figure, folder / f"{index:02d}_{slug(name)}")
-
-
-def write_outputs(
-    out, *, config, tables, figures, stages, split, title, predictions=None, extra=None
-):
-    """Write the HTML report, the tables as CSV, the figures and ``results.json``.
-
-    ``tables["Summary"]`` (a ``summary_table``), when present, opens the report.
-    ``predictions`` (:func:`predictions_table`) goes to ``tables/predictions.csv`` only: one
-    row per model and patient is data for later analysis, not a table to read in the report.
-    ``extra`` holds further ``results.json`` entries (e.g. the feature reproducibility).
-    """
-    if predictions is not None:
-        predictions.to_csv(out / "tables" / "predictions.csv", index=False)
-    for name, frame in tables.items():
-        keep_index = not isinstance(frame.index, pd.RangeIndex)  # a plain row count says nothing
-        frame.to_csv(out / "tables" / f"{slug(name)}.csv", index=keep_index)
-    save_figures(figures, out / "figures")
-    summary = tables.get("Summary")
-    write_html_report(
-        out / "report.html",
-        title=title,
-        figures=figures,
-        tables={k: v for k, v in tables.items() if k != "Summary"},
-        settings=config,
-        summary=None if summary is None else format_summary(summary),
-        reading=None if summary is None else summary_reading(summary),
-        summary_caption=SUMMARY_CAPTION,
-        layout=REPORT_LAYOUT,
-    )
-    results = {
-        "config": config,
-        "split": split,
-        "models": {
-            name: {
-                **stage["info"],
-                "best_params": {k: repr(v) for k, v in stage["best_params"].items()},
-                "threshold": stage["threshold"],
-                "cv": stage["cv"],
-                "fit_seconds": stage["fit_seconds"],
-                "model_file": stage["model_file"],
-            }
-            for name, stage in stages.items()
-        },
-        "table2": json.loads(tables["Table 2 (numeric)"].to_json(orient="records")),
-        "delong": json.loads(tables["DeLong tests"].to_json(orient="records")),
-        **(extra or {}),
-    }
-    if COMPARISON_TITLE in tables:
-        results["comparison"] = json.loads(tables[COMPARISON_TITLE].to_json(orient="records"))
-    if summary is not None:
-        results["summary"] = json.loads(summary.to_json(orient="records"))
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    return results

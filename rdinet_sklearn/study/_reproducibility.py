@@ -10,7 +10,7 @@ what the report says about the features of the headline radiomics model.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
 import pandas as pd
 
@@ -19,8 +19,6 @@ from .._imaging import is_missing_path
 from ..selection import PerturbationReproducibilityFilter, ReproducibilityFilter
 from ._config import ConfigError, parse_roi
 
-MODES = ("auto", "raters", "perturbation")
-
 
 def resolve_reproducibility(config, cases):
     """``config`` with ``radiomics.reproducibility`` decided for ``cases``, and why.
@@ -28,12 +26,8 @@ def resolve_reproducibility(config, cases):
     Where the case table lacks the second rater's column altogether,
     ``reference_mask_column`` becomes None so that the table validates.
     """
-    requested = config["radiomics"]["reproducibility"]
-    if requested not in MODES:
-        raise ConfigError(
-            f"radiomics.reproducibility must be one of {list(MODES)}, got {requested!r}"
-        )
-    column = config["reference_mask_column"]
+    requested = config.radiomics.reproducibility
+    column = config.reference_mask_column
     present = bool(column) and column in cases.columns
     has_rater2 = present and (~cases[column].map(is_missing_path)).any()
     if requested == "raters" and not has_rater2:
@@ -41,11 +35,16 @@ def resolve_reproducibility(config, cases):
             [f"radiomics.reproducibility='raters' needs second-rater masks in column {column!r}"]
         )
     mode = requested if requested != "auto" else ("raters" if has_rater2 else "perturbation")
-    resolved = copy.deepcopy(config)
-    resolved["radiomics"]["reproducibility"] = mode
-    if not present:
-        resolved["reference_mask_column"] = None
-    return resolved, _reason(requested, mode, column, resolved["radiomics"]["perturbations"])
+    if mode == "perturbation" and config.radiomics.perturbations < 1 and config.uses_features:
+        raise ConfigError(
+            f"setting 'radiomics.perturbations' is 0 and the case table has no second rater's "
+            f"masks (column {column!r}): 'radiomics.reproducibility' has nothing to filter by"
+        )
+    radiomics = dataclasses.replace(config.radiomics, reproducibility=mode)
+    resolved = dataclasses.replace(
+        config, radiomics=radiomics, reference_mask_column=column if present else None
+    )
+    return resolved, _reason(requested, mode, column, config.radiomics.perturbations)
 
 
 def _reason(requested, mode, column, perturbations):
@@ -66,31 +65,28 @@ def _reason(requested, mode, column, perturbations):
 
 def extractor_options(config):
     """The ``RadiomicsExtractor`` arguments of the resolved mode."""
-    if config["radiomics"]["reproducibility"] == "perturbation":
-        return {
-            "reference_mask_column": None,
-            "perturbations": config["radiomics"]["perturbations"],
-        }
-    return {"reference_mask_column": config["reference_mask_column"], "perturbations": 0}
+    if config.radiomics.reproducibility == "perturbation":
+        return {"reference_mask_column": None, "perturbations": config.radiomics.perturbations}
+    return {"reference_mask_column": config.reference_mask_column, "perturbations": 0}
 
 
 def reproducibility_filter(config):
     """The filter step of the resolved mode (two raters unless ``"perturbation"``)."""
-    threshold = config["radiomics"]["icc_threshold"]
-    if config["radiomics"]["reproducibility"] == "perturbation":
+    threshold = config.radiomics.icc_threshold
+    if config.radiomics.reproducibility == "perturbation":
         return PerturbationReproducibilityFilter(threshold=threshold)
     return ReproducibilityFilter(threshold=threshold)
 
 
-def headline_features(stage, config):
+def headline_features(model, config):
     """One row per feature the fitted radiomics model uses: IBSI tag and status, ICC."""
     from ..radiomics import ibsi_feature_info
 
-    pipeline = stage["estimator"]
+    pipeline = model.estimator
     names = list(pipeline[:-1].get_feature_names_out())
-    roi_name, _ = resolve_roi(parse_roi(stage["info"]["roi"]), config["labels"])
+    roi_name, _ = resolve_roi(parse_roi(model.roi), config.labels)
     radiomics_names = [name.removeprefix(f"{roi_name}_") for name in names]
-    info = ibsi_feature_info(radiomics_names, params=config["radiomics"]["params"])
+    info = ibsi_feature_info(radiomics_names, params=config.radiomics.params)
     icc = pipeline.named_steps["reproducibility"].icc_table_["icc"]
     return pd.DataFrame(
         {
@@ -104,14 +100,14 @@ def headline_features(stage, config):
     )
 
 
-def reproducibility_report(stages, headline, config, reason):
+def reproducibility_report(models, headline, config, reason):
     """Report tables and ``results.json`` entries: the filter used and the headline features."""
-    radiomics = [n for n in headline if stages[n]["info"]["family"] == "radiomics"]
+    radiomics = [n for n in headline if models[n].is_radiomics]
     summary = pd.DataFrame(
         [
             {
-                "method": config["radiomics"]["reproducibility"],
-                "icc_threshold": config["radiomics"]["icc_threshold"],
+                "method": config.radiomics.reproducibility,
+                "icc_threshold": config.radiomics.icc_threshold,
                 "why": reason,
             }
         ]
@@ -119,7 +115,7 @@ def reproducibility_report(stages, headline, config, reason):
     tables = {"Feature reproducibility": summary}
     entries = {"reproducibility": summary.iloc[0].to_dict()}
     if radiomics:
-        features = headline_features(stages[radiomics[0]], config)
+        features = headline_features(models[radiomics[0]], config)
         tables[f"Features of {radiomics[0]} (IBSI, reproducibility ICC)"] = features
         entries["headline_radiomics_features"] = {
             "model": radiomics[0],

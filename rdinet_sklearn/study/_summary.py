@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ..metrics import binary_report
+from ._results import TEST
 
 FAMILY_LABELS = {
     "radiomics": "Radiomics",
@@ -52,7 +53,7 @@ SUMMARY_CAPTION = (
 
 
 def _cv_auc(stage):
-    scores = (stage.get("cv") or {}).get("test_roc_auc")
+    scores = (stage.cv or {}).get("test_roc_auc")
     if not scores:
         return np.nan, np.nan
     return float(np.mean(scores)), float(np.std(scores, ddof=1)) if len(scores) > 1 else np.nan
@@ -75,9 +76,9 @@ def summary_table(stages, y_test):
 
     Parameters
     ----------
-    stages : dict
-        ``{model name: stage}`` as the study's stages hold them: ``info["family"]``,
-        ``cv`` (fold scores, ``test_roc_auc`` used), ``proba_test`` and ``threshold``.
+    stages : dict of str to FittedModel
+        The study's models: their ``family``, ``cv`` (fold scores, ``test_roc_auc``
+        used), test-cohort probabilities and ``threshold``.
     y_test : array-like of shape (n_test,)
         0/1 outcome of the test cohort.
 
@@ -89,7 +90,7 @@ def summary_table(stages, y_test):
     y_test = np.asarray(y_test).astype(int)
     families = {}
     for name, stage in stages.items():
-        families.setdefault(stage["info"]["family"], []).append(name)
+        families.setdefault(stage.family, []).append(name)
     rows = []
     for family, names in families.items():
         name, chosen_by = _family_best(names, stages)
@@ -100,8 +101,8 @@ def summary_table(stages, y_test):
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             report = binary_report(
                 y_test,
-                stage["proba_test"],
-                threshold=stage["threshold"],
+                stage.proba(TEST),
+                threshold=stage.threshold,
                 model=name,
                 cohort="test",
             ).set_index("metric")
@@ -119,9 +120,9 @@ def summary_table(stages, y_test):
                 "brier": report.loc["Brier", "value"],
                 "brier_ci_low": report.loc["Brier", "ci_low"],
                 "brier_ci_high": report.loc["Brier", "ci_high"],
-                "predicted_rate": float(np.mean(stage["proba_test"])),
+                "predicted_rate": float(np.mean(stage.proba(TEST))),
                 "observed_rate": float(np.mean(y_test)),
-                "threshold": float(stage["threshold"]),
+                "threshold": float(stage.threshold),
                 "n_test": int(y_test.size),
                 "n_test_positive": int(y_test.sum()),
             }

@@ -27,7 +27,8 @@ from rdinet_sklearn._sklearn_compat import HasMethods, Interval, StrOptions, fit
 
 from .._cache import LRUCache, case_file_digest, resolve_memory
 from .._cases import read_case_table, resolve_roi, validate_case_table
-from .._imaging import CaseError, geometry_mismatches, read_image
+from .._imaging import CaseError, read_image
+from .._masks import read_roi
 from .._versions import _VersionStampMixin
 
 VolumeCacheInfo = namedtuple("VolumeCacheInfo", "hits misses computed entries nbytes")
@@ -147,24 +148,20 @@ def _crop_case(
     """Preprocess one case; the digests and parameters key the disk cache, paths are ignored."""
     _STATS["computed"] += 1
     image = read_image(image_path, row=row, column=image_column)
-    mask = read_image(mask_path, row=row, column=mask_column)
-    mismatch = geometry_mismatches(image, mask)
-    if mismatch:
-        raise CaseError(row, mask_column, mask_path, f"grid differs from image: {mismatch[0]}")
     intensities = sitk.GetArrayFromImage(image)  # a copy: `image` is replaced below
     bad_voxels = int(np.count_nonzero(~np.isfinite(intensities)))
     if bad_voxels:
         raise CaseError(row, image_column, image_path, f"holds {bad_voxels} NaN or infinite voxels")
-    labels = sitk.GetArrayViewFromImage(mask)
-    roi = np.isin(labels, label_values)
-    if not roi.any():
-        found = sorted(int(v) for v in np.unique(labels) if v != 0) or "none"
-        raise CaseError(
-            row,
-            mask_column,
-            mask_path,
-            f"ROI labels {list(label_values)} absent (labels found: {found})",
-        )
+    roi_image = read_roi(
+        image,
+        mask_path,
+        label_values,
+        image_path=image_path,
+        row=row,
+        column=mask_column,
+        require_all=False,  # an ROI of two structures may lack one in a case
+    )
+    roi = sitk.GetArrayViewFromImage(roi_image).astype(bool)
     spacing = np.asarray(image.GetSpacing())  # x, y, z
     pad = [math.ceil(margin / spacing[0] - 1e-9), math.ceil(margin / spacing[1] - 1e-9), 0]
     halves = _orbit_halves(

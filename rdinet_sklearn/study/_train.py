@@ -1,0 +1,155 @@
+"""Fit every candidate on the training cohort (resumably) and compare the best by repeated CV.
+
+Each candidate is tuned by CV, refitted and scored (:func:`~._fit.fit_and_predict`) as one
+stage of the :class:`~._store.StageStore`, keyed by a fingerprint of its settings, its
+estimator, the data and the split; a stage already on disk with the same fingerprint is
+reused. Each fitted model is then handed over to ``models/<name>/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .._cache import file_digest
+from ._comparison import comparison_table, repeated_cv_aucs, repeated_splits
+from ._config import fingerprint
+from ._fit import UncomputableMetricWarning, fit_and_predict
+from ._handover import export_stage, model_folder
+from ._outputs import best_per_roi
+from ._results import FittedModel
+
+logger = logging.getLogger("rdinet_sklearn.study")
+
+
+def _data_key(config, cohort):
+    """What the stages depend on besides settings: the table, the files, outcome, split."""
+    cases = cohort.cases
+    return (
+        pd.util.hash_pandas_object(cases.astype(str)).sum().item(),
+        [file_digest(p) for p in cases[config.image_column]],
+        [file_digest(p) for p in cases[config.mask_column]],
+        cohort.y.tolist(),
+        list(cohort.train_ids),
+    )
+
+
+def _described(estimator, folder):
+    """The estimator's repr without the study folder's location, which is where its caches
+    are, not what it computes: a study folder moved elsewhere still resumes."""
+    return repr(estimator).replace(str(folder.path), "<out>")
+
+
+def _warn_uncomputable(model, groups=None):
+    problems = []
+    if np.isnan(model.threshold):
+        problems.append(
+            "no operating threshold can be chosen on the training cohort's out-of-fold "
+            "predictions (one class, or every probability equal); its ACC, SEN, SPE, PPV "
+            "and NPV are NaN in every cohort"
+        )
+    undefined = [k + 1 for k, auc in enumerate(model.cv["test_roc_auc"]) if np.isnan(auc)]
+    if undefined:
+        problem = f"the AUC of cross-validation fold(s) {undefined} is undefined (one class)"
+        if groups is not None:  # leave-one-group-out: fold k + 1 holds out the k-th group
+            names = np.unique(groups)
+            problem += f"; held-out group(s) {[str(names[k - 1]) for k in undefined]}"
+        problems.append(problem)
+    for problem in problems:
+        message = f"model {model.name!r}, training cohort: {problem}."
+        logger.warning(message)
+        warnings.warn(message, UncomputableMetricWarning, stacklevel=3)
+
+
+def _log_groups(config, groups):
+    if groups is not None:
+        names = np.unique(groups)
+        logger.info(
+            "CV: leave-one-group-out over %r (%d groups): %s",
+            config.group_column,
+            len(names),
+            ", ".join(names),
+        )
+
+
+def fit_candidates(candidates, config, cohort, folder, progress):
+    """Every candidate tuned, refitted, scored and handed over: ``{name: FittedModel}``."""
+    _log_groups(config, cohort.groups)
+    data_key = _data_key(config, cohort)
+    settings = {k: v for k, v in config.to_dict().items() if k != "comparison"}
+    train, test = cohort.train_ids, cohort.test_ids
+    models = {}
+    bar = tqdm(candidates, desc="models", unit="model", disable=not progress)
+    for candidate in bar:
+        bar.set_postfix_str(candidate.name)
+        X = cohort.cases
+        radiomics = candidate.family == "radiomics"
+
+        def compute(candidate=candidate, X=X, radiomics=radiomics):
+            return fit_and_predict(
+                candidate.estimator,
+                candidate.grid,
+                (X.loc[train], cohort.y.loc[train]),
+                (X.loc[test], cohort.y.loc[test]),
+                cv_folds=config.cv_folds if radiomics else config.deep.cv_folds,
+                seed=config.seed,
+                n_jobs=config.n_jobs if radiomics else None,
+                threshold_rule=config.threshold,
+                groups=cohort.groups,
+            )
+
+        estimator = candidate.estimator
+        what = _described(estimator, folder)
+        key = fingerprint(candidate.name, settings, what, candidate.grid, data_key)
+        stage = folder.store.get_or_run(candidate.name, key, compute)
+        model = FittedModel.from_stage(candidate, stage)
+        model = model.replace(model_file=str(folder.store.path(candidate.name)))
+        export_stage(model_folder(folder.path, candidate.name), model, config, cohort, key)
+        logger.info("model %s: threshold %.3f", candidate.name, model.threshold)
+        _warn_uncomputable(model, cohort.groups)
+        models[candidate.name] = model
+    return models
+
+
+def compare_models(models, candidates, config, cohort, folder, progress):
+    """The repeated-CV comparison table (see ``comparison`` in the presets), or None.
+
+    Each compared model is its candidate's unfitted estimator at the tuned parameters.
+    """
+    settings = config.comparison
+    names = best_per_roi(models)
+    if settings.deep:
+        names += [n for n, m in models.items() if not m.is_radiomics]
+    if not settings.repeats or len(names) < 2:
+        return None
+    y_train = cohort.y_train
+    splits = repeated_splits(y_train, settings, config.seed, cohort.groups)
+    if cohort.groups is not None:
+        logger.info("comparison: the leave-one-group-out splits, once (repeats do not apply)")
+    data_key = _data_key(config, cohort)
+    by_name = {candidate.name: candidate for candidate in candidates}
+    started, aucs = time.perf_counter(), {}
+    for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
+        candidate, params = by_name[name], models[name].best_params
+        X = cohort.cases.loc[cohort.train_ids]
+        n_jobs = config.n_jobs if models[name].is_radiomics else None
+
+        def compute(estimator=candidate.estimator, params=params, X=X, n_jobs=n_jobs):
+            return {"aucs": repeated_cv_aucs(estimator, params, X, y_train, splits, n_jobs=n_jobs)}
+
+        settings = config.to_dict()
+        what = _described(candidate.estimator, folder)
+        key = fingerprint("comparison", name, settings, what, params, data_key)
+        aucs[name] = folder.store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+    logger.info(
+        "comparison: %d models x %d splits in %.1f s",
+        len(names),
+        len(splits),
+        time.perf_counter() - started,
+    )
+    return comparison_table(aucs, splits)
