@@ -14,7 +14,9 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._base": ["PreprocessingError", "PreprocessingWarning"],
         "._bias_field": ["BiasFieldCorrector"],
+        "._ibsi_ct": ["CT_CONFIGURATIONS", "ct_pipeline", "ibsi_ct_compliance"],
         "._normalizer": ["IntensityNormalizer"],
         "._resampler": ["Resampler"],
+        "._resegmenter": ["Resegmenter"],
     },
 )
