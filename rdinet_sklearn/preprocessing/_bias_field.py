@@ -75,7 +75,7 @@ class BiasFieldCorrector(CaseImageTransformer):
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.preprocessing import BiasFieldCorrector
     >>> folder = tempfile.mkdtemp()
-    >>> cases, y = make_ted_cohort(2, folder, shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> corrected = BiasFieldCorrector(cache_dir=folder).fit_transform(cases)
     >>> corrected["image"].iloc[0].endswith("_image.nii.gz")
     True

@@ -134,3 +134,15 @@ def ibsi_ct_compliance(folder, configurations="ABCDE", *, cache_dir=None):
                 }
             )
     return pd.DataFrame(rows)
+
+
+def ct_verdicts(compliance):
+    """Per feature, the configurations whose reference it met, e.g. ``"ABCDE"`` (shipped as
+    ``rdinet_sklearn/radiomics/ibsi_ct_verdicts.csv``: verdicts only, no phantom data)."""
+    within = compliance[compliance["within"]]
+    verdicts = within.groupby(["feature_class", "feature"])["configuration"].agg("".join)
+    every = compliance.groupby(["feature_class", "feature"]).size().index
+    checked = compliance.groupby(["feature_class", "feature"])["configuration"].agg("".join)
+    return pd.DataFrame(
+        {"checked": checked, "within": verdicts.reindex(every, fill_value="")}
+    ).reset_index()

@@ -85,10 +85,12 @@ class Resampler(CaseImageTransformer):
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.preprocessing import Resampler
     >>> folder = tempfile.mkdtemp()
-    >>> cases, y = make_ted_cohort(3, folder, shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> resampler = Resampler(spacing=(1.0, 1.0, None), cache_dir=folder).fit(cases)
-    >>> resampled = resampler.transform(cases)
-    >>> sitk.ReadImage(resampled["image"].iloc[0]).GetSpacing() == (1.0, 1.0, 3.0)
+    >>> resampled = resampler.transform(cases)  # in-plane 1 mm, slices kept
+    >>> [round(s, 2) for s in sitk.ReadImage(resampled["image"].iloc[0]).GetSpacing()]
+    [1.0, 1.0, 7.51]
+    >>> resampled["mask"].iloc[0].endswith("_mask.nii.gz")
     True
     >>> shutil.rmtree(folder)
     """

@@ -60,7 +60,7 @@ class Resegmenter(CaseImageTransformer):
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.preprocessing import Resegmenter
     >>> folder = tempfile.mkdtemp()
-    >>> cases, y = make_ted_cohort(1, folder, shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(4, folder, shape=(8, 48, 96), random_state=0)
     >>> out = Resegmenter(range=(0, 1000), n_sigma=1, cache_dir=folder).fit_transform(cases)
     >>> image = sitk.GetArrayFromImage(sitk.ReadImage(out["image"].iloc[0]))
     >>> bool((image == -1).any())  # voxels beyond 1 SD moved below the range
