@@ -33,7 +33,7 @@ class Resampler(CaseImageTransformer):
     the result reaches 0.5; integer-valued images (CT) are rounded after interpolation.
     pyradiomics' own ``resampledPixelSpacing`` follows none of these rules, so on the IBSI
     CT phantom its resampled features miss the reference values (see
-    :ref:`preprocessing`), while with this step in front of the extractor they lie within
+    :ref:`ug_ibsi`), while with this step in front of the extractor they lie within
     tolerance.
 
     Parameters
