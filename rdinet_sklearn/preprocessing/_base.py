@@ -80,7 +80,18 @@ class PreprocessingError(RdinetInputError):
 
 
 class PreprocessingWarning(UserWarning):
-    """A preprocessing step did something the user should know, for one named case."""
+    """A preprocessing step did something the user should know, for one named case.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from rdinet_sklearn.preprocessing import PreprocessingWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("IntensityNormalizer: row 'P1' ...", PreprocessingWarning)
+    >>> caught[0].category.__name__
+    'PreprocessingWarning'
+    """
 
 
 def case_warning(step, row, column, path, problem):

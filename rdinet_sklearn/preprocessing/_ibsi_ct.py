@@ -48,7 +48,28 @@ def ct_settings(config):
 
 
 def ct_pipeline(config, *, cache_dir=None):
-    """The Pipeline that extracts configuration ``config`` ("A" to "E") from a case table."""
+    """The Pipeline that extracts configuration ``config`` ("A" to "E") from a case table.
+
+    Parameters
+    ----------
+    config : {"A", "B", "C", "D", "E"}
+        The IBSI 1 chest CT configuration (:data:`CT_CONFIGURATIONS`).
+    cache_dir : str or path-like, default=None
+        Where the preprocessing steps write their images.
+
+    Returns
+    -------
+    pipeline : Pipeline
+        Preprocessing steps, then a ``RadiomicsExtractor`` of the ROI labelled 1 ("GTV").
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.preprocessing import ct_pipeline
+    >>> [name for name, _ in ct_pipeline("E").steps]
+    ['resampler', 'resegmenter', 'radiomicsextractor']
+    >>> ct_pipeline("C")[-1].params["setting"]["resegmentRange"]
+    [-1000, 400]
+    """
     from ..radiomics import RadiomicsExtractor
 
     spec = CT_CONFIGURATIONS[config]
@@ -96,6 +117,13 @@ def ibsi_ct_compliance(folder, configurations="ABCDE", *, cache_dir=None):
         columns ``configuration``, ``feature_class``, ``feature``, ``reference_tag``,
         ``measured``, ``reference``, ``tolerance``, ``within`` (bool) and
         ``phantom_status`` (the digital-phantom verdict of the same settings).
+
+    Examples
+    --------
+    >>> from rdinet_sklearn.preprocessing import ibsi_ct_compliance
+    >>> table = ibsi_ct_compliance("../shared/data/ibsi-1-ct-phantom", "C")  # doctest: +SKIP
+    >>> table.groupby("phantom_status")["within"].mean()["compliant"]  # doctest: +SKIP
+    1.0
     """
     folder = Path(folder)
     cases = pd.DataFrame(
