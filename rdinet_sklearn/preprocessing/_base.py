@@ -94,15 +94,6 @@ class PreprocessingWarning(UserWarning):
     """
 
 
-def case_warning(step, row, column, path, problem):
-    """Warn about one case with the row, column, file and step."""
-    warnings.warn(
-        f"{step}: row {row!r}, column {column!r} ({path}): {problem}",
-        PreprocessingWarning,
-        stacklevel=3,
-    )
-
-
 def write_image(image, path):
     """Write ``image`` (compressed NIfTI) atomically to ``path``."""
     with atomic_path(path) as partial:
@@ -127,8 +118,9 @@ class CaseImageTransformer(_VersionStampMixin, TransformerMixin, BaseEstimator):
     Subclasses define ``_uses_mask`` (read the mask column), ``_writes_mask`` (output a new
     mask), ``_fit_cases(table)`` (learn from the training cases; optional),
     ``_fitted_state()`` (JSON-able, part of every output's key) and
-    ``_process(image, mask, where)`` returning ``(image, mask or None)`` or raising
-    :class:`CaseError` through ``where.error(...)``.
+    ``_process(image, mask, where, caught)`` returning ``(image, mask or None)``, raising
+    :class:`CaseError` through ``where.error(...)`` and appending ``where.warning(...)``
+    messages to ``caught`` (warnings of joblib workers would not reach the user).
     """
 
     _uses_mask = True
