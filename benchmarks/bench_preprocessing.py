@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.pipeline import make_pipeline
 
 from rdinet_sklearn.datasets import make_ted_cohort
+from rdinet_sklearn.datasets._anatomy import DEFAULT_SHAPE
 from rdinet_sklearn.metrics import delong_auc_ci, delong_test
 from rdinet_sklearn.preprocessing import BiasFieldCorrector, IntensityNormalizer, Resampler
 from rdinet_sklearn.radiomics import RadiomicsExtractor
@@ -95,21 +96,22 @@ def part_timing(work):
     return pd.DataFrame(rows).round(2)
 
 
-def cohort(name, n_patients, work):
-    folder = work / "cohorts" / f"{name.replace(' ', '_')}_{n_patients}"
+def cohort(name, n_patients, work, shape):
+    folder = work / "cohorts" / f"{name.replace(' ', '_')}_{n_patients}_{'x'.join(map(str, shape))}"
     marker = folder / "y.csv"
     if marker.exists():
         return pd.read_csv(folder / "cases.csv", index_col=0), pd.read_csv(marker, index_col=0)["y"]
-    cases, y = make_ted_cohort(n_patients, folder, **COHORTS[name])
+    cases, y = make_ted_cohort(n_patients, folder, shape=shape, **COHORTS[name])
     cases.to_csv(folder / "cases.csv")
     y.rename("y").to_csv(marker)
     return cases, y
 
 
-def part_shift(work, n_patients, classifiers, config):
-    data = {name: cohort(name, n_patients, work) for name in COHORTS}
+def part_shift(work, n_patients, classifiers, config, variants, shape):
+    data = {name: cohort(name, n_patients, work, shape) for name in COHORTS}
     rows = []
-    for variant, make in VARIANTS.items():
+    for variant in ["none", *variants]:
+        make = VARIANTS[variant]
         prep = make(str(work / "prep-cache"))
         started = time.perf_counter()
         if prep is not None:
@@ -164,6 +166,8 @@ def main():
     parser.add_argument("--classifiers", nargs="+", default=["logreg", "svm"])
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--variants", nargs="+", default=[v for v in VARIANTS if v != "none"])
+    parser.add_argument("--shape", nargs=3, type=int, default=list(DEFAULT_SHAPE))
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # selector fallbacks on small folds; recorded elsewhere
     args.work.mkdir(parents=True, exist_ok=True)
@@ -171,8 +175,11 @@ def main():
         print("Part 1: time per case on the real STS T1 MRI (3 cases, empty cache)")
         print(part_timing(args.work).to_markdown(index=False))
     config = make_config("quick", overrides=[f"n_jobs={args.n_jobs}"])
-    print(f"\nPart 2: scanner shift, {args.patients} patients per cohort, trained on A")
-    print(part_shift(args.work, args.patients, args.classifiers, config).to_markdown(index=False))
+    print(f"\nPart 2: scanner shift, {args.patients} patients per cohort of shape {args.shape}")
+    shift = part_shift(
+        args.work, args.patients, args.classifiers, config, args.variants, tuple(args.shape)
+    )
+    print(shift.to_markdown(index=False))
 
 
 if __name__ == "__main__":

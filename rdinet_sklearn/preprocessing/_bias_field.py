@@ -36,7 +36,8 @@ class BiasFieldCorrector(CaseImageTransformer):
         Voxels the field is fitted on: the body (Otsu's foreground of the positive voxels)
         or the ROI (every non-zero label of the mask, e.g. for a small field of view).
     shrink_factor : int, default=4
-        In-plane shrink factor of the fitted copy (slices are kept).
+        Shrink factor of the fitted copy along the finest axis; the others shrink so that
+        its voxels are about as large (thick slices are kept).
     n_iterations : int, default=50
         Iterations per fitting level.
     n_fitting_levels : int, default=4
@@ -128,7 +129,10 @@ class BiasFieldCorrector(CaseImageTransformer):
                 "not CT or already normalised images"
             )
         fitted = region * sitk.Cast(image > 0, sitk.sitkUInt8)
-        shrink = [self.shrink_factor, self.shrink_factor, 1]
+        # Shrink each axis so the fitted copy's voxels are about shrink_factor x the finest
+        # spacing: thick slices are kept, an isotropic image shrinks in 3D (64x fewer voxels).
+        spacing = np.asarray(image.GetSpacing())
+        shrink = [max(1, round(self.shrink_factor * spacing.min() / s)) for s in spacing]
         small_image = sitk.Shrink(image, shrink)
         small_mask = sitk.Shrink(fitted, shrink)
         if not sitk.GetArrayViewFromImage(small_mask).any():  # a region smaller than shrinking
