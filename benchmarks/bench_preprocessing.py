@@ -14,7 +14,7 @@ threshold on A). Each preprocessing variant is fitted on A's cases only (Nyúl's
 the median spacing), then applied to the three cohorts before extraction. AUC with DeLong
 CI; the paired DeLong test compares each variant with no preprocessing on the same patients.
 
-Run: ``python benchmarks/bench_preprocessing.py [--patients 147] [--work DIR]``.
+Run: ``python benchmarks/bench_preprocessing.py [--patients 147] [--external 60] [--work DIR]``.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def cohort(name, n_patients, work, shape):
 
 
 def part_shift(work, n_patients, classifiers, config, variants, shape):
-    data = {name: cohort(name, n_patients, work, shape) for name in COHORTS}
+    data = {name: cohort(name, n_patients[name != "A"], work, shape) for name in COHORTS}
     rows = []
     for variant in ["none", *variants]:
         make = VARIANTS[variant]
@@ -162,7 +162,8 @@ def part_shift(work, n_patients, classifiers, config, variants, shape):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/rdinet-bench-preprocessing"))
-    parser.add_argument("--patients", type=int, default=147)
+    parser.add_argument("--patients", type=int, default=147, help="training cohort A")
+    parser.add_argument("--external", type=int, default=60, help="ext and ext shifted")
     parser.add_argument("--classifiers", nargs="+", default=["logreg", "svm"])
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-timing", action="store_true")
@@ -175,10 +176,12 @@ def main():
         print("Part 1: time per case on the real STS T1 MRI (3 cases, empty cache)")
         print(part_timing(args.work).to_markdown(index=False))
     config = make_config("quick", overrides=[f"n_jobs={args.n_jobs}"])
-    print(f"\nPart 2: scanner shift, {args.patients} patients per cohort of shape {args.shape}")
-    shift = part_shift(
-        args.work, args.patients, args.classifiers, config, args.variants, tuple(args.shape)
+    print(
+        f"\nPart 2: scanner shift, {args.patients} training and {args.external} external "
+        f"patients, images of shape {args.shape}"
     )
+    sizes = (args.patients, args.external)
+    shift = part_shift(args.work, sizes, args.classifiers, config, args.variants, tuple(args.shape))
     print(shift.to_markdown(index=False))
 
 
