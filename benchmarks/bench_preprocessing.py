@@ -46,17 +46,20 @@ COHORTS = {
     "ext": {"random_state": 1},
     "ext shifted": {"random_state": 1, "scanner_shift": "default"},
 }
+N4_FAST = {"shrink_factor": 8, "n_iterations": 20, "n_fitting_levels": 3}
+"""``--fast-n4``: about 4x cheaper than the defaults (for hundreds of cases on 2 cores)."""
+
 VARIANTS = {
-    "none": lambda cache: None,
-    "N4 + z-score": lambda cache: make_pipeline(
-        BiasFieldCorrector(cache_dir=cache), IntensityNormalizer("zscore", cache_dir=cache)
+    "none": lambda cache, n4: None,
+    "N4 + z-score": lambda cache, n4: make_pipeline(
+        BiasFieldCorrector(cache_dir=cache, **n4), IntensityNormalizer("zscore", cache_dir=cache)
     ),
-    "N4 + Nyul": lambda cache: make_pipeline(
-        BiasFieldCorrector(cache_dir=cache), IntensityNormalizer("nyul", cache_dir=cache)
+    "N4 + Nyul": lambda cache, n4: make_pipeline(
+        BiasFieldCorrector(cache_dir=cache, **n4), IntensityNormalizer("nyul", cache_dir=cache)
     ),
-    "median spacing + N4 + Nyul": lambda cache: make_pipeline(
+    "median spacing + N4 + Nyul": lambda cache, n4: make_pipeline(
         Resampler("median", cache_dir=cache),
-        BiasFieldCorrector(cache_dir=cache),
+        BiasFieldCorrector(cache_dir=cache, **n4),
         IntensityNormalizer("nyul", cache_dir=cache),
     ),
 }
@@ -107,12 +110,12 @@ def cohort(name, n_patients, work, shape):
     return cases, y
 
 
-def part_shift(work, n_patients, classifiers, config, variants, shape):
+def part_shift(work, n_patients, classifiers, config, variants, shape, n4):
     data = {name: cohort(name, n_patients[name != "A"], work, shape) for name in COHORTS}
     rows = []
     for variant in ["none", *variants]:
         make = VARIANTS[variant]
-        prep = make(str(work / "prep-cache"))
+        prep = make(str(work / "prep-cache"), n4)
         started = time.perf_counter()
         if prep is not None:
             prep.fit(data["A"][0])  # landmarks and median spacing from the training center only
@@ -167,6 +170,7 @@ def main():
     parser.add_argument("--classifiers", nargs="+", default=["logreg", "svm"])
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--fast-n4", action="store_true", help=f"N4 with {N4_FAST}")
     parser.add_argument("--variants", nargs="+", default=[v for v in VARIANTS if v != "none"])
     parser.add_argument("--shape", nargs=3, type=int, default=list(DEFAULT_SHAPE))
     args = parser.parse_args()
@@ -181,7 +185,10 @@ def main():
         f"patients, images of shape {args.shape}"
     )
     sizes = (args.patients, args.external)
-    shift = part_shift(args.work, sizes, args.classifiers, config, args.variants, tuple(args.shape))
+    n4 = N4_FAST if args.fast_n4 else {}
+    shift = part_shift(
+        args.work, sizes, args.classifiers, config, args.variants, tuple(args.shape), n4
+    )
     print(shift.to_markdown(index=False))
 
 
