@@ -36,7 +36,7 @@ from ..exceptions import RdinetInputError
 CACHE_SUBFOLDER = "rdinet_preprocessing"
 """Folder, under ``cache_dir``, of the preprocessed images (one subfolder per step)."""
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 """Part of every output's key; raised when a step's computation changes."""
 
 
