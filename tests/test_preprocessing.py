@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 from sklearn.base import clone
-from sklearn.utils._param_validation import InvalidParameterError
 
+from rdinet_sklearn._sklearn_compat import InvalidParameterError
 from rdinet_sklearn.preprocessing import (
     BiasFieldCorrector,
     IntensityNormalizer,
