@@ -49,6 +49,7 @@ __getattr__, __dir__, __all__ = attach(
         "metrics",
         "nn",
         "plots",
+        "preprocessing",
         "radiomics",
         "report",
         "reporting",

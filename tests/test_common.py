@@ -46,6 +46,12 @@ from sklearn.utils.validation import check_array, validate_data
 from rdinet_sklearn.explain import NegativeControl
 from rdinet_sklearn.harmonization import ComBatHarmonizer
 from rdinet_sklearn.nn import RDINetClassifier, ResNet50Classifier
+from rdinet_sklearn.preprocessing import (
+    BiasFieldCorrector,
+    IntensityNormalizer,
+    Resampler,
+    Resegmenter,
+)
 from rdinet_sklearn.radiomics import RadiomicsExtractor
 from rdinet_sklearn.selection import (
     LassoSelector,
@@ -81,19 +87,21 @@ def _pattern(j):
     return _PATTERNS[j]
 
 
-def _image_path(row):
-    path = os.path.join(_FOLDER, hashlib.blake2b(row.tobytes(), digest_size=12).hexdigest())
-    path += ".nii"
+def _image_path(row, offset=0.0):
+    name = hashlib.blake2b(row.tobytes() + str(offset).encode(), digest_size=12).hexdigest()
+    path = os.path.join(_FOLDER, name) + ".nii"
     if not os.path.exists(path):
         image = _pattern(0) + sum(v * _pattern(j + 1) for j, v in enumerate(row)) / len(row)
-        sitk.WriteImage(sitk.GetImageFromArray(image.astype(np.float32)), path)
+        sitk.WriteImage(sitk.GetImageFromArray((image + offset).astype(np.float32)), path)
     return path
 
 
-def case_table(X, *, tabular=False):
-    """One synthetic case per row of the numeric array ``X`` (files written once per row)."""
+def case_table(X, *, tabular=False, offset=0.0):
+    """One synthetic case per row of the numeric array ``X`` (files written once per row);
+    ``offset`` is added to every intensity (N4 needs positive ones)."""
     X = np.asarray(X, dtype=np.float64)
-    table = pd.DataFrame({"image": [_image_path(row) for row in X], "mask": _label_map_path()})
+    images = [_image_path(row, offset) for row in X]
+    table = pd.DataFrame({"image": images, "mask": _label_map_path()})
     if tabular:
         table = table.join(pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]))
     return table
@@ -103,6 +111,7 @@ class OnArrays:
     """Adapter mixin: numeric arrays in, the estimator's own ``fit`` on synthetic cases."""
 
     _tabular = False  # the row's values as tabular columns too (RDINet)
+    _offset = 0.0  # added to every intensity of the synthetic images
     _own_feature_count = True  # False: the estimator counts its case table's columns
 
     def _cases(self, X, *, reset):
@@ -112,7 +121,7 @@ class OnArrays:
             X = validate_data(self, X, reset=reset)
         else:
             X = check_array(X)
-        return case_table(X, tabular=self._tabular)
+        return case_table(X, tabular=self._tabular, offset=self._offset)
 
     def fit(self, X, y=None, **fit_params):
         return super().fit(self._cases(X, reset=True), y, **fit_params)
@@ -158,16 +167,38 @@ class ExtractorOnArrays(OnArrays, RadiomicsExtractor):
     _own_feature_count = False
 
 
-class ControlOnArrays(OnArrays, NegativeControl):
-    """NegativeControl's output is a case table of control files: read them back, one
-    row of voxels per case, so the checks compare the controls themselves (seeded by
-    content, so invariant to sample order, subsets, refits and pickling)."""
+class PreprocessorOnArrays(OnArrays):
+    """:class:`OnArrays` for the steps whose output is a case table of new images
+    (preprocessing, negative controls): the output array is each case's new image,
+    flattened (what the step computed)."""
 
     _own_feature_count = False
 
     def transform(self, X):
         table = super().transform(X)
-        return np.stack([sitk.GetArrayFromImage(sitk.ReadImage(p)).ravel() for p in table["image"]])
+        images = [sitk.GetArrayFromImage(sitk.ReadImage(path)) for path in table["image"]]
+        return np.stack([image.ravel() for image in images]).astype(np.float64)
+
+
+class ControlOnArrays(PreprocessorOnArrays, NegativeControl):
+    """Negative controls are seeded by content, so invariant to sample order, subsets,
+    refits and pickling: the checks compare the control images themselves."""
+
+
+class ResamplerOnArrays(PreprocessorOnArrays, Resampler):
+    pass
+
+
+class BiasFieldOnArrays(PreprocessorOnArrays, BiasFieldCorrector):
+    _offset = 10.0
+
+
+class NormalizerOnArrays(PreprocessorOnArrays, IntensityNormalizer):
+    pass
+
+
+class ResegmenterOnArrays(PreprocessorOnArrays, Resegmenter):
+    pass
 
 
 class ResNetOnArrays(ClassifierOnArrays, ResNet50Classifier):
@@ -262,6 +293,11 @@ ESTIMATORS = [
     RDINetOnArrays(**TINY_NET, k=1, d=8, tabular_hidden=8, mapping_hidden=8),
     FirstColumnBatches(),
     FirstColumnBatches(prior="nonparametric"),
+    ResamplerOnArrays(spacing=2.0),
+    BiasFieldOnArrays(shrink_factor=1, n_iterations=5, n_fitting_levels=2),
+    NormalizerOnArrays(region="roi"),
+    NormalizerOnArrays(method="nyul", region="image", percentiles=(1, 50, 99)),
+    ResegmenterOnArrays(range=(-2.0, 2.0), n_sigma=2.0),
 ]
 
 _SKORCH_INIT = (
@@ -272,20 +308,23 @@ _CASE_COLUMNS = (
     "RadiomicsExtractor's n_features_in_ counts its case table's columns (image, mask), so "
     "an array with another number of columns, mapped to the same two columns, is not refused"
 )
+_STEP_COLUMNS = _CASE_COLUMNS.replace("RadiomicsExtractor's", "A case-table step's")
+_ON_CASE_COLUMNS = {
+    "check_n_features_in_after_fitting": _STEP_COLUMNS,
+    "check_transformer_general": _STEP_COLUMNS,
+    "check_transformer_general(readonly_memmap=True)": _STEP_COLUMNS,
+}
 EXPECTED_FAILED_CHECKS = {
     "ExtractorOnArrays": {
         "check_n_features_in_after_fitting": _CASE_COLUMNS,
         "check_transformer_general": _CASE_COLUMNS,
         "check_transformer_general(readonly_memmap=True)": _CASE_COLUMNS,
     },
-    "ControlOnArrays": {
-        name: _CASE_COLUMNS.replace("RadiomicsExtractor", "NegativeControl")
-        for name in (
-            "check_n_features_in_after_fitting",
-            "check_transformer_general",
-            "check_transformer_general(readonly_memmap=True)",
-        )
-    },
+    "ResamplerOnArrays": _ON_CASE_COLUMNS,
+    "BiasFieldOnArrays": _ON_CASE_COLUMNS,
+    "NormalizerOnArrays": _ON_CASE_COLUMNS,
+    "ResegmenterOnArrays": _ON_CASE_COLUMNS,
+    "ControlOnArrays": _ON_CASE_COLUMNS,
     "ResNetOnArrays": {"check_no_attributes_set_in_init": _SKORCH_INIT},
     "RDINetOnArrays": {"check_no_attributes_set_in_init": _SKORCH_INIT},
     "FirstColumnBatches": {

@@ -146,3 +146,21 @@ def test_generated_docs_page_is_current():
     assert "``firstorder_Kurtosis``" in page and "IPH6" in page
     assert "\n     - differs: pyradiomics reports the kurtosis" in page
     assert "``dzm_sde_3D``" in page  # an IBSI feature pyradiomics lacks
+
+
+def test_fixed_width_bins_start_at_the_range_lower_bound_only_while_extracting():
+    from radiomics import imageoperations
+
+    from rdinet_sklearn.radiomics import load_settings
+    from rdinet_sklearn.radiomics._binning import range_start_bins
+
+    values = np.array([-940.0, -600.0, -10.0])
+    ranged = load_settings({"setting": {"resegmentRange": [-1000, 400], "binWidth": 25}})
+    with range_start_bins(ranged):
+        edges = imageoperations.getBinEdges(values, binWidth=25)
+    assert edges[0] == -1000 and np.all(np.diff(edges) == 25) and edges[-1] > values.max()
+    # pyradiomics' own edges outside the context: from the multiple of 25 below the minimum
+    assert imageoperations.getBinEdges(values, binWidth=25)[0] == -950
+    counted = load_settings({"setting": {"resegmentRange": [-1000, 400], "binCount": 32}})
+    with range_start_bins(counted):  # a bin count keeps pyradiomics' (IBSI's) edges
+        assert imageoperations.getBinEdges(values, binCount=32)[0] == -940

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import RdinetInputError
-from ..nn._base import _VolumeNetClassifier
+from ..nn._base import VolumeNetClassifier
 
 DEFAULT_BACKGROUND = 20
 """Background rows: SHAP's cost grows linearly with them; 20 keeps the demo under a minute."""
@@ -226,7 +226,7 @@ def feature_contributions(
     if not isinstance(X, pd.DataFrame):
         raise ExplanationError(f"{label}: X must be a DataFrame, got {type(X).__name__}")
     background = X if background is None else background
-    if isinstance(_final_step(model), _VolumeNetClassifier):
+    if isinstance(_final_step(model), VolumeNetClassifier):
         return _tabular_contributions(
             model,
             X,

@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = attach(
         "._ibsi": [
             "IBSI_FEATURES",
             "ibsi_compliance",
+            "ibsi_ct_verdicts",
             "ibsi_feature_info",
             "phantom_reference_values",
         ],

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from rdinet_sklearn._cache import LRUCache, case_file_digest
 from rdinet_sklearn._imaging import CaseError, non_finite_count, read_image, roi_size_problem
 from rdinet_sklearn._masks import read_roi, roi_key
+from rdinet_sklearn.radiomics._binning import range_start_bins
 from rdinet_sklearn.radiomics._perturbation import Perturbation, PerturbationError
 from rdinet_sklearn.radiomics._settings import (
     build_pyradiomics_extractor,
@@ -52,6 +53,10 @@ MIN_TASKS_PER_WORKER = 2
 """Fewest pyradiomics runs per joblib worker: a worker starts in about a second (a process
 that imports pyradiomics), a run of one ROI takes a quarter of one, so one new case (its ROI
 and the second rater's) is extracted in this process."""
+
+BINNING_VERSION = "ibsi-range-bins-1"
+"""Part of every result's key: results cached before bins started at the re-segmentation
+range's lower bound (:mod:`._binning`) are not reused."""
 
 _PROCESS_CACHE = LRUCache(max_entries=PROCESS_CACHE_SIZE)
 _STATS: Counter = Counter()
@@ -158,7 +163,7 @@ def make_task(
         mask_digest,
         roi_key(label_values),
         settings_json,
-        radiomics.__version__,
+        f"{radiomics.__version__}+{BINNING_VERSION}",
     )
     if perturbation is not None:
         key += (perturbation,)
@@ -232,7 +237,12 @@ def _pyradiomics_features(image, roi, settings_json, where, context=""):
     extractor = _cached_pyradiomics_extractor(settings_json)
     try:
         # A non-finite feature is reported below, naming the case: no numpy warnings too.
-        with quiet_pyradiomics(), np.errstate(all="ignore"), warnings.catch_warnings():
+        with (
+            quiet_pyradiomics(),
+            np.errstate(all="ignore"),
+            warnings.catch_warnings(),
+            range_start_bins(json.loads(settings_json)),
+        ):
             warnings.simplefilter("ignore", RuntimeWarning)
             result = extractor.execute(image, roi, label=1)
     except Exception as exc:  # pyradiomics and ITK raise many types; name the case for all

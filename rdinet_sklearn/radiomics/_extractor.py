@@ -140,9 +140,11 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
         the original image, else pyradiomics' image type, e.g. ``"wavelet-LH"``),
         ``feature_class``, ``feature`` (pyradiomics' names), ``ibsi_name`` and ``ibsi_code``
         (the IBSI feature tag and 4-character identifier, ``""`` where IBSI defines no such
-        feature), ``aggregation`` (IBSI texture aggregation, e.g. ``"2.5D_avg"``) and
+        feature), ``aggregation`` (IBSI texture aggregation, e.g. ``"2.5D_avg"``),
         ``ibsi_status`` (whether pyradiomics, with these settings, reproduces the IBSI
-        digital-phantom reference value: see :func:`ibsi_feature_info`).
+        digital-phantom reference value: see :func:`ibsi_feature_info`) and ``ibsi_ct``
+        (the configurations, "A" to "E", of the IBSI CT phantom, a real CT, whose reference
+        the feature met with :class:`~rdinet_sklearn.preprocessing.Resampler` in front).
     n_features_in_ : int
         Number of case-table columns seen in :meth:`fit`.
     feature_names_in_ : ndarray of str
