@@ -155,7 +155,7 @@ def _check_outcome(y, target, source):
 
 def _check_batches(loaded, table, source):
     """Refuse ComBat batches a model never saw (with ``unseen="error"``) before predicting."""
-    for name, (model, _, _) in loaded.items():
+    for name, (model, *_) in loaded.items():  # (model, card, fingerprint)
         for harmonizer in find_nodes(model, lambda n: isinstance(n, ComBatHarmonizer)):
             column = harmonizer.batch_column
             if harmonizer.unseen != "error" or column not in table.columns:
