@@ -55,10 +55,10 @@ class Cohort:
     >>> import tempfile
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.study import build_cohort, make_config
-    >>> cases, y = make_ted_cohort(10, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(20, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
     >>> cohort, config, why = build_cohort(cases, y, make_config("quick"))
     >>> len(cohort.train_ids), len(cohort.test_ids), config.radiomics.reproducibility
-    (8, 2, 'raters')
+    (16, 4, 'raters')
     """
 
     cases: pd.DataFrame
@@ -237,7 +237,7 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
     >>> import tempfile
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.study import build_cohort, make_config
-    >>> cases, y = make_ted_cohort(10, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(20, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
     >>> cohort, config, why = build_cohort(cases.assign(y=y), None, make_config("quick"),
     ...                                    target="y")
     >>> cohort.y.name, cohort.classes.tolist(), "y" in cohort.cases.columns
@@ -259,7 +259,7 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
         reference_mask_column=config.reference_mask_column,
     )
     train_ids, test_ids = _split(cases, y, config, external_ids)
-    check_fold_counts(y.loc[train_ids], config)
+    check_fold_counts(classes[y.loc[train_ids].to_numpy()], config)  # names the class
     paths = (config.image_column, config.mask_column, config.reference_mask_column)
     numeric, categorical = tabular_columns(cases, exclude=(*paths, config.id_column))
     cases = numeric_values(cases, numeric)  # text in a numeric column: missing, with a warning
