@@ -355,7 +355,11 @@ def validate_case_table(
     ids = table[id_column] if id_column and id_column in table.columns else table.index
     duplicated = sorted({str(v) for v in ids[ids.duplicated()]})
     if duplicated:
-        problems.append(f"duplicate patients: {duplicated}")
+        problems.append(
+            f"duplicate patients: {duplicated} (a case table has one row per patient; rows "
+            "that are several image series of a patient need a column naming each row, "
+            "e.g. --id-column image, or one series each, e.g. rdinet index --modality MR)"
+        )
     if problems:
         raise CaseTableError(problems)
     if check_files:
