@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from collections.abc import Mapping
 from numbers import Integral
 
+import numpy as np
 import pandas as pd
 
-from ._imaging import CaseError, is_missing_path, read_image
+from ._imaging import CaseError, is_missing_path, non_finite_count, read_image
 from ._masks import mask_problems
 from .exceptions import RdinetInputError
 
@@ -37,6 +39,17 @@ PERTURBATION_SUFFIX = "__perturbed"
 
 ALL_ROI = "all"
 """ROI name meaning the union of every structure in ``labels`` (the study's ``all_`` features)."""
+
+
+NUMERIC_SHARE = 0.9
+"""A tabular column whose values are at least 90 % numbers (missing cells not counted) is
+numeric; its other entries (``"sixty"`` in ``age``) are typing slips, read as missing with a
+:class:`ClinicalValueWarning`. Decided once from the whole training table; ``predict``
+applies the same decision and refuses text in a numeric column."""
+
+
+class ClinicalValueWarning(UserWarning):
+    """A clinical value that is no number in a numeric column, read as missing."""
 
 
 class CaseTableError(RdinetInputError):
@@ -149,6 +162,8 @@ def read_case_table(cases):
     ------
     FileNotFoundError
         If the CSV file does not exist.
+    CaseTableError
+        If the CSV file is not UTF-8 text or not comma-separated.
     TypeError
         If ``cases`` is neither a DataFrame nor a path.
 
@@ -177,7 +192,7 @@ def read_case_table(cases):
         path = os.fspath(cases)
         if not os.path.exists(path):
             raise FileNotFoundError(f"case table {path} not found")
-        table = pd.read_csv(path)
+        table = _read_csv(path)
         folder = os.path.dirname(os.path.abspath(path))
         for column in table.columns:
             if column in ("image", "mask") or column.startswith("mask"):
@@ -187,6 +202,38 @@ def read_case_table(cases):
                 ]
         return table
     raise TypeError(f"cases must be a pandas DataFrame or a CSV path, got {type(cases).__name__}")
+
+
+def _read_csv(path):
+    """The CSV at ``path``: UTF-8 and comma-separated, or a :class:`CaseTableError` saying so.
+
+    There is no guessing: a latin-1 file read as such could hold mis-decoded paths, so it
+    is refused with the byte and its offset, and a table of one column whose name holds
+    ``;``, a tab or ``|`` is refused as using the wrong delimiter.
+    """
+    try:
+        table = pd.read_csv(path)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise CaseTableError(
+            [
+                f"{path}: not UTF-8 text (byte 0x{byte} at offset {exc.start}, e.g. a latin-1 "
+                "or Windows-1252 file); save the case table as UTF-8 ('CSV UTF-8')"
+            ]
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CaseTableError([f"{path}: not a readable CSV file ({exc})"]) from exc
+    if len(table.columns) == 1:
+        header = str(table.columns[0])
+        found = [sep for sep in (";", "\t", "|") if sep in header]
+        if found:
+            raise CaseTableError(
+                [
+                    f"{path}: the delimiter looks wrong: one column {header!r}, split by "
+                    f"{found[0]!r}; a case table is comma-separated"
+                ]
+            )
+    return table
 
 
 def _missing_columns(table, required):
@@ -200,14 +247,19 @@ def _missing_columns(table, required):
 
 
 def _check_row(row, entry, columns, wanted, *, tolerance):
-    """Problems with one patient's files: readable, same grid, requested labels present."""
+    """Problems with one patient's files: readable, finite, same grid, structures present
+    and large enough for radiomics."""
     problems = []
     image_column, mask_columns = columns[0], columns[1:]
     try:
-        image = read_image(entry[image_column], row=row, column=image_column, header_only=True)
+        image = read_image(entry[image_column], row=row, column=image_column)
     except CaseError as err:
         problems.append(str(err))
         image = None
+    bad_voxels = 0 if image is None else non_finite_count(image)
+    if bad_voxels:
+        where = (row, image_column, entry[image_column])
+        problems.append(str(CaseError(*where, f"holds {bad_voxels} NaN or infinite voxels")))
     for column in mask_columns:
         path = entry[column]
         if column != mask_columns[0] and is_missing_path(path):
@@ -253,7 +305,8 @@ def validate_case_table(
     reference_mask_column : str, default=None
         Column of a second rater's label map (cells may be empty).
     id_column : str, default=None
-        Column of patient identifiers that must be unique; by default the index must be.
+        Column of patient identifiers that must be unique (and name the patient in every
+        problem); by default the index must be unique and names the patient.
     check_files : bool, default=True
         Whether to open the files (header of the image, pixels of each label map).
     tolerance : float, default=1e-3
@@ -268,8 +321,11 @@ def validate_case_table(
     ------
     CaseTableError
         Listing every problem: missing columns, no rows, duplicate patients, missing or
-        unreadable files, grid mismatches between image and masks, and absent labels, each
-        naming the row and file.
+        unreadable files, images with NaN or infinite voxels (and how many), grid mismatches
+        between image and masks, absent structures and structures smaller than
+        :data:`~rdinet_sklearn._imaging.MIN_ROI_VOXELS` voxels or thinner than
+        :data:`~rdinet_sklearn._imaging.MIN_ROI_EXTENT` along an axis, each naming the
+        patient, the structure and the file.
 
     Examples
     --------
@@ -299,12 +355,18 @@ def validate_case_table(
     ids = table[id_column] if id_column and id_column in table.columns else table.index
     duplicated = sorted({str(v) for v in ids[ids.duplicated()]})
     if duplicated:
-        problems.append(f"duplicate patients: {duplicated}")
+        problems.append(
+            f"duplicate patients: {duplicated} (a case table has one row per patient; rows "
+            "that are several image series of a patient need a column naming each row, "
+            "e.g. --id-column image, or one series each, e.g. rdinet index --modality MR)"
+        )
     if problems:
         raise CaseTableError(problems)
     if check_files:
-        for row, entry in table.iterrows():
-            problems.extend(_check_row(row, entry, columns, wanted, tolerance=tolerance))
+        # Problems name the patient: its id when the table has an id column, else the index.
+        patients = table[id_column].astype(str) if id_column else table.index
+        for patient, (_, entry) in zip(patients, table.iterrows(), strict=True):
+            problems.extend(_check_row(patient, entry, columns, wanted, tolerance=tolerance))
     if problems:
         raise CaseTableError(problems)
     return table
@@ -316,9 +378,10 @@ def tabular_columns(table, *, exclude=()):
     The one rule for "which columns are tabular inputs", used by the study (its Table 1 and
     clinical features) and by :class:`~rdinet_sklearn.nn.RDINetClassifier`: every column not
     named in ``exclude`` (the image and label-map path columns, the patient identifier) is
-    tabular. Numeric columns hold values; the others are categories, except text columns
-    whose values are all distinct, which identify rows (patient ids, file paths) rather than
-    describe them and are left out.
+    tabular. Numeric columns hold values (at least :data:`NUMERIC_SHARE` of the non-missing
+    ones numbers); the others are categories, except text columns whose values are all
+    distinct, which identify rows (patient ids, file paths) rather than describe them and are
+    left out.
 
     Parameters
     ----------
@@ -352,8 +415,100 @@ def tabular_columns(table, *, exclude=()):
         if column in skip:
             continue
         values = table[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values):
+            categorical.append(column)
+        elif pd.api.types.is_numeric_dtype(values) or _mostly_numbers(values):
             numeric.append(column)
-        elif pd.api.types.is_bool_dtype(values) or values.nunique() < len(values):
+        elif values.nunique() < len(values):
             categorical.append(column)
     return numeric, categorical
+
+
+def _not_numbers(values):
+    """The non-missing entries of ``values`` that are not numbers (row -> value)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.iloc[:0]
+    numbers = pd.to_numeric(values.where(~values.map(_is_bool), None), errors="coerce")
+    return values[numbers.isna() & values.notna()]
+
+
+def _is_bool(value):
+    return isinstance(value, bool | np.bool_)
+
+
+def _mostly_numbers(values):
+    present = values.dropna()
+    numbers = len(present) - len(_not_numbers(present))
+    return len(present) > 0 and numbers >= NUMERIC_SHARE * len(present)
+
+
+def _listing(bad):
+    return ", ".join(f"{row!r} ({value!r})" for row, value in bad.head(10).items())
+
+
+def numeric_values(table, columns):
+    """``table`` with ``columns`` as numbers; text that is no number becomes missing.
+
+    The study's side of the :data:`NUMERIC_SHARE` rule: a column decided numeric keeps
+    its numbers, and each other entry (``"sixty"``) is read as a missing value, imputed in
+    each fold like any other, with a :class:`ClinicalValueWarning` naming its rows.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The case table (rows named by patient).
+    columns : sequence of str
+        Its numeric columns (:func:`tabular_columns`).
+
+    Returns
+    -------
+    table : DataFrame
+        A copy with ``columns`` of dtype float.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> from rdinet_sklearn._cases import numeric_values, tabular_columns
+    >>> table = pd.DataFrame({"age": [51, 60, "sixty"] + list(range(40, 47))},
+    ...                      index=[f"P{i}" for i in range(10)])
+    >>> tabular_columns(table)
+    (['age'], [])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     numbers = numeric_values(table, ["age"])
+    >>> print(caught[0].message)
+    column 'age' is numeric (90% or more of its values are numbers); read as missing: 'P2' ('sixty')
+    >>> int(numbers["age"].isna().sum())
+    1
+    """
+    table = table.copy()
+    for column in columns:
+        bad = _not_numbers(table[column])
+        if len(bad):
+            warnings.warn(
+                f"column {column!r} is numeric ({NUMERIC_SHARE:.0%} or more of its values are "
+                f"numbers); read as missing: {_listing(bad)}",
+                ClinicalValueWarning,
+                stacklevel=2,
+            )
+        table[column] = pd.to_numeric(table[column].where(~table[column].index.isin(bad.index)))
+    return table
+
+
+def require_numbers(table, columns, *, source="the case table"):
+    """``table`` with ``columns`` as numbers, or a :class:`CaseTableError` naming each
+    row and value that is no number (predict applies the training's column decision)."""
+    problems = []
+    for column in columns:
+        bad = _not_numbers(table[column])
+        if len(bad):
+            problems.append(
+                f"{source}: column {column!r} was numeric in training; not numbers: {_listing(bad)}"
+            )
+    if problems:
+        raise CaseTableError(problems)
+    table = table.copy()
+    for column in columns:
+        table[column] = pd.to_numeric(table[column])
+    return table

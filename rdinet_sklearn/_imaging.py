@@ -209,3 +209,53 @@ def roi_mask(mask, label_values: Iterable[int], **where):
     image = sitk.GetImageFromArray(binary)
     image.CopyInformation(mask)
     return image
+
+
+MIN_ROI_VOXELS = 8
+"""Fewest voxels a structure (and an extracted ROI) may have.
+
+A texture matrix (GLCM, GLRLM, GLSZM...) of a handful of voxels holds a handful of counts:
+its features are noise, and a 1-3 voxel structure still "works" and can move a study's AUC.
+Eight voxels is a 2x2x2 block, the least that has a neighbour pair in each of the 13 3D
+directions the matrices count.
+"""
+
+MIN_ROI_EXTENT = 2
+"""Fewest voxels a structure (and an extracted ROI) must span along each axis: a ROI one
+voxel thick has no neighbours in that direction, so the 3D texture matrices lose a third of
+their directions and shape features degenerate."""
+
+
+def roi_size_problem(inside):
+    """Why the boolean ROI array ``inside`` is too small for radiomics, or ``None``.
+
+    Checks :data:`MIN_ROI_VOXELS` and :data:`MIN_ROI_EXTENT` (per axis, z y x).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rdinet_sklearn._imaging import roi_size_problem
+    >>> roi = np.zeros((4, 8, 8), bool)
+    >>> roi[1:3, 2:6, 2:6] = True
+    >>> roi_size_problem(roi) is None
+    True
+    >>> roi_size_problem(roi[1:2])
+    'covers 16 voxels spanning 1 x 4 x 4 (z y x); needs 8 voxels, 2 along each axis'
+    """
+    count = int(np.count_nonzero(inside))
+    if count:
+        where = np.nonzero(inside)
+        extent = [int(axis.max() - axis.min() + 1) for axis in where]
+    else:
+        extent = [0] * inside.ndim
+    if count >= MIN_ROI_VOXELS and min(extent) >= MIN_ROI_EXTENT:
+        return None
+    return (
+        f"covers {count} voxels spanning {' x '.join(map(str, extent))} (z y x); needs "
+        f"{MIN_ROI_VOXELS} voxels, {MIN_ROI_EXTENT} along each axis"
+    )
+
+
+def non_finite_count(image):
+    """How many voxels of ``image`` are NaN or infinite."""
+    return int(np.count_nonzero(~np.isfinite(sitk.GetArrayViewFromImage(image))))

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+import SimpleITK as sitk
+
 from ._imaging import (
     CaseError,
     geometry_mismatches,
     is_missing_path,
+    label_array,
     labels_present,
     read_image,
     roi_mask,
+    roi_size_problem,
 )
 
 
@@ -161,9 +166,15 @@ def mask_problems(
         problems = []
         for name, spec in wanted.items():
             try:
-                read_roi(image, mask_path, (spec,), image_path=image_path, row=row, column=column)
+                roi = read_roi(
+                    image, mask_path, (spec,), image_path=image_path, row=row, column=column
+                )
             except CaseError as err:
                 problems.append(f"{err} [ROI {name!r}]")
+                continue
+            small = roi_size_problem(sitk.GetArrayViewFromImage(roi) > 0)
+            if small:
+                problems.append(str(CaseError(*where, f"structure {name!r} {small}")))
         return problems
     try:
         _label_map_values(tuple(wanted.values()), where)
@@ -175,11 +186,22 @@ def mask_problems(
         for mismatch in geometry_mismatches(image, mask, tolerance=tolerance):
             problems.append(str(CaseError(*where, f"grid differs from image: {mismatch}")))
     try:
-        present = labels_present(mask, row=row, column=column, path=mask_path)
+        labels = label_array(mask, row=row, column=column, path=mask_path)
     except CaseError as err:
         return [*problems, str(err)]
+    return problems + _structure_problems(labels, wanted, where)
+
+
+def _structure_problems(labels, wanted, where):
+    """Absent and too-small structures of one label map (``labels``: its integer array)."""
+    present = {int(v) for v in np.unique(labels) if v != 0}
     absent = {name: value for name, value in wanted.items() if value not in present}
+    problems = []
     if absent:
         found = sorted(present) or "none"
         problems.append(str(CaseError(*where, f"labels {absent} absent (labels found: {found})")))
+    for name, value in wanted.items():
+        small = value in present and roi_size_problem(labels == value)
+        if small:
+            problems.append(str(CaseError(*where, f"structure {name!r} (label {value}) {small}")))
     return problems

@@ -30,6 +30,8 @@ from .exceptions import RdinetInputError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
+DEFAULT_ID_COLUMN = "patient_id"
+"""The patient-id column the study reads by default (its ``id_column`` setting)."""
 RADIOMICS_PRESETS = ("study", "original", "baseline", "ibsi")
 """``--params`` presets, spelled out here so that ``--help`` imports no pyradiomics (a test
 keeps the list equal to :data:`rdinet_sklearn.radiomics.PRESETS`)."""
@@ -157,6 +159,7 @@ def _add_extract(commands):
     )
     extract.add_argument("--labels", type=_label_map, help='label map, e.g. "{tumor: 1}"')
     extract.add_argument("--reference-mask-column", help="second rater's mask column")
+    _id_option(extract)
     extract.add_argument("--cache", help="cache folder (default: none)")
     extract.add_argument("--n-jobs", type=int, default=None)
     extract.set_defaults(handler=_extract)
@@ -167,7 +170,16 @@ def _add_validate(commands):
     validate.add_argument("--cases", required=True)
     validate.add_argument("--labels", type=_label_map, help='label map, e.g. "{tumor: 1}"')
     validate.add_argument("--reference-mask-column")
+    _id_option(validate)
     validate.set_defaults(handler=_validate)
+
+
+def _id_option(parser):
+    parser.add_argument(
+        "--id-column",
+        help=f"column of patient ids, named in every problem and kept in the output "
+        f"(default: {DEFAULT_ID_COLUMN!r} when the table has it, else the row number)",
+    )
 
 
 def _add_index(commands):
@@ -231,6 +243,13 @@ def _model_options(parser):
         action="store_true",
         help="use models saved by another rdinet-sklearn version",
     )
+    parser.add_argument(
+        "--expect-fingerprint",
+        action="append",
+        metavar="SHA256",
+        help="refuse any model folder whose fingerprint (printed when the model is exported, "
+        "the SHA-256 of its model.json) is not this one (repeatable)",
+    )
 
 
 COMMANDS = (
@@ -286,6 +305,7 @@ def _demo(args):
         args.patients, f"{args.out}/cohort", random_state=config.seed, **shape
     )
     results = run_study(cases, y, config=config, out=args.out, progress=not args.no_progress)
+    _print_fingerprints(args.out, results["models"])
     return _print_aucs(results, "test", args.out)
 
 
@@ -302,6 +322,7 @@ def _study(args):
         test_cases=args.test_cases,
         group_column=args.group_column,
     )
+    _print_fingerprints(args.out, results["models"])
     return _print_aucs(results, "test", args.out)
 
 
@@ -321,20 +342,34 @@ def _print_aucs(results, cohort, out):
     return EXIT_OK
 
 
+def _print_fingerprints(out, names):
+    """Each exported model folder's fingerprint, for its author to publish."""
+    from .io import folder_fingerprint
+    from .study._handover import model_folder
+
+    print("model fingerprints (pass to predict/evaluate --expect-fingerprint):")
+    for name in names:
+        print(f"  {name:<32} {folder_fingerprint(model_folder(out, name))}")
+
+
 def _load_model(args, folder):
-    from .study import load_study_model
+    from .io import load_model_folder
 
     if os.path.isfile(folder):  # the model.rdinet / model.json inside the folder
         folder = os.path.dirname(folder)
-    return load_study_model(
-        folder, use_joblib=args.use_joblib, allow_other_version=args.allow_other_version
+    return load_model_folder(
+        folder,
+        use_joblib=args.use_joblib,
+        allow_other_version=args.allow_other_version,
+        expect_fingerprint=args.expect_fingerprint,
     )
 
 
 def _predict(args):
     from .study._apply import predict_cases, write_gradcam_figures, write_table_atomic
 
-    model, card = _load_model(args, args.model)
+    model, card, fingerprint = _load_model(args, args.model)
+    print(f"model {card['name']!r}: fingerprint {fingerprint}")
     predictions = predict_cases(model, card, args.cases)
     if args.gradcam:
         write_gradcam_figures(model, card, args.cases, args.gradcam)
@@ -357,15 +392,30 @@ def _evaluate(args):
         args.out,
         use_joblib=args.use_joblib,
         allow_other_version=args.allow_other_version,
+        expect_fingerprint=args.expect_fingerprint,
     )
+    for name, model in results["models"].items():
+        print(f"model {name!r}: fingerprint {model['fingerprint']}")
     return _print_aucs(results, "external", args.out)
 
 
+def _id_column(args, table):
+    """``--id-column``, or the study's default id column when the table has it."""
+    if args.id_column:
+        return args.id_column
+    return DEFAULT_ID_COLUMN if DEFAULT_ID_COLUMN in table.columns else None
+
+
 def _extract(args):
-    from ._cases import read_case_table
+    from ._atomic import atomic_path
+    from ._cases import read_case_table, validate_case_table
     from .radiomics import RadiomicsExtractor
 
     cases = read_case_table(args.cases)
+    id_column = _id_column(args, cases)
+    if id_column:  # rows are then named, in problems and in the output, by patient id
+        validate_case_table(cases, id_column=id_column, check_files=False)
+        cases = cases.set_index(cases[id_column].astype(str))
     roi = tuple(args.roi) if len(args.roi) > 1 else args.roi[0]
     extractor = RadiomicsExtractor(
         roi=roi,
@@ -376,19 +426,24 @@ def _extract(args):
         n_jobs=args.n_jobs,
     ).set_output(transform="pandas")
     features = extractor.fit_transform(cases)
-    if args.out.endswith(".parquet"):
-        features.to_parquet(args.out)
-    else:
-        features.to_csv(args.out)
+    with atomic_path(args.out) as partial:  # never a half-written table
+        if args.out.endswith(".parquet"):
+            features.to_parquet(partial)
+        else:
+            features.to_csv(partial)
     print(f"{args.out}: {features.shape[0]} cases x {features.shape[1]} features")
     return EXIT_OK
 
 
 def _validate(args):
-    from ._cases import validate_case_table
+    from ._cases import read_case_table, validate_case_table
 
-    table = validate_case_table(
-        args.cases, labels=args.labels, reference_mask_column=args.reference_mask_column
+    table = read_case_table(args.cases)
+    validate_case_table(
+        table,
+        labels=args.labels,
+        reference_mask_column=args.reference_mask_column,
+        id_column=_id_column(args, table),
     )
     print(f"{args.cases}: {len(table)} cases, no problems found")
     return EXIT_OK

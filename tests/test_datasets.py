@@ -345,3 +345,13 @@ def test_bad_params(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_ted_cohort(out_dir=tmp_path, **kwargs)
     assert not (tmp_path / "cases.csv").exists()
+
+
+@pytest.mark.parametrize("center", ["../../escaped", "/abs/center", "a/b"])
+def test_a_center_name_never_writes_outside_the_cohort_folder(tmp_path, center):
+    out = tmp_path / "deep" / "cohort"
+    cases, _ = make_ted_cohort(4, out, random_state=0, shape=(8, 48, 96), center=center)
+    written = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert written and all(out in p.parents for p in written)
+    assert cases.index.tolist()[0].startswith(center)  # the ids themselves are kept
+    assert all(Path(p).parent.parent == out for p in cases["image"])

@@ -103,7 +103,7 @@ def test_must_work_python_snippet_and_same_features_as_the_nifti_pairs(sts_mr):
     np.testing.assert_allclose(features.to_numpy(), from_nifti.to_numpy(), rtol=0.02, atol=1e-6)
 
 
-def test_index_of_all_sts_then_extract_equals_the_nifti_pairs(tmp_path):
+def test_index_of_all_sts_then_extract_equals_the_nifti_pairs(tmp_path, capsys):
     report = index_dicom(STS, out=tmp_path / "cases.csv")
     cases = report.cases
     assert len(cases) == 9
@@ -121,11 +121,16 @@ def test_index_of_all_sts_then_extract_equals_the_nifti_pairs(tmp_path):
     reasons = set(report.skipped["reason"])
     assert reasons == {"not a DICOM file"}  # the NIfTI copies and the licence files
     assert (tmp_path / "cases_skipped.csv").exists()
-    assert main(["validate", "--cases", str(tmp_path / "cases.csv"), "--labels", str(MASS)]) == 0
+    # Three series (CT, MR, PET) per patient: patient ids repeat, so rows are named by image.
+    validate = ["validate", "--cases", str(tmp_path / "cases.csv"), "--labels", str(MASS)]
+    assert main(validate) == 3
+    assert "duplicate patients: ['STS_001', 'STS_002', 'STS_003']" in capsys.readouterr().err
+    assert main([*validate, "--id-column", "image"]) == 0
     params = tmp_path / "first_order.yaml"
     params.write_text("imageType: {Original: {}}\nfeatureClass: {firstorder: []}\n")
     out = tmp_path / "features.parquet"
     argv = ["extract", "--cases", str(tmp_path / "cases.csv"), "--labels", str(MASS)]
+    argv += ["--id-column", "image"]
     assert main([*argv, "--roi", "mass", "--params", str(params), "--out", str(out)]) == 0
     from_dicom = pd.read_parquet(out)
     series = [os.path.relpath(image, STS).split(os.sep)[:2] for image in table["image"]]

@@ -6,11 +6,21 @@ rows exactly when some cell or the table's shape breaks the contract; a selector
 ValueError exactly for empty, non-finite or one-class input (and, for LASSO, a class too
 small for its folds) and otherwise returns a matrix whose width matches
 ``get_feature_names_out``; ``check_binary_target`` accepts exactly the two-class targets;
-:func:`tabular_columns` splits every column by the documented rule. Examples are
-derandomised (reproducible in CI) and few.
+:func:`tabular_columns` splits every column by the documented rule; the ``rdinet``
+command, given random broken case tables, model folders and settings, exits 0, 2 or 3
+(never 1) and writes nothing outside ``--out``. Examples are derandomised (reproducible in
+CI) and few.
 """
 
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
 import warnings
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +30,8 @@ from hypothesis import strategies as st
 
 from rdinet_sklearn import CaseTableError, tabular_columns, validate_case_table
 from rdinet_sklearn._checks import check_binary_target
+from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, main
+from rdinet_sklearn.io._folder import file_digest
 from rdinet_sklearn.selection import (
     LassoSelector,
     ReproducibilityFilter,
@@ -269,3 +281,208 @@ def test_tabular_columns_follow_the_rule(columns, n_rows):
     numeric, categorical = tabular_columns(table, exclude=excluded)
     assert numeric == [c for c in table.columns if c.startswith("number")]
     assert categorical == [c for c in table.columns if c.startswith(("bool", "category"))]
+
+
+# -- the command line: the exit-code contract on bad input ----------------------------------
+
+CONTRACT = {EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT}
+"""Exit codes bad input may give: done, usage error, bad input; never 1 (a traceback)."""
+
+
+def _files_under(root):
+    return {p for p in Path(root).rglob("*") if p.is_file()}
+
+
+def _run_cli(argv, root, out):
+    """``main(argv)`` run in ``root``; its exit code, after checking what it wrote."""
+    before = _files_under(root)
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                code = main(argv)
+            except SystemExit as exit_:  # argparse's usage errors
+                code = exit_.code
+    finally:
+        os.chdir(here)
+    outside = {p for p in _files_under(root) - before if Path(out) not in p.parents}
+    assert not outside, f"{argv} wrote outside --out: {sorted(outside)}"
+    assert code in CONTRACT, f"{argv} exited {code}"
+    return code
+
+
+_IDS = st.sampled_from(["P1", "P2", "../../x", "/etc/passwd", "P 3;", "", "é"])
+
+
+@st.composite
+def case_table_files(draw, files):
+    """Bytes of a CSV case table, good or broken in the ways users break them."""
+    n_rows = draw(st.integers(0, 3))
+    columns = draw(
+        st.lists(st.sampled_from(["patient_id", "image", "mask", "age"]), unique=True, min_size=1)
+    )
+    cells = {
+        "patient_id": lambda: draw(_IDS),
+        "image": lambda: draw(st.sampled_from([files["image"], files["mask"], "no.nii.gz", ""])),
+        "mask": lambda: draw(st.sampled_from([files["mask"], files["image"], "../m.nii", ""])),
+        "age": lambda: draw(st.sampled_from(["52", "", "sixty", "inf", "1e999"])),
+    }
+    rows = [[cells[c]() for c in columns] for _ in range(n_rows)]
+    delimiter = draw(st.sampled_from([",", ",", ";", "\t"]))
+    text = "\n".join(delimiter.join(row) for row in [columns, *rows]) + "\n"
+    return text.encode(draw(st.sampled_from(["utf-8", "utf-8", "latin-1"])))
+
+
+@settings(FUZZ, max_examples=25)
+@given(data=st.data(), command=st.sampled_from(["validate", "extract"]))
+def test_cli_on_random_case_tables_keeps_the_exit_code_contract(files, data, command):
+    root = Path(tempfile.mkdtemp())
+    try:
+        (root / "cases.csv").write_bytes(data.draw(case_table_files(files)))
+        out = root / "out"
+        argv = [command, "--cases", "cases.csv"]
+        if command == "extract":
+            argv += ["--roi", "MR", "--params", "original", "--out", str(out / "f.csv")]
+        _run_cli(argv, root, out)
+    finally:
+        shutil.rmtree(root)
+
+
+@pytest.fixture(scope="module")
+def model_folder(small_cohort, tmp_path_factory):
+    """A real, small model folder (radiomics + logistic regression) and a case table."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from rdinet_sklearn import __version__
+    from rdinet_sklearn.io._folder import CARD_FORMAT, CARD_VERSION, write_model_folder
+    from rdinet_sklearn.radiomics import RadiomicsExtractor
+
+    cases, y = small_cohort
+    train = cases.iloc[:6]
+    folder = tmp_path_factory.mktemp("fuzz_model")
+    extractor = RadiomicsExtractor(roi="MR", params="original", progress=False)
+    model = make_pipeline(extractor, LogisticRegression()).fit(train[["image", "mask"]], y.iloc[:6])
+    card = {
+        "format": CARD_FORMAT,
+        "format_version": CARD_VERSION,
+        "name": "fuzz",
+        "family": "radiomics",
+        "roi": "MR",
+        "rdinet_sklearn_version": __version__,
+        "threshold": 0.5,
+        "classes": [0, 1],
+        "positive_class": 1,
+        "id_column": "patient_id",
+        "image_column": "image",
+        "mask_column": "mask",
+        "labels": {"IR": 1, "SR": 2, "MR": 3, "LR": 4},
+        "roi_structures": ["MR"],
+        "columns": {"required": ["image", "mask"], "optional": []},
+        "image_branch": False,
+        "numeric_columns": [],
+    }
+    write_model_folder(folder / "model", model, card)
+    cases.iloc[6:9].to_csv(folder / "cases.csv", index=False)
+    return folder
+
+
+def _flip(path, at):
+    data = bytearray(path.read_bytes())
+    data[at % len(data)] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path, at):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * (at % 100) // 100])  # always shorter
+
+
+def _edit_card(path, change):
+    card = json.loads(path.read_text())
+    change(card)
+    path.write_text(json.dumps(card))
+
+
+_DAMAGE = {
+    "flip a byte": lambda folder, at: _flip(folder / "model.rdinet", at),
+    "truncate": lambda folder, at: _truncate(folder / "model.rdinet", at),
+    "delete the file": lambda folder, at: (folder / "model.rdinet").unlink(),
+    "delete the card": lambda folder, at: (folder / "model.json").unlink(),
+    "garbage card": lambda folder, at: (folder / "model.json").write_bytes(bytes([at % 256]) * 9),
+    "card is a list": lambda folder, at: (folder / "model.json").write_text("[1, 2]"),
+    "path outside": lambda folder, at: _edit_card(
+        folder / "model.json", lambda c: c["files"].update(safe="../../model.rdinet")
+    ),
+    "absolute path": lambda folder, at: _edit_card(
+        folder / "model.json", lambda c: c["files"].update(safe="/etc/passwd")
+    ),
+    "no digests": lambda folder, at: _edit_card(folder / "model.json", lambda c: c.pop("digests")),
+    "other version": lambda folder, at: _edit_card(
+        folder / "model.json", lambda c: c.update(format_version=f"v{at}")
+    ),
+    "untrusted type": lambda folder, at: _rezip_skops(folder),
+}
+
+
+def _rezip_skops(folder):
+    import skops.io
+
+    path = folder / "model.rdinet"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["model.skops"] = skops.io.dumps(os.system)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _edit_card(
+        folder / "model.json",
+        lambda c: c["digests"].update({"model.rdinet": {"sha256": file_digest(path)}}),
+    )
+
+
+@settings(FUZZ, max_examples=15)
+@given(damage=st.sampled_from(sorted(_DAMAGE)), at=st.integers(0, 10**6), use_joblib=st.booleans())
+def test_cli_refuses_damaged_model_folders_with_exit_3(model_folder, damage, at, use_joblib):
+    root = Path(tempfile.mkdtemp())
+    try:
+        shutil.copytree(model_folder / "model", root / "model")
+        _DAMAGE[damage](root / "model", at)
+        out = root / "out"
+        argv = ["predict", "--model", "model", "--cases", str(model_folder / "cases.csv")]
+        argv += ["--out", str(out / "p.csv"), *(["--use-joblib"] if use_joblib else [])]
+        code = _run_cli(argv, root, out)
+        # only damage to the model.rdinet that --use-joblib leaves unread may pass
+        unread = {"flip a byte", "truncate", "untrusted type", "delete the file"}
+        harmless = use_joblib and damage in unread
+        assert code == (EXIT_OK if harmless else EXIT_BAD_INPUT), damage
+    finally:
+        shutil.rmtree(root)
+
+
+_KEYS = ["seed", "test_size", "cv_folds", "deep.max_epochs", "deep.device", "models", "nope.key"]
+_VALUES = ["-1", "1.5", "abc", "[]", "{", "null", "!!python/object/apply:os.system [touch X]"]
+
+
+@settings(FUZZ, max_examples=25)
+@given(
+    overrides=st.lists(
+        st.tuples(st.sampled_from(_KEYS), st.sampled_from(_VALUES)), min_size=1, max_size=3
+    ),
+    config=st.sampled_from(["", "seed: [", "- a list", "deep: 3", "!!python/name:os.system"]),
+)
+def test_cli_bad_settings_keep_the_exit_code_contract(overrides, config):
+    root = Path(tempfile.mkdtemp())
+    try:
+        (root / "config.yaml").write_text(config)
+        out = root / "out"
+        argv = ["study", "--cases", "none.csv", "--target", "response", "--out", str(out)]
+        argv += ["--config", "config.yaml", "--no-progress"]
+        for key, value in overrides:
+            argv += ["--set", f"{key}={value}"]
+        _run_cli(argv, root, out)  # none.csv does not exist: never a study that runs
+        assert not (root / "X").exists()  # YAML never runs code
+    finally:
+        shutil.rmtree(root)

@@ -263,6 +263,46 @@ def test_safe_format_round_trips_the_study_svm(tmp_path):
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def test_safe_format_round_trips_forests_imputers_and_small_cohort_folds(tmp_path):
+    # The study's random forest (trees are sklearn.tree._tree.Tree), its clinical imputers
+    # (they record a numpy dtype) and its SVM with class-count folds: no extra trust needed.
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+
+    from rdinet_sklearn._folds import ClassCountStratifiedKFold
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    X[::7, 1] = np.nan
+    svm = CalibratedClassifierCV(SVC(random_state=0), cv=ClassCountStratifiedKFold(5))
+    for classifier in (RandomForestClassifier(n_estimators=5, random_state=0), svm):
+        model = make_pipeline(SimpleImputer(strategy="median"), classifier).fit(X, y)
+        loaded = io.load(io.save(model, tmp_path / "model.rdinet"))
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_any_flipped_byte_is_a_model_file_error_or_harmless(tmp_path):
+    from rdinet_sklearn.exceptions import RdinetInputError
+
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        [[0.0], [1], [2], [3]], [0, 0, 1, 1]
+    )
+    path = io.save(model, tmp_path / "model.rdinet")
+    data = open(path, "rb").read()
+    refused = 0
+    for at in range(0, len(data), max(1, len(data) // 60)):
+        damaged = bytearray(data)
+        damaged[at] ^= 0xFF
+        (tmp_path / "damaged.rdinet").write_bytes(bytes(damaged))
+        try:
+            io.load(tmp_path / "damaged.rdinet")
+        except RdinetInputError as error:  # ModelFileError or UntrustedModelError
+            assert "damaged.rdinet" in str(error)
+            refused += 1
+    assert refused > 0
+
+
 def test_safe_format_round_trips_rdinet_pipeline(rdinet_model, split, tmp_path):
     _, _, new = split
     loaded = io.load(io.save(rdinet_model, tmp_path / "rdinet.rdinet"))

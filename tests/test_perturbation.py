@@ -183,8 +183,8 @@ def test_filter_refuses_missing_perturbations_nan_and_too_few_rows():
     ("roi_slices", "problem"),
     [
         (np.s_[1:5, 0:32, 8:20], "moves .* ROI voxels out of the image"),  # rows 0 to 31
-        (np.s_[1:5, 8:20, 10:11], "leaves an empty ROI"),  # one voxel wide: erodes away
-        (np.s_[2:3, 8:11, 8:11], r"1 ROI voxel\(s\) left: pyradiomics failed"),  # 3 x 3 x 1
+        (np.s_[1:5, 8:20, 10:12], "leaves an empty ROI"),  # two voxels wide: erodes away
+        (np.s_[2:4, 8:11, 8:11], r"2 ROI voxel\(s\) left: pyradiomics failed"),  # 3 x 3 x 2
     ],
     ids=["leaves-image", "erodes-to-nothing", "too-small"],
 )

@@ -13,6 +13,7 @@ from joblib import Parallel, delayed
 from rdinet_sklearn._sklearn_compat import Interval, validate_params
 
 from .._cases import DEFAULT_LABELS
+from .._paths import path_inside, safe_filename
 from . import _mri
 from ._anatomy import CORONAL_DIRECTION, DEFAULT_SHAPE
 from ._clinical import (
@@ -253,14 +254,17 @@ def make_ted_cohort(
     root.mkdir(parents=True, exist_ok=True)
     paths = pd.DataFrame(
         {
-            column: [str(root / pid / f"{column}.nii.gz") for pid in y.index]
+            # ``center`` is part of each id: one folder per patient, kept inside ``root``
+            column: [
+                str(path_inside(root, safe_filename(pid), f"{column}.nii.gz")) for pid in y.index
+            ]
             for column in PATH_COLUMNS
         },
         index=y.index,
     )
     paths.loc[~with_rater2, "mask_rater2"] = np.nan
     for stale in paths.index[~with_rater2]:  # an earlier run may have left one
-        (root / stale / "mask_rater2.nii.gz").unlink(missing_ok=True)
+        Path(paths.loc[stale, "mask"]).with_name("mask_rater2.nii.gz").unlink(missing_ok=True)
     Parallel(n_jobs=n_jobs)(
         delayed(_write_patient)(
             oracle.loc[pid].to_dict(),

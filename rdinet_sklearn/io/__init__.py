@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         ".._versions": ["VersionMismatchWarning", "dependency_versions"],
+        "._folder": ["ModelFolderError", "folder_fingerprint", "load_model_folder"],
         "._nets": ["UntrustedError"],
         "._safe": ["TRUSTED_TYPES", "ModelFileError", "UntrustedModelError", "load", "save"],
     },

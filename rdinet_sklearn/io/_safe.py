@@ -28,6 +28,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import pandas as pd
 import skops.io
@@ -60,6 +61,7 @@ TRUSTED_TYPES = (
     "rdinet_sklearn.selection._reproducibility.ReproducibilityFilter",
     "rdinet_sklearn.selection._ttest.TTestSelector",
     "rdinet_sklearn.volumes._crop.VolumeCropper",
+    "rdinet_sklearn._folds.ClassCountStratifiedKFold",
     "imblearn.pipeline.Pipeline",
     "imblearn.over_sampling._smote.base.SMOTE",
     "imblearn.over_sampling._random_over_sampler.RandomOverSampler",
@@ -71,6 +73,13 @@ TRUSTED_TYPES = (
     # these private helpers; skops does not trust them by default.
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    # A fitted decision tree (each tree of a random forest) holds its nodes in this Cython
+    # class. skops rebuilds it from its state arrays alone (its TreeNode loader), as its
+    # documentation shows for trees; trusting this one name trusts no other type.
+    "sklearn.tree._tree.Tree",
+    # A fitted SimpleImputer (the study imputes missing clinical values) records its input
+    # dtype; a dtype is built from its type code alone and runs no code of the file.
+    "numpy.dtype",
 )
 """Types beyond skops' defaults that :func:`load` builds without being told to."""
 
@@ -219,8 +228,8 @@ def save(model, path, *, trusted=None):
 
 def _read_manifest(archive, path):
     try:
-        manifest = json.loads(archive.read("manifest.json"))
-    except (KeyError, ValueError) as exc:
+        manifest = json.loads(_member(archive, "manifest.json", path))
+    except ValueError as exc:  # ModelFileError included
         raise ModelFileError(f"{path}: no readable manifest.json ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an rdinet-sklearn model file")
@@ -256,6 +265,8 @@ def _member(archive, name, path):
         return archive.read(name)
     except KeyError as exc:
         raise ModelFileError(f"{path}: {name} is missing") from exc
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # e.g. a bad CRC-32
+        raise ModelFileError(f"{path}: {name} is damaged ({exc})") from exc
 
 
 def load(path, *, trusted=None):

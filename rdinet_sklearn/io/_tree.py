@@ -70,11 +70,11 @@ def _children(node):
     return list(state.values()) if isinstance(state, dict) else []
 
 
-def find_nodes(tree, is_wanted):
+def find_nodes(tree, is_wanted, *, inside_wanted=False):
     """Objects in ``tree`` (depth first, each once) for which ``is_wanted`` is true.
 
-    Wanted objects are not searched inside; numpy arrays, scalars, classes and functions
-    are leaves.
+    Wanted objects are searched inside only with ``inside_wanted``; numpy arrays, scalars,
+    classes and functions are leaves.
     """
     found, seen, stack = [], set(), [tree]
     while stack:
@@ -84,7 +84,8 @@ def find_nodes(tree, is_wanted):
         seen.add(id(node))
         if is_wanted(node):
             found.append(node)
-            continue
+            if not inside_wanted:
+                continue
         stack.extend(reversed(_children(node)))
     return found
 

@@ -333,6 +333,11 @@ class VolumeNetClassifier(
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
+        if len(dataset) % kwargs["batch_size"] == 1 and len(dataset) > 1:
+            # A last batch of one case cannot train batch normalisation ("Expected more
+            # than 1 value per channel"): small cohorts hit it. Drop it; the shuffle puts
+            # that case in a full batch in the other epochs.
+            kwargs.setdefault("drop_last", True)
         kwargs.setdefault("shuffle", True)
         if "generator" not in kwargs:
             kwargs["generator"] = torch.Generator().manual_seed(self._seeds()["loader"])

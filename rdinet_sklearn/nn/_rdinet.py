@@ -10,6 +10,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 
 from rdinet_sklearn._sklearn_compat import Interval, StrOptions
 
@@ -156,7 +157,8 @@ class RDINetClassifier(VolumeNetClassifier):
             raise ValueError(
                 f"tabular column(s) {missing} seen in fit are missing from the case table"
             )
-        values = cases[columns].to_numpy(dtype=np.float64)
+        # Text in a column that is numeric by the NUMERIC_SHARE rule counts as not finite.
+        values = cases[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
         bad = ~np.isfinite(values)
         if bad.any():
             problems = [
@@ -164,7 +166,7 @@ class RDINetClassifier(VolumeNetClassifier):
                 for j in np.flatnonzero(bad.any(axis=0))
             ]
             raise ValueError(
-                "tabular inputs must be finite; NaN or infinite values in "
+                "tabular inputs must be finite numbers; missing, infinite or text values in "
                 + "; ".join(problems)
                 + " (impute them first, e.g. with SimpleImputer)"
             )

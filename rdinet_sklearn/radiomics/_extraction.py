@@ -33,7 +33,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from tqdm.auto import tqdm
 
 from rdinet_sklearn._cache import LRUCache, case_file_digest
-from rdinet_sklearn._imaging import CaseError, read_image
+from rdinet_sklearn._imaging import CaseError, non_finite_count, read_image, roi_size_problem
 from rdinet_sklearn._masks import read_roi, roi_key
 from rdinet_sklearn.radiomics._binning import range_start_bins
 from rdinet_sklearn.radiomics._perturbation import Perturbation, PerturbationError
@@ -207,8 +207,9 @@ def _read_checked_image(path, digest, row, column):
     image = read_image(path, row=row, column=column)
     # pyradiomics normalises over the whole image: one NaN or inf voxel anywhere poisons every
     # feature (or fails obscurely), so refuse such images up front.
-    if not np.isfinite(sitk.GetArrayViewFromImage(image)).all():
-        raise CaseError(row, column, path, "holds NaN or infinite intensities")
+    bad_voxels = non_finite_count(image)
+    if bad_voxels:
+        raise CaseError(row, column, path, f"holds {bad_voxels} NaN or infinite voxels")
     return image
 
 
@@ -225,7 +226,11 @@ def _read_case(image_digest, label_values, settings, task, memory=None):
         tolerance=geometry_tolerance(settings),
         memory=memory,
     )
-    return image, roi, (task.row, task.mask_column, task.mask_path)
+    where = (task.row, task.mask_column, task.mask_path)
+    small = roi_size_problem(sitk.GetArrayViewFromImage(roi) > 0)
+    if small:
+        raise CaseError(*where, f"the ROI (labels {list(roi_key(label_values))}) {small}")
+    return image, roi, where
 
 
 def _pyradiomics_features(image, roi, settings_json, where, context=""):

@@ -47,46 +47,72 @@ def methods_paragraph(description):
     <BLANKLINE>
     **Software.** rdinet-sklearn 0.1.0 and pyradiomics 3.1.4.
     """
-    d = description
-    parts = []
-    if d.n_patients:
-        text = f"{d.n_patients} patients ({d.n_events} with the outcome)"
-        text += f"; outcome: {d.outcome}." if d.outcome else "."
-        if d.data_source:
-            text += f" Data: {d.data_source}."
-        parts.append(("Cohort and outcome", text))
-    if d.preprocessing:
-        parts.append(("Image preprocessing", f"{_join(d.preprocessing)}."))
-    if d.segmentation or d.roi_strategies:
-        text = d.segmentation.rstrip(".") + "." if d.segmentation else ""
-        if d.roi_strategies:
-            text += f" Regions of interest compared: {_join(d.roi_strategies)}."
-        parts.append(("Segmentation", text.strip()))
-    if d.extraction or d.ibsi:
-        settings = "; ".join(
-            f"{key.replace('_', ' ')}: {value}" for key, value in d.extraction.items()
-        )
-        text = f"Radiomics features were extracted with {settings}." if settings else ""
-        if d.ibsi:
-            text += f" IBSI compliance: {d.ibsi.rstrip('.')}."
-        parts.append(("Feature extraction", text.strip()))
-    if d.reproducibility or d.selection:
-        steps = ([d.reproducibility] if d.reproducibility else []) + list(d.selection)
-        parts.append(("Feature selection", f"In order, within each training fold: {_join(steps)}."))
-    if d.models:
-        grids = "; ".join(f"{name} (grid: {grid})" for name, grid in d.models.items())
-        parts.append(("Models", f"{grids}. Hyperparameters were tuned within the training data."))
-    if d.validation or d.external_validation:
-        text = d.validation.rstrip(".") + "." if d.validation else ""
-        if d.external_validation:
-            text += f" External validation: {d.external_validation.rstrip('.')}."
-        parts.append(("Validation", text.strip()))
-    if d.metrics:
-        text = f"{_join(d.metrics)}."
-        if d.intervals:
-            methods = "; ".join(f"{metric}: {method}" for metric, method in d.intervals.items())
-            text += f" Intervals: {methods}."
-        parts.append(("Performance", text))
+    parts = [(heading, topic(description)) for heading, topic in TOPICS]
+    body = "\n\n".join(f"**{heading}.** {text}" for heading, text in parts if text)
+    return f"# Methods\n\n{body}\n" if body else "# Methods\n"
+
+
+def _sentence(text):
+    return text.rstrip(".") + "." if text else ""
+
+
+def _cohort(d):
+    if not d.n_patients:
+        return None
+    text = f"{d.n_patients} patients ({d.n_events} with the outcome)"
+    text += f"; outcome: {d.outcome}." if d.outcome else "."
+    return text + (f" Data: {d.data_source}." if d.data_source else "")
+
+
+def _preprocessing(d):
+    return f"{_join(d.preprocessing)}." if d.preprocessing else None
+
+
+def _segmentation(d):
+    text = _sentence(d.segmentation)
+    if d.roi_strategies:
+        text += f" Regions of interest compared: {_join(d.roi_strategies)}."
+    return text.strip()
+
+
+def _extraction(d):
+    settings = "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in d.extraction.items())
+    text = f"Radiomics features were extracted with {settings}." if settings else ""
+    if d.ibsi:
+        text += f" IBSI compliance: {d.ibsi.rstrip('.')}."
+    return text.strip()
+
+
+def _selection(d):
+    steps = ([d.reproducibility] if d.reproducibility else []) + list(d.selection)
+    return f"In order, within each training fold: {_join(steps)}." if steps else None
+
+
+def _models(d):
+    if not d.models:
+        return None
+    grids = "; ".join(f"{name} (grid: {grid})" for name, grid in d.models.items())
+    return f"{grids}. Hyperparameters were tuned within the training data."
+
+
+def _validation(d):
+    text = _sentence(d.validation)
+    if d.external_validation:
+        text += f" External validation: {d.external_validation.rstrip('.')}."
+    return text.strip()
+
+
+def _performance(d):
+    if not d.metrics:
+        return None
+    text = f"{_join(d.metrics)}."
+    if d.intervals:
+        methods = "; ".join(f"{metric}: {method}" for metric, method in d.intervals.items())
+        text += f" Intervals: {methods}."
+    return text
+
+
+def _further(d):
     extras = [
         (d.calibration_curve, "smoothed (LOESS) calibration curves with bootstrap bands"),
         (d.decision_curves, "decision curves"),
@@ -97,11 +123,28 @@ def methods_paragraph(description):
          "shuffled voxels, a region elsewhere) compared with paired corrected t intervals"),
     ]  # fmt: skip
     shown = [text for flag, text in extras if flag]
-    if shown:
-        parts.append(("Further analyses", f"{_join(shown).capitalize()}."))
-    if d.missing_data:
-        parts.append(("Missing data", d.missing_data.rstrip(".") + "."))
-    if d.software:
-        parts.append(("Software", f"{_software(d)}."))
-    body = "\n\n".join(f"**{heading}.** {text}" for heading, text in parts)
-    return f"# Methods\n\n{body}\n" if body else "# Methods\n"
+    return f"{_join(shown).capitalize()}." if shown else None
+
+
+def _missing(d):
+    return _sentence(d.missing_data) or None
+
+
+def _software_used(d):
+    return f"{_software(d)}." if d.software else None
+
+
+TOPICS = (
+    ("Cohort and outcome", _cohort),
+    ("Image preprocessing", _preprocessing),
+    ("Segmentation", _segmentation),
+    ("Feature extraction", _extraction),
+    ("Feature selection", _selection),
+    ("Models", _models),
+    ("Validation", _validation),
+    ("Performance", _performance),
+    ("Further analyses", _further),
+    ("Missing data", _missing),
+    ("Software", _software_used),
+)
+"""The methods section's topics in order: heading, and the text (empty: left out)."""

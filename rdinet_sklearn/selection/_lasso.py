@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._checks import binary_target_tags, check_binary_target
+from rdinet_sklearn._folds import fold_count
 from rdinet_sklearn._sklearn_compat import Interval, StrOptions, fit_context, parse_version
 from rdinet_sklearn._versions import _VersionStampMixin
 from rdinet_sklearn.selection._validation import SelectionFallbackWarning
@@ -103,7 +104,9 @@ class LassoSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
         ``10**3`` times it; an array is used as given.
     cv : int, cross-validation generator or iterable, default=5
         Inner cross-validation.  An int gives a shuffled
-        :class:`~sklearn.model_selection.StratifiedKFold` seeded by ``random_state``.
+        :class:`~sklearn.model_selection.StratifiedKFold` seeded by ``random_state``, with
+        fewer folds (and a :class:`SelectionFallbackWarning`) when the smallest class has
+        fewer members than ``cv``; a class of one member is refused.
     rule : {"min", "1se"}, default="min"
         ``"min"``: the ``C`` with the best mean CV score.  ``"1se"``: the smallest ``C``
         (most regularised, usually fewer features) whose mean score is within one standard
@@ -279,7 +282,16 @@ class LassoSelector(_VersionStampMixin, SelectorMixin, BaseEstimator):
 
     def _inner_cv(self, y, seed):
         if isinstance(self.cv, Integral):
-            return StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed)
+            # Small cohorts: as many folds as the smallest class allows (rdinet_sklearn._folds).
+            n_splits = fold_count(y, self.cv, what=f"{type(self).__name__}'s inner CV")
+            if n_splits < self.cv:
+                warnings.warn(
+                    f"The smallest class has {n_splits} members: the inner CV uses "
+                    f"{n_splits} folds instead of cv={self.cv}.",
+                    SelectionFallbackWarning,
+                    stacklevel=5,
+                )
+            return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         return check_cv(self.cv, y, classifier=True)
 
     def _chosen_index(self):

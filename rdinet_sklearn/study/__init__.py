@@ -12,7 +12,8 @@ __getattr__, __dir__, __all__ = attach(
         "._apply": ["predict_cases"],
         "._external": ["ExternalCohortError", "evaluate_study"],
         "._fit": ["UncomputableMetricWarning"],
-        "._handover": ["ModelFolderError", "load_study_model"],
+        "._handover": ["load_study_model"],
+        "..io._folder": ["ModelFolderError"],
         "._run": ["run_study"],
     },
 )

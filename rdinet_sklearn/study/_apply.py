@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path
-from .._cases import CaseTableError, read_case_table, validate_case_table
+from .._cases import CaseTableError, read_case_table, require_numbers, validate_case_table
 from .._paths import path_inside, safe_filename
 from ..metrics import apply_threshold
 
@@ -69,7 +69,7 @@ def check_cases(cases, card):
         )
     except CaseTableError as error:
         raise CaseTableError([f"{source}: {problem}" for problem in error.problems]) from error
-    return table
+    return require_numbers(table, card["numeric_columns"], source=source)
 
 
 def binary_outcome(values, card, *, column, source):

@@ -15,8 +15,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .._cases import CaseTableError, read_case_table, tabular_columns, validate_case_table
+from .._cases import (
+    CaseTableError,
+    numeric_values,
+    read_case_table,
+    tabular_columns,
+    validate_case_table,
+)
 from .._checks import check_binary_target
+from .._folds import require_folds
 from ._reproducibility import resolve_reproducibility
 
 
@@ -38,7 +45,8 @@ class Cohort:
     groups : ndarray of str or None
         The ``group_column`` label of each training case (leave-one-group-out CV), or None.
     numeric, categorical : list of str
-        Clinical columns (see :func:`~rdinet_sklearn.tabular_columns`).
+        Clinical columns (see :func:`~rdinet_sklearn.tabular_columns`); text in a numeric
+        column is read as missing (:func:`~rdinet_sklearn._cases.numeric_values`).
     batch_columns : list of str
         Columns the radiomics models' ComBat step reads (batch, covariates); empty without.
 
@@ -47,10 +55,10 @@ class Cohort:
     >>> import tempfile
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.study import build_cohort, make_config
-    >>> cases, y = make_ted_cohort(10, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(20, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
     >>> cohort, config, why = build_cohort(cases, y, make_config("quick"))
     >>> len(cohort.train_ids), len(cohort.test_ids), config.radiomics.reproducibility
-    (8, 2, 'raters')
+    (16, 4, 'raters')
     """
 
     cases: pd.DataFrame
@@ -75,6 +83,12 @@ class Cohort:
     def clinical(self):
         """The numeric and categorical clinical column names, as a pair."""
         return self.numeric, self.categorical
+
+    def missing_values(self):
+        """Missing clinical values per column (rows) and cohort (columns), imputed in-fold."""
+        cohort = pd.Series("test", index=self.cases.index)
+        cohort[cohort.index.isin(self.train_ids)] = "training"
+        return self.cases[[*self.numeric, *self.categorical]].isna().groupby(cohort).sum().T
 
 
 def _index_by_id(cases, id_column):
@@ -173,6 +187,19 @@ def training_groups(cases, train_ids, column):
     return groups.to_numpy()
 
 
+def check_fold_counts(y_train, config):
+    """Refuse, before any work, a training cohort too small for the CVs the settings ask."""
+    asked = {}
+    if not config.group_column:  # leave-one-group-out needs no class counts
+        asked["cv_folds"] = config.cv_folds
+        if config.deep_models:
+            asked["deep.cv_folds"] = config.deep.cv_folds
+    if config.comparison.repeats:
+        asked["comparison.folds"] = config.comparison.folds
+    for what, folds in asked.items():
+        require_folds(y_train, folds, what=what)
+
+
 def _split(cases, y, config, external_ids):
     if external_ids is not None:
         return cases.index[~cases.index.isin(external_ids)].to_numpy(), external_ids
@@ -210,7 +237,7 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
     >>> import tempfile
     >>> from rdinet_sklearn.datasets import make_ted_cohort
     >>> from rdinet_sklearn.study import build_cohort, make_config
-    >>> cases, y = make_ted_cohort(10, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
+    >>> cases, y = make_ted_cohort(20, tempfile.mkdtemp(), shape=(8, 48, 96), random_state=0)
     >>> cohort, config, why = build_cohort(cases.assign(y=y), None, make_config("quick"),
     ...                                    target="y")
     >>> cohort.y.name, cohort.classes.tolist(), "y" in cohort.cases.columns
@@ -232,8 +259,10 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
         reference_mask_column=config.reference_mask_column,
     )
     train_ids, test_ids = _split(cases, y, config, external_ids)
+    check_fold_counts(classes[y.loc[train_ids].to_numpy()], config)  # names the class
     paths = (config.image_column, config.mask_column, config.reference_mask_column)
     numeric, categorical = tabular_columns(cases, exclude=(*paths, config.id_column))
+    cases = numeric_values(cases, numeric)  # text in a numeric column: missing, with a warning
     cohort = Cohort(
         cases=cases,
         y=y,

@@ -18,12 +18,13 @@ from .._atomic import atomic_folder
 from .._cases import CaseTableError, read_case_table, tabular_columns
 from ..exceptions import RdinetInputError
 from ..harmonization import ComBatHarmonizer
+from ..io._folder import ModelFolderError, load_model_folder
 from ..io._tree import find_nodes
 from ..metrics import table1
 from ..plots import plot_calibration, plot_decision_curve, plot_roc
 from ..report import Report, write_html_report
 from ._apply import binary_outcome, predict_cases
-from ._handover import ModelFolderError, load_study_model, model_folder
+from ._handover import model_folder
 from ._outputs import (
     CALIBRATION_TITLE,
     calibration_summary,
@@ -154,7 +155,7 @@ def _check_outcome(y, target, source):
 
 def _check_batches(loaded, table, source):
     """Refuse ComBat batches a model never saw (with ``unseen="error"``) before predicting."""
-    for name, (model, _) in loaded.items():
+    for name, (model, *_) in loaded.items():  # (model, card, fingerprint)
         for harmonizer in find_nodes(model, lambda n: isinstance(n, ComBatHarmonizer)):
             column = harmonizer.batch_column
             if harmonizer.unseen != "error" or column not in table.columns:
@@ -170,15 +171,9 @@ def _check_batches(loaded, table, source):
                 )
 
 
-def _load(study, names, use_joblib, allow_other_version):
-    return {
-        name: load_study_model(
-            model_folder(study, name),
-            use_joblib=use_joblib,
-            allow_other_version=allow_other_version,
-        )
-        for name in names
-    }
+def _load(study, names, **options):
+    """Each model's verified :class:`~rdinet_sklearn.io._folder.LoadedModel`."""
+    return {name: load_model_folder(model_folder(study, name), **options) for name in names}
 
 
 def _read_cohort(cases, target, id_column):
@@ -191,7 +186,16 @@ def _read_cohort(cases, target, id_column):
     return table, source
 
 
-def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_version=False):
+def evaluate_study(
+    study,
+    cases,
+    target,
+    out,
+    *,
+    use_joblib=False,
+    allow_other_version=False,
+    expect_fingerprint=None,
+):
     """Apply a finished study's headline models, unchanged, to an external cohort.
 
     Parameters
@@ -207,6 +211,8 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
         ``tables/`` and ``figures/``; written in full or not at all.
     use_joblib, allow_other_version : bool, default=False
         As for :func:`~rdinet_sklearn.study.load_study_model`.
+    expect_fingerprint : collection of str, default=None
+        Refuse any model folder whose fingerprint is not one of these.
 
     Returns
     -------
@@ -235,13 +241,19 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
     table, source = _read_cohort(cases, target, config["id_column"])
     models = _study_models(results)
     names = headline_models(models)
-    loaded = _load(study, names, use_joblib, allow_other_version)
+    loaded = _load(
+        study,
+        names,
+        use_joblib=use_joblib,
+        allow_other_version=allow_other_version,
+        expect_fingerprint=expect_fingerprint,
+    )
     y = binary_outcome(table[target], loaded[names[0]][1], column=target, source=source)
     _check_outcome(y, target, source)
     _check_batches(loaded, table, source)
     y_internal, models = _internal_test(study, {n: models[n] for n in names})
     predictions = {}
-    for name, (model, card) in loaded.items():
+    for name, (model, card, _) in loaded.items():
         predictions[name] = predict_cases(model, card, table)
         proba = predictions[name]["probability"].to_numpy()
         models[name] = models[name].replace(
@@ -263,7 +275,10 @@ def evaluate_study(study, cases, target, out, *, use_joblib=False, allow_other_v
         "study": str(study),
         "cases": source,
         "target": target,
-        "models": {n: {"threshold": m.threshold} for n, m in models.items()},
+        "models": {
+            n: {"threshold": m.threshold, "fingerprint": loaded[n].fingerprint}
+            for n, m in models.items()
+        },
         "table2": _records(tables["Table 2 (numeric)"]),
         "calibration": _records(
             calibration_summary(models, names, _cohorts(result), formatted=False)

@@ -2,14 +2,10 @@
 
 Every study model takes the case table (its radiomics extraction is its first step), so the
 model scored in cross-validation is the one handed over, copied with its caches off. Each
-model gets ``<out>/models/<display name>/`` with
-
-=================  ==========================================================================
-``model.rdinet``   the model as an :func:`rdinet_sklearn.io.save` file (never unpickled)
-``model.joblib``   the same model as a joblib pickle (load only from a trusted source)
-``model.json``     the model card: operating threshold, expected case-table columns, target
-                   classes, package version, and what the model is (family, ROI)
-=================  ==========================================================================
+model gets a model folder ``<out>/models/<display name>/``
+(:mod:`rdinet_sklearn.io._folder`: the pickle-free file, a joblib copy and the card, which
+here holds the operating threshold, expected case-table columns, target classes, package
+version and what the model is: family, ROI).
 
 The model's caches are switched off (``memory=None``): the training cache is not part of
 the model, so a loaded model never reads or writes it.
@@ -18,39 +14,22 @@ the model, so a loaded model never reads or writes it.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .. import __version__
-from .._atomic import atomic_folder
-from ..exceptions import RdinetInputError
-from ..io._tree import find_nodes
+from .._cases import resolve_roi
+from ..io._folder import (
+    CARD_FORMAT,
+    CARD_VERSION,
+    is_current,
+    load_model_folder,
+    strip_caches,
+    write_model_folder,
+)
 from ._config import parse_roi
-
-CARD_FORMAT = "rdinet-sklearn-study-model"
-CARD_VERSION = 1
-SAFE_FILE, JOBLIB_FILE, CARD_FILE = "model.rdinet", "model.joblib", "model.json"
-
-
-class ModelFolderError(RdinetInputError):
-    """A study model folder is missing, incomplete, or from another rdinet-sklearn version.
-
-    The command line reports it as bad input (exit code 3), with this message, which names
-    the folder or file.
-
-    Examples
-    --------
-    >>> from rdinet_sklearn.study import ModelFolderError, load_study_model
-    >>> try:
-    ...     load_study_model("no/such/model")
-    ... except ModelFolderError as err:
-    ...     print(err)
-    no/such/model: not a study model folder (no model.json)
-    """
 
 
 def model_folder(out, name):
@@ -73,10 +52,7 @@ def handover_model(fitted):
     The training cache is not part of the model, so a loaded model never reads or writes it.
     """
     model = copy.deepcopy(fitted)
-    for node in find_nodes(model, lambda n: hasattr(n, "get_params")):
-        if "memory" in node.get_params(deep=False):
-            node.set_params(memory=None)
-    return model
+    return strip_caches(model)
 
 
 def expected_columns(model, config):
@@ -94,7 +70,7 @@ def expected_columns(model, config):
     return [c for c in reads if c not in optional], optional
 
 
-# -- the model folder's format: card, files, loading (kept together so it can move to io/) --
+# -- the study's model card; the folder format itself is rdinet_sklearn.io._folder's --
 
 
 def _json_value(value):
@@ -106,7 +82,9 @@ def model_card(model, config, estimator, *, classes, target, fingerprint):
     from ._candidates import FAMILIES
 
     required, optional = expected_columns(estimator, config)
-    roi = parse_roi(model.roi)
+    # The structures by name, a keyword ROI ("all") resolved against the labels, so that
+    # the card needs no reading rule of its own.
+    _, values = resolve_roi(parse_roi(model.roi), config.labels)
     return {
         "format": CARD_FORMAT,
         "format_version": CARD_VERSION,
@@ -121,55 +99,21 @@ def model_card(model, config, estimator, *, classes, target, fingerprint):
         "image_column": config.image_column,
         "mask_column": config.mask_column,
         "labels": dict(config.labels),
-        "roi_structures": list(roi) if isinstance(roi, tuple) else [roi],
+        "roi_structures": [n for n, v in config.labels.items() if v in values],
         "columns": {"required": required, "optional": optional},
         "image_branch": FAMILIES[model.family].image_branch,
-        "files": {"safe": SAFE_FILE, "joblib": JOBLIB_FILE},
-        "fingerprint": fingerprint,
+        "stage_fingerprint": fingerprint,  # the study's key of the fit, for reruns
     }
 
 
-def _read_card(folder):
-    path = Path(folder) / CARD_FILE
-    try:
-        card = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelFolderError(f"{folder}: not a study model folder (no {CARD_FILE})") from None
-    except (OSError, ValueError) as exc:
-        raise ModelFolderError(f"{path}: cannot be read ({exc})") from exc
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise ModelFolderError(f"{path}: not an rdinet-sklearn study model card")
-    if card.get("format_version") != CARD_VERSION:
-        raise ModelFolderError(
-            f"{path}: model card version {card.get('format_version')!r}; this rdinet-sklearn "
-            f"reads version {CARD_VERSION}"
-        )
-    return card
+def load_study_model(
+    folder, *, use_joblib=False, allow_other_version=False, expect_fingerprint=None
+):
+    """A study model folder's fitted model and its card (``model.json``), verified.
 
-
-def is_current(folder, fingerprint):
-    """Whether ``folder`` holds a complete model written for ``fingerprint``."""
-    try:
-        card = _read_card(folder)
-    except ModelFolderError:
-        return False
-    files = [Path(folder) / name for name in card["files"].values()]
-    return card.get("fingerprint") == fingerprint and all(f.is_file() for f in files)
-
-
-def write_model_folder(folder, model, card):
-    """Write the three files into a fresh folder, then move it into place (never half)."""
-    from .. import io
-
-    with atomic_folder(folder) as partial:
-        io.save(model, partial / SAFE_FILE)
-        joblib.dump(model, partial / JOBLIB_FILE)
-        (partial / CARD_FILE).write_text(json.dumps(card, indent=2))
-    return Path(folder)
-
-
-def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
-    """A study model folder's fitted model and its card (``model.json``).
+    The folder is checked before anything is loaded (:mod:`rdinet_sklearn.io._folder`):
+    the card's files stay inside the folder and have the digests it records, and the
+    model keeps no cache location.
 
     Parameters
     ----------
@@ -181,6 +125,8 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
     allow_other_version : bool, default=False
         Load a model saved by another rdinet-sklearn version (its feature definitions,
         preprocessing or networks may differ); by default that is refused.
+    expect_fingerprint : str or collection of str, default=None
+        Refuse the folder unless its fingerprint (SHA-256 of ``model.json``) is one of these.
 
     Returns
     -------
@@ -188,12 +134,13 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
         Takes a case table with the card's ``columns``; ``predict_proba[:, 1]`` is the
         probability of ``card["positive_class"]``.
     card : dict
-        Threshold, columns, classes, versions and what the model is.
+        Threshold, columns, classes, versions, digests and what the model is.
 
     Raises
     ------
     ModelFolderError
-        If the folder is not a complete study model or comes from another version.
+        If the folder is not a complete study model, was altered, comes from another
+        version or is not the one expected.
     rdinet_sklearn.io.ModelFileError
         If ``model.rdinet`` is damaged.
 
@@ -205,23 +152,13 @@ def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
     >>> card["threshold"], card["columns"]["required"][:2]  # doctest: +SKIP
     (0.41..., ['image', 'mask'])
     """
-    card = _read_card(folder)
-    saved = card.get("rdinet_sklearn_version")
-    if saved != __version__ and not allow_other_version:
-        raise ModelFolderError(
-            f"{Path(folder) / CARD_FILE}: saved by rdinet-sklearn {saved}, this is "
-            f"{__version__}; predictions could differ. Refit the study with this version, "
-            f"install rdinet-sklearn {saved}, or pass allow_other_version=True "
-            "(--allow-other-version)"
-        )
-    path = Path(folder) / card["files"]["joblib" if use_joblib else "safe"]
-    if not path.is_file():
-        raise ModelFolderError(f"{path}: missing from the model folder")
-    if use_joblib:
-        return joblib.load(path), card
-    from .. import io
-
-    return io.load(path), card
+    model, card, _ = load_model_folder(
+        folder,
+        use_joblib=use_joblib,
+        allow_other_version=allow_other_version,
+        expect_fingerprint=expect_fingerprint,
+    )
+    return model, card
 
 
 def export_stage(folder, model, config, cohort, fingerprint):
@@ -238,4 +175,7 @@ def export_stage(folder, model, config, cohort, fingerprint):
         target=cohort.y.name,
         fingerprint=fingerprint,
     )
-    return write_model_folder(folder, estimator, card)
+    # The training table's column decision (NUMERIC_SHARE rule), which predict applies.
+    card["numeric_columns"] = [c for c in card["columns"]["required"] if c in cohort.numeric]
+    write_model_folder(folder, estimator, card)
+    return folder

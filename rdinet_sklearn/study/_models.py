@@ -12,11 +12,13 @@ from __future__ import annotations
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
+from .._folds import ClassCountStratifiedKFold
 from ..harmonization import ComBatHarmonizer
 from ..nn import RDINetClassifier, ResNet50Classifier
 from ..radiomics import RadiomicsExtractor
@@ -27,7 +29,12 @@ from ._reproducibility import extractor_options, reproducibility_filter
 CLASSIFIERS = {
     # SVC(probability=True) is deprecated since scikit-learn 1.9; this is its replacement.
     "svm": (
-        lambda seed: CalibratedClassifierCV(SVC(random_state=seed), ensemble=False),
+        # Its calibration CV has as many folds (at most 5) as small training folds allow.
+        lambda seed: CalibratedClassifierCV(
+            SVC(random_state=seed),
+            ensemble=False,
+            cv=ClassCountStratifiedKFold(5, random_state=seed),
+        ),
         {"clf__estimator__C": [0.1, 1.0, 10.0]},
     ),
     "logreg": (
@@ -145,12 +152,20 @@ def clinical_selection(config, numeric, categorical):
     features (there is no second rater to filter them by ICC). Unselected, every clinical
     column reaches the model: on ~120 training patients the uninformative ones cost more in
     variance than the informative ones add (see ``benchmarks/bench_rdinet_accuracy.py``).
+
+    Missing values are imputed inside each fold, from that fold's training rows only: the
+    median of a numeric column, the most frequent category of a categorical one (robust to
+    the skewed clinical distributions, and a missing value then moves no prediction far).
     """
     encoders = []
     if numeric:
-        encoders.append(("numeric", StandardScaler(), list(numeric)))
+        numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+        encoders.append(("numeric", numbers, list(numeric)))
     if categorical:
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        encoder = make_pipeline(
+            SimpleImputer(strategy="most_frequent"),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+        )
         encoders.append(("categorical", encoder, list(categorical)))
     return Pipeline(
         [

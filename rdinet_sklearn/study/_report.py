@@ -34,6 +34,9 @@ from ._reproducibility import reproducibility_report
 from ._results import TEST, TRAINING, StudyResult
 from ._summary import SUMMARY_CAPTION, format_summary, summary_reading, summary_table
 
+MISSING_TITLE = "Missing clinical values"
+"""The table counting missing clinical values per column and cohort (imputed in-fold)."""
+
 
 def study_result(models, comparison, config, cohort, reproducibility):
     """The :class:`StudyResult` of a study run (``config`` resolved, as it ran)."""
@@ -53,6 +56,7 @@ def study_result(models, comparison, config, cohort, reproducibility):
         config=config,
         comparison=comparison,
         extra=extra,
+        missing_values=cohort.missing_values(),
     )
 
 
@@ -89,6 +93,8 @@ def study_tables(result, cohort):
     tables["Summary"] = summary_table(models, y_test)
     if result.comparison is not None:
         tables[COMPARISON_TITLE] = result.comparison
+    # Imputed in each fold (study._models.clinical_selection); counted for the report.
+    tables[MISSING_TITLE] = result.missing_values
     reproducibility_tables, entries = reproducibility_report(
         models, headline, result.config, result.extra["reproducibility_reason"]
     )
@@ -120,6 +126,7 @@ def results_json(result, tables, entries):
         },
         "table2": _records(tables["Table 2 (numeric)"]),
         "delong": _records(tables["DeLong tests"]),
+        "missing_clinical_values": tables[MISSING_TITLE].to_dict(),
         **entries,
         "cv_design": result.extra["cv_design"],
     }

@@ -139,6 +139,9 @@ class StudyResult:
         The repeated-CV comparison table.
     extra : dict
         Further ``results.json`` entries (feature reproducibility, CV design).
+    missing_values : DataFrame or None
+        Missing clinical values per column (rows) and cohort (columns), imputed in each
+        fold; None where no cohort was built (an evaluation).
 
     Examples
     --------
@@ -156,6 +159,7 @@ class StudyResult:
     config: dict
     comparison: object = None
     extra: dict = field(default_factory=dict)
+    missing_values: object = None
 
     def y(self, cohort):
         return self.outcomes[cohort]

@@ -149,8 +149,9 @@ def _crop_case(
     _STATS["computed"] += 1
     image = read_image(image_path, row=row, column=image_column)
     intensities = sitk.GetArrayFromImage(image)  # a copy: `image` is replaced below
-    if not np.all(np.isfinite(intensities)):
-        raise CaseError(row, image_column, image_path, "holds NaN or infinite intensities")
+    bad_voxels = int(np.count_nonzero(~np.isfinite(intensities)))
+    if bad_voxels:
+        raise CaseError(row, image_column, image_path, f"holds {bad_voxels} NaN or infinite voxels")
     roi_image = read_roi(
         image,
         mask_path,
