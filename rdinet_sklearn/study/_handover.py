@@ -74,8 +74,11 @@ def handover_model(fitted):
     """
     model = copy.deepcopy(fitted)
     for node in find_nodes(model, lambda n: hasattr(n, "get_params")):
-        if "memory" in node.get_params(deep=False):
+        params = node.get_params(deep=False)
+        if "memory" in params:
             node.set_params(memory=None)
+        if "cache_dir" in params:  # preprocessing steps: the user's temp folder instead
+            node.set_params(cache_dir=None)
     return model
 
 
@@ -86,8 +89,8 @@ def expected_columns(model, config):
     it would give are NaN, and the model drops them anyway (they serve only the ICC filter
     in training).
     """
-    if isinstance(model, Pipeline) and model.steps[0][0] == "radiomics":
-        reads = _used_columns(model[0])
+    if isinstance(model, Pipeline) and "radiomics" in model.named_steps:  # after preprocessing
+        reads = _used_columns(model.named_steps["radiomics"])
     else:
         reads = [config.image_column, config.mask_column]
     optional = [c for c in reads if c == config.reference_mask_column]

@@ -22,6 +22,7 @@ from ..nn import RDINetClassifier, ResNet50Classifier
 from ..radiomics import RadiomicsExtractor
 from ..selection import LassoSelector, TTestSelector
 from ._config import parse_roi
+from ._preprocessing import preprocessing_steps
 from ._reproducibility import extractor_options, reproducibility_filter
 
 CLASSIFIERS = {
@@ -111,7 +112,7 @@ def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(
     steps = [*selection_steps(config), ("clf", make(config.seed))]
     if roi is not None:
         front = with_extraction(config, roi, cache, batch_columns, features_first=True)
-        steps.insert(0, ("radiomics", front))
+        steps = [*preprocessing_steps(config, cache), ("radiomics", front), *steps]
     return Pipeline(steps, memory=memory), dict(grid)
 
 
@@ -134,8 +135,10 @@ def _network_params(config, roi):
 
 
 def resnet_model(config, roi, *, memory=None):
-    """The 3D ResNet on ROI crops of ``roi``."""
-    return ResNet50Classifier(**_network_params(config, roi), memory=memory)
+    """The 3D ResNet on ROI crops of ``roi``, after any image preprocessing."""
+    network = ResNet50Classifier(**_network_params(config, roi), memory=memory)
+    preprocessing = preprocessing_steps(config, memory)
+    return Pipeline([*preprocessing, ("clf", network)]) if preprocessing else network
 
 
 def clinical_selection(config, numeric, categorical):
@@ -192,4 +195,5 @@ def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
     tabular = [*clinical[0], *clinical[1]] if clinical is not None else []
     passthrough = [*tabular, config.image_column, config.mask_column]
     front = with_extraction(config, roi, memory, passthrough, features_first=False)
-    return Pipeline([("radiomics", front), ("features", features), ("clf", network)])
+    steps = [("radiomics", front), ("features", features), ("clf", network)]
+    return Pipeline([*preprocessing_steps(config, memory), *steps])
