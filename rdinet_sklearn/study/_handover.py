@@ -67,13 +67,23 @@ def _used_columns(transformer):
     return used
 
 
+def _estimators(model):
+    """The estimators in ``model`` (top level first), and those nested in each: a pipeline's
+    steps (preprocessing, then the network) as much as the pipeline itself."""
+    found = []
+    for top in find_nodes(model, lambda n: hasattr(n, "get_params")):
+        nested = top.get_params(deep=True).values()
+        found += [top, *(v for v in nested if hasattr(v, "get_params") and not isinstance(v, type))]
+    return found
+
+
 def handover_model(fitted):
     """The study model ``fitted`` (case table -> probability) with its caches off, copied.
 
     The training cache is not part of the model, so a loaded model never reads or writes it.
     """
     model = copy.deepcopy(fitted)
-    for node in find_nodes(model, lambda n: hasattr(n, "get_params")):
+    for node in _estimators(model):
         params = node.get_params(deep=False)
         if "memory" in params:
             node.set_params(memory=None)
