@@ -158,6 +158,7 @@ def test_zscore_study_records_the_step_and_hands_it_over(zscore_study, small_coh
         "params": {"method": "zscore", "region": "foreground", "percentiles": [1, 25, 50, 75, 99]},
     }
     assert set(results["preprocessing"]["learned"]) == set(results["models"])
+    assert results["diverged"] == []
     report = (out / "report.html").read_text()
     assert "Image preprocessing" in report and "IntensityNormalizer" in report
     cases, y = small_cohort
@@ -192,5 +193,9 @@ def test_nyul_landmarks_are_learned_on_the_training_cohort_only(small_cohort, tm
     np.testing.assert_allclose(learned["landmarks_"], expected.landmarks_)
     everyone = IntensityNormalizer(method="nyul", cache_dir=tmp_path).fit(cases)
     assert not np.allclose(learned["landmarks_"], everyone.landmarks_)  # the test cases left out
+    # each CV fold normalised its cases with its own landmarks, the refit with the cohort's:
+    # one output per (fitted state, case) it was applied to
+    outputs = list((out / "cache" / "rdinet_preprocessing" / "intensitynormalizer").iterdir())
+    assert len(outputs) == len(cases) + TINY["cv_folds"] * len(training)
     handed_over, _ = load_study_model(out / "models" / model)
     np.testing.assert_allclose(handed_over.named_steps["normalize"].landmarks_, expected.landmarks_)
