@@ -1,6 +1,8 @@
 """The study's candidate models as scikit-learn estimators with their tuning grids.
 
-Every model takes the case table: its first step (:func:`with_extraction`) adds the ROI's
+Every model takes the case table: after any image preprocessing (the ``preprocessing``
+settings, :func:`~._preprocessing.preprocessing_steps`, fitted in each fold), its first
+step (:func:`with_extraction`) adds the ROI's
 radiomics features, read from the study's feature cache (extraction is per case and learns
 nothing from the data, so it is leakage-free and each case is extracted once); every fitted
 step after it (ICC filter, t-test, LASSO, scaling, classifier) is refitted inside each
@@ -101,10 +103,11 @@ def with_extraction(config, roi, cache, passthrough, *, features_first):
 def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(), memory=None):
     """A selection + classifier pipeline and its grid; with ``roi``, on the case table.
 
-    With ``roi`` the pipeline starts with :func:`with_extraction` (the ROI's features, then
-    the ComBat ``batch_columns``); without, it takes that feature table. With ``memory``
-    the fitted steps are cached, so a grid over the classifier's parameters fits the
-    extraction and the selectors once per fold instead of once per grid point.
+    With ``roi`` the pipeline starts with any image preprocessing, then
+    :func:`with_extraction` (the ROI's features, then the ComBat ``batch_columns``);
+    without, it takes that feature table. With ``memory`` the fitted steps are cached, so a
+    grid over the classifier's parameters fits the extraction and the selectors once per
+    fold instead of once per grid point.
     """
     if classifier not in CLASSIFIERS:
         raise ValueError(f"unknown classifier {classifier!r}; choose from {sorted(CLASSIFIERS)}")
@@ -169,8 +172,9 @@ def clinical_selection(config, numeric, categorical):
 def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
     """RDINet on the case table, over selected radiomics features (and clinical columns).
 
-    The pipeline's first step extracts the ROI's features (:func:`with_extraction`), its
-    second selects them (and the clinical columns) in each fold, then the network.
+    After any image preprocessing, the pipeline extracts the ROI's features
+    (:func:`with_extraction`), then selects them (and the clinical columns) in each fold,
+    then the network.
 
     Parameters
     ----------

@@ -116,8 +116,8 @@ def run_study(
         models, diverged = fit_candidates(candidates, config, cohort, folder, progress)
         folder.keep_only(models)  # models/ and stages/ describe this run only
         comparison = compare_models(models, candidates, config, cohort, folder, progress)
-        extra = {"diverged": diverged}
-        return render_study(models, comparison, config, cohort, reproducibility, folder.path, extra)
+        runs = {"diverged": diverged}
+        return render_study(models, comparison, config, cohort, reproducibility, folder.path, runs)
 
 
 def _log_cohort(cohort, reproducibility):
