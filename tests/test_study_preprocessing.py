@@ -10,6 +10,7 @@ import yaml
 from sklearn.pipeline import Pipeline
 
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from rdinet_sklearn.datasets import make_ted_cohort
 from rdinet_sklearn.preprocessing import BiasFieldCorrector, IntensityNormalizer, Resampler
 from rdinet_sklearn.study import ConfigError, load_study_model, make_config
 from rdinet_sklearn.study._config import (
@@ -199,3 +200,23 @@ def test_nyul_landmarks_are_learned_on_the_training_cohort_only(small_cohort, tm
     assert len(outputs) == len(cases) + TINY["cv_folds"] * len(training)
     handed_over, _ = load_study_model(out / "models" / model)
     np.testing.assert_allclose(handed_over.named_steps["normalize"].landmarks_, expected.landmarks_)
+
+
+def test_external_cohort_reuses_the_training_fit(zscore_study, tmp_path):
+    out, results = zscore_study
+    cache = out / "cache" / "rdinet_preprocessing" / "intensitynormalizer"
+    cached = sorted(cache.iterdir())
+    make_ted_cohort(
+        12, tmp_path / "ext", random_state=1, shape=(8, 48, 96), scanner_shift="default"
+    )
+    argv = ["evaluate", "--study", str(out), "--cases", str(tmp_path / "ext" / "cases.csv")]
+    assert main([*argv, "--target", "response", "--out", str(tmp_path / "report")]) == EXIT_OK
+    external = pd.read_csv(tmp_path / "report" / "predictions.csv")
+    cases = pd.read_csv(tmp_path / "ext" / "cases.csv")
+    assert set(external["model"]) == set(results["models"])
+    for name in set(external["model"]):
+        model, _ = load_study_model(out / "models" / name)
+        expected = model.predict_proba(cases.set_index("patient_id"))[:, 1]
+        rows = external[external["model"] == name]
+        np.testing.assert_allclose(rows["probability"], expected, rtol=1e-6)
+    assert sorted(cache.iterdir()) == cached  # the study's cache is not the model's
