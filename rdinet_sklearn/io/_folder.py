@@ -64,18 +64,20 @@ class ModelFolderError(RdinetInputError):
 
 
 def strip_caches(model):
-    """Set every ``memory`` parameter in ``model`` to ``None``, inside nets too; ``model``.
+    """Set every ``memory`` and ``cache_dir`` parameter in ``model`` to ``None``; ``model``.
 
     A network's fitted cropper (``cropper_``) keeps its own ``memory``: every estimator in
-    the object tree is visited, not only those ``get_params`` lists.
+    the object tree is visited, not only those ``get_params`` lists. Preprocessing steps'
+    ``cache_dir`` falls back to the user's temp folder, never the training machine's cache.
     """
     for node in find_nodes(model, lambda n: hasattr(n, "get_params"), inside_wanted=True):
         try:
             params = node.get_params(deep=False)
         except (AttributeError, TypeError):  # a class, not an instance
             continue
-        if params.get("memory") is not None:
-            node.set_params(memory=None)
+        for cache in ("memory", "cache_dir"):
+            if params.get(cache) is not None:
+                node.set_params(**{cache: None})
     return model
 
 

@@ -158,12 +158,49 @@ def _harmonization(key, value):
     return dict(value)
 
 
-def _setting(check, doc=""):
-    return field(metadata={"check": check, "doc": doc})
+def _spacing(key, value):
+    if value == "median":
+        return value
+    positive = _number(0.0, low_open=True)
+    if isinstance(value, list | tuple) and len(value) == 3:
+        return tuple(None if v is None else positive(f"{key}[{i}]", v) for i, v in enumerate(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return positive(key, value)
+    _fail(key, '"median", a spacing in mm > 0, or a list of 3 (a spacing, or null: keep)', value)
+
+
+def _rounding(key, value):
+    if value == "auto" or isinstance(value, bool):
+        return value
+    _fail(key, 'true, false or "auto"', value)
+
+
+def _percentiles(key, value):
+    values = _sequence(_number(0.0, 100.0), min_length=3)(key, value)
+    if list(values) != sorted(values):
+        _fail(key, "increasing percentiles in [0, 100], at least 3", value)
+    return values
+
+
+def _setting(check, doc="", *, default=None):
+    return field(metadata={"check": check, "doc": doc, "default": default})
 
 
 def _section(kind):
     return field(metadata={"section": kind})
+
+
+def _optional_section(kind):
+    """A section that may be null (off); switched on by setting any of its keys."""
+
+    def check(key, value):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            _fail(key, "null (off) or a mapping of settings", value)
+        return _build(kind, value, f"{key}.")
+
+    return field(metadata={"check": check, "optional_section": kind})
 
 
 @dataclass(frozen=True)
@@ -207,6 +244,46 @@ class DeepSettings:
 
 
 @dataclass(frozen=True)
+class ResampleSettings:
+    """``preprocessing.resample``: :class:`~rdinet_sklearn.preprocessing.Resampler`."""
+
+    spacing: Any = _setting(_spacing, default=(1.0, 1.0, 1.0))
+    interpolation: str = _setting(_choice("linear", "cubic"), default="linear")
+    round_intensities: Any = _setting(_rounding, default="auto")
+
+
+@dataclass(frozen=True)
+class BiasFieldSettings:
+    """``preprocessing.bias_field``: N4 bias-field correction, see ``BiasFieldCorrector``."""
+
+    weight: str = _setting(_choice("body", "roi"), default="body")
+    shrink_factor: int = _setting(_integer(1), default=4)
+    n_iterations: int = _setting(_integer(1), default=50)
+    n_fitting_levels: int = _setting(_integer(1), default=4)
+
+
+@dataclass(frozen=True)
+class NormalizeSettings:
+    """``preprocessing.normalize``: :class:`~rdinet_sklearn.preprocessing.IntensityNormalizer`."""
+
+    method: str = _setting(_choice("zscore", "nyul"), default="zscore")
+    region: str = _setting(_choice("image", "foreground", "roi"), default="foreground")
+    percentiles: tuple = _setting(_percentiles, default=(1, 25, 50, 75, 99))
+
+
+@dataclass(frozen=True)
+class PreprocessingSettings:
+    """``preprocessing``: image steps before every model's extractor and volume cropper.
+
+    Each step is null (skipped) or its settings; they run in this order.
+    """
+
+    resample: ResampleSettings | None = _optional_section(ResampleSettings)
+    bias_field: BiasFieldSettings | None = _optional_section(BiasFieldSettings)
+    normalize: NormalizeSettings | None = _optional_section(NormalizeSettings)
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """The settings of one study run, validated and frozen.
 
@@ -245,6 +322,9 @@ class StudyConfig:
         Feature preset, ROI strategies, classifiers and feature selection.
     deep : DeepSettings
         ROI strategies, network size and training of the deep models.
+    preprocessing : PreprocessingSettings or None
+        Resampling, N4 and intensity normalisation in front of every model that reads
+        images, fitted in each fold (None: the images as they are).
     preset : str
         The preset the settings started from.
 
@@ -273,6 +353,7 @@ class StudyConfig:
     comparison: ComparisonSettings = _section(ComparisonSettings)
     radiomics: RadiomicsSettings = _section(RadiomicsSettings)
     deep: DeepSettings = _section(DeepSettings)
+    preprocessing: PreprocessingSettings | None = _optional_section(PreprocessingSettings)
     preset: str = _setting(_choice(*PRESET_NAMES))
 
     def to_dict(self):
@@ -328,6 +409,9 @@ def _build(kind, values, path=""):
     built = {}
     for name, spec in fields.items():
         key = f"{path}{name}"
+        if name not in values and "optional_section" in spec.metadata:
+            built[name] = None  # absent: off
+            continue
         if name not in values:
             raise ConfigError(f"setting {key!r} is missing")
         if "section" in spec.metadata:
@@ -383,14 +467,44 @@ def _check_consistent(config):
             )
 
 
+def _optional_sections(kind=StudyConfig, path=""):
+    """``{dotted key: settings class}`` of every section that may be null."""
+    found = {}
+    for spec in dataclasses.fields(kind):
+        inner = spec.metadata.get("optional_section") or spec.metadata.get("section")
+        if inner is not None:
+            if "optional_section" in spec.metadata:
+                found[path + spec.name] = inner
+            found.update(_optional_sections(inner, f"{path}{spec.name}."))
+    return found
+
+
+def section_defaults(kind):
+    """The settings an optional section starts from when one of its keys is set."""
+    return {spec.name: spec.metadata.get("default") for spec in dataclasses.fields(kind)}
+
+
 def _merge(base, update, path=""):
-    """Apply ``update`` onto ``base`` in place; a key ``base`` lacks is an error."""
+    """Apply ``update`` onto ``base`` in place; a key ``base`` lacks is an error.
+
+    An optional section that is null starts from its defaults when a key of it is set
+    (``preprocessing.normalize.method=nyul`` switches normalisation on), and null
+    switches it off.
+    """
     if not isinstance(update, dict):
         raise ConfigError(f"settings{f' of {path[:-1]!r}' if path else ''} must be a mapping")
     for key, value in update.items():
         where = f"{path}{key}"
+        if key not in base and where in _optional_sections():
+            base[key] = None  # a file written before the section existed
         if key not in base:
             _unknown(where, base)
+        optional = _optional_sections().get(where)
+        if optional is not None and value is None:
+            base[key] = None
+            continue
+        if optional is not None and base[key] is None and isinstance(value, dict):
+            base[key] = section_defaults(optional)
         if isinstance(base[key], dict) and key not in ("labels", "harmonization"):
             if not isinstance(value, dict):
                 _fail(where, "a mapping of settings", value)

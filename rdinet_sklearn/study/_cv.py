@@ -15,13 +15,37 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.parallel import Parallel, delayed
 
+from ..nn import DivergedFitError
+
+
+class FoldDivergedError(Exception):
+    """A network diverged while the study fitted it in one CV fold (1-based) or the refit.
+
+    Raised instead of a NaN score, so that the study records the model as diverged
+    (:meth:`record`) and goes on with the others.
+    """
+
+    def __init__(self, error, fold):
+        super().__init__(error, fold)  # args rebuild it when joblib pickles it
+        self.error, self.fold = error, fold
+
+    def __str__(self):
+        return f"fold {self.fold}: {self.error}"
+
+    def record(self, model):
+        """The ``results.json["diverged"]`` entry of ``model``."""
+        return {**self.error.as_record(), "model": model, "fold": self.fold}
+
 
 def _rows(data, indices):
     return data.iloc[indices] if hasattr(data, "iloc") else np.asarray(data)[indices]
 
 
-def _fit_predict(estimator, params, X, y, train, validation):
-    model = clone(estimator).set_params(**params).fit(_rows(X, train), _rows(y, train))
+def _fit_predict(estimator, params, X, y, fold, train, validation):
+    try:
+        model = clone(estimator).set_params(**params).fit(_rows(X, train), _rows(y, train))
+    except DivergedFitError as error:
+        raise FoldDivergedError(error, fold) from error
     return np.asarray(model.predict_proba(_rows(X, validation)), dtype=float)[:, 1]
 
 
@@ -44,11 +68,16 @@ def validation_predictions(estimator, candidates, X, y, splits, *, n_jobs=None):
     -------
     predictions : list of list of ndarray
         ``predictions[c][s]``: candidate ``c``'s probabilities on split ``s``'s validation rows.
+
+    Raises
+    ------
+    FoldDivergedError
+        When a network diverges in a split (never a NaN prediction in its place).
     """
-    jobs = [(params, train, validation) for params in candidates for train, validation in splits]
+    jobs = [(params, fold) for params in candidates for fold in range(len(splits))]
     flat = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_predict)(estimator, params, X, y, train, validation)
-        for params, train, validation in jobs
+        delayed(_fit_predict)(estimator, params, X, y, fold + 1, *splits[fold])
+        for params, fold in jobs
     )
     n_splits = len(splits)
     return [flat[c * n_splits : (c + 1) * n_splits] for c in range(len(candidates))]

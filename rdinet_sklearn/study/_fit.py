@@ -21,7 +21,8 @@ from ..metrics import (
     sensitivity_score,
     specificity_score,
 )
-from ._cv import fold_auc, validation_predictions
+from ..nn import DivergedFitError
+from ._cv import FoldDivergedError, fold_auc, validation_predictions
 
 CV_METRICS = ("roc_auc", "accuracy", "sensitivity", "specificity", "ppv", "npv")
 _THRESHOLD_METRICS = {
@@ -148,6 +149,11 @@ def fit_and_predict(
         threshold), ``proba_oof`` and ``fold`` (out-of-fold probability and fold of each
         training row), ``proba_test``, ``threshold`` (NaN when it cannot be chosen),
         ``fit_seconds``.
+
+    Raises
+    ------
+    FoldDivergedError
+        When a network diverges in a CV fold or the refit, naming which.
     """
     if not isinstance(cv_folds, int) or cv_folds < 2:
         raise ValueError(
@@ -174,7 +180,10 @@ def fit_and_predict(
     for fold, (rows, proba) in enumerate(zip(validation_rows, predictions[best], strict=True)):
         proba_oof[rows], folds[rows] = proba, fold
     threshold = operating_threshold(y, proba_oof, threshold_rule)
-    model = clone(estimator).set_params(**candidates[best]).fit(X_train, y_train)
+    try:
+        model = clone(estimator).set_params(**candidates[best]).fit(X_train, y_train)
+    except DivergedFitError as error:
+        raise FoldDivergedError(error, "refit") from error
     return {
         "estimator": model,
         "best_params": candidates[best],

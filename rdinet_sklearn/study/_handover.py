@@ -62,8 +62,8 @@ def expected_columns(model, config):
     it would give are NaN, and the model drops them anyway (they serve only the ICC filter
     in training).
     """
-    if isinstance(model, Pipeline) and model.steps[0][0] == "radiomics":
-        reads = _used_columns(model[0])
+    if isinstance(model, Pipeline) and "radiomics" in model.named_steps:  # after preprocessing
+        reads = _used_columns(model.named_steps["radiomics"])
     else:
         reads = [config.image_column, config.mask_column]
     optional = [c for c in reads if c == config.reference_mask_column]

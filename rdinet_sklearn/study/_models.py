@@ -1,6 +1,8 @@
 """The study's candidate models as scikit-learn estimators with their tuning grids.
 
-Every model takes the case table: its first step (:func:`with_extraction`) adds the ROI's
+Every model takes the case table: after any image preprocessing (the ``preprocessing``
+settings, :func:`~._preprocessing.preprocessing_steps`, fitted in each fold), its first
+step (:func:`with_extraction`) adds the ROI's
 radiomics features, read from the study's feature cache (extraction is per case and learns
 nothing from the data, so it is leakage-free and each case is extracted once); every fitted
 step after it (ICC filter, t-test, LASSO, scaling, classifier) is refitted inside each
@@ -24,6 +26,7 @@ from ..nn import RDINetClassifier, ResNet50Classifier
 from ..radiomics import RadiomicsExtractor
 from ..selection import LassoSelector, TTestSelector
 from ._config import parse_roi
+from ._preprocessing import preprocessing_steps
 from ._reproducibility import extractor_options, reproducibility_filter
 
 CLASSIFIERS = {
@@ -107,10 +110,11 @@ def with_extraction(config, roi, cache, passthrough, *, features_first):
 def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(), memory=None):
     """A selection + classifier pipeline and its grid; with ``roi``, on the case table.
 
-    With ``roi`` the pipeline starts with :func:`with_extraction` (the ROI's features, then
-    the ComBat ``batch_columns``); without, it takes that feature table. With ``memory``
-    the fitted steps are cached, so a grid over the classifier's parameters fits the
-    extraction and the selectors once per fold instead of once per grid point.
+    With ``roi`` the pipeline starts with any image preprocessing, then
+    :func:`with_extraction` (the ROI's features, then the ComBat ``batch_columns``);
+    without, it takes that feature table. With ``memory`` the fitted steps are cached, so a
+    grid over the classifier's parameters fits the extraction and the selectors once per
+    fold instead of once per grid point.
     """
     if classifier not in CLASSIFIERS:
         raise ValueError(f"unknown classifier {classifier!r}; choose from {sorted(CLASSIFIERS)}")
@@ -118,7 +122,7 @@ def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(
     steps = [*selection_steps(config), ("clf", make(config.seed))]
     if roi is not None:
         front = with_extraction(config, roi, cache, batch_columns, features_first=True)
-        steps.insert(0, ("radiomics", front))
+        steps = [*preprocessing_steps(config, cache), ("radiomics", front), *steps]
     return Pipeline(steps, memory=memory), dict(grid)
 
 
@@ -141,8 +145,10 @@ def _network_params(config, roi):
 
 
 def resnet_model(config, roi, *, memory=None):
-    """The 3D ResNet on ROI crops of ``roi``."""
-    return ResNet50Classifier(**_network_params(config, roi), memory=memory)
+    """The 3D ResNet on ROI crops of ``roi``, after any image preprocessing."""
+    network = ResNet50Classifier(**_network_params(config, roi), memory=memory)
+    preprocessing = preprocessing_steps(config, memory)
+    return Pipeline([*preprocessing, ("clf", network)]) if preprocessing else network
 
 
 def clinical_selection(config, numeric, categorical):
@@ -181,8 +187,9 @@ def clinical_selection(config, numeric, categorical):
 def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
     """RDINet on the case table, over selected radiomics features (and clinical columns).
 
-    The pipeline's first step extracts the ROI's features (:func:`with_extraction`), its
-    second selects them (and the clinical columns) in each fold, then the network.
+    After any image preprocessing, the pipeline extracts the ROI's features
+    (:func:`with_extraction`), then selects them (and the clinical columns) in each fold,
+    then the network.
 
     Parameters
     ----------
@@ -207,4 +214,5 @@ def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
     tabular = [*clinical[0], *clinical[1]] if clinical is not None else []
     passthrough = [*tabular, config.image_column, config.mask_column]
     front = with_extraction(config, roi, memory, passthrough, features_first=False)
-    return Pipeline([("radiomics", front), ("features", features), ("clf", network)])
+    steps = [("radiomics", front), ("features", features), ("clf", network)]
+    return Pipeline([*preprocessing_steps(config, memory), *steps])

@@ -30,6 +30,7 @@ from ._outputs import (
     predictions_table,
     save_figures,
 )
+from ._preprocessing import applied_preprocessing, preprocessing_table
 from ._reproducibility import reproducibility_report
 from ._results import TEST, TRAINING, StudyResult
 from ._summary import SUMMARY_CAPTION, format_summary, summary_reading, summary_table
@@ -37,10 +38,17 @@ from ._summary import SUMMARY_CAPTION, format_summary, summary_reading, summary_
 MISSING_TITLE = "Missing clinical values"
 """The table counting missing clinical values per column and cohort (imputed in-fold)."""
 
+PREPROCESSING_TITLE = "Image preprocessing"
+DIVERGED_TITLE = "Diverged models (no metrics, not handed over)"
 
-def study_result(models, comparison, config, cohort, reproducibility):
-    """The :class:`StudyResult` of a study run (``config`` resolved, as it ran)."""
-    extra = {"reproducibility_reason": reproducibility}
+
+def study_result(models, comparison, config, cohort, reproducibility, runs=None):
+    """The :class:`StudyResult` of a study run (``config`` resolved, as it ran).
+
+    ``runs`` adds what the run recorded besides the models (``{"diverged": [...]}``).
+    """
+    extra = {"reproducibility_reason": reproducibility, **(runs or {})}
+    extra["preprocessing"] = applied_preprocessing(models, config)
     if cohort.groups is None:
         extra["cv_design"] = {"scheme": "stratified k-fold"}
     else:  # fold k of predictions.csv holds out the k-th of these groups
@@ -100,7 +108,19 @@ def study_tables(result, cohort):
     )
     tables.update(reproducibility_tables)
     entries["calibration"] = _records(calibration)
+    tables.update(_run_tables(result.extra))
     return tables, entries
+
+
+def _run_tables(extra):
+    """The report's tables of the image preprocessing applied and the diverged models."""
+    tables = {}
+    if extra["preprocessing"] is not None:
+        tables[PREPROCESSING_TITLE] = preprocessing_table(extra["preprocessing"])
+    if extra.get("diverged"):
+        columns = ["model", "fold", "estimator", "epoch", "batch", "quantity"]
+        tables[DIVERGED_TITLE] = pd.DataFrame(extra["diverged"], columns=columns)
+    return tables
 
 
 def _records(frame):
@@ -129,6 +149,8 @@ def results_json(result, tables, entries):
         "missing_clinical_values": tables[MISSING_TITLE].to_dict(),
         **entries,
         "cv_design": result.extra["cv_design"],
+        "preprocessing": result.extra["preprocessing"],
+        "diverged": result.extra.get("diverged", []),
     }
     if COMPARISON_TITLE in tables:
         results["comparison"] = _records(tables[COMPARISON_TITLE])
@@ -149,15 +171,17 @@ def write_json(value, path):
         partial.write_text(json.dumps(value, indent=2, default=str))
 
 
-def render_study(models, comparison, config, cohort, reproducibility, out):
+def render_study(models, comparison, config, cohort, reproducibility, out, runs=None):
     """Write the study's tables, predictions, figures, report and ``results.json`` to ``out``.
+
+    ``runs``: see :func:`study_result` (the diverged models, which have no metrics).
 
     Returns
     -------
     results : dict
         What ``results.json`` holds.
     """
-    result = study_result(models, comparison, config, cohort, reproducibility)
+    result = study_result(models, comparison, config, cohort, reproducibility, runs)
     tables, entries = study_tables(result, cohort)
     headline, numeric = headline_models(models), tables["Table 2 (numeric)"]
     figures = make_figures(models, headline, result.y(TRAINING), result.y(TEST), numeric)

@@ -40,6 +40,13 @@ def resolve_reproducibility(config, cases):
             f"setting 'radiomics.perturbations' is 0 and the case table has no second rater's "
             f"masks (column {column!r}): 'radiomics.reproducibility' has nothing to filter by"
         )
+    preprocessing = config.preprocessing
+    if mode == "raters" and config.uses_features and preprocessing and preprocessing.resample:
+        raise ConfigError(
+            f"setting 'preprocessing.resample' resamples each image and its mask but not the "
+            f"second rater's masks (column {column!r}) that 'radiomics.reproducibility' "
+            f"({requested}: raters) compares with: set radiomics.reproducibility=perturbation"
+        )
     radiomics = dataclasses.replace(config.radiomics, reproducibility=mode)
     resolved = dataclasses.replace(
         config, radiomics=radiomics, reference_mask_column=column if present else None

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..selection import SelectionFallbackWarning
@@ -21,6 +22,7 @@ from ._cohort import build_cohort
 from ._config import make_config
 from ._folder import study_folder
 from ._models import study_extractor
+from ._preprocessing import preprocessing_steps
 from ._report import render_study
 from ._train import compare_models, fit_candidates
 
@@ -111,10 +113,11 @@ def run_study(
         features = extract_features(config, cohort, folder.cache, progress)
         columns = {roi: table.columns for roi, table in features.items()}
         candidates = build_candidates(config, cohort, folder.cache, columns)
-        models = fit_candidates(candidates, config, cohort, folder, progress)
+        models, diverged = fit_candidates(candidates, config, cohort, folder, progress)
         folder.keep_only(models)  # models/ and stages/ describe this run only
         comparison = compare_models(models, candidates, config, cohort, folder, progress)
-        return render_study(models, comparison, config, cohort, reproducibility, folder.path)
+        runs = {"diverged": diverged}
+        return render_study(models, comparison, config, cohort, reproducibility, folder.path, runs)
 
 
 def _log_cohort(cohort, reproducibility):
@@ -127,13 +130,16 @@ def extract_features(config, cohort, cache, progress):
     """Each ROI strategy's radiomics features of every case (``{roi: DataFrame}``), cached.
 
     Extraction learns nothing from the data, so extracting every case once here, before
-    the folds, leaks nothing: the models' own extraction steps then read the cache.
+    the folds, leaks nothing: the models' own extraction steps then read the cache. Image
+    preprocessing may learn (Nyul's landmarks), so it is fitted on the training cohort only,
+    as the refitted models' is: their extraction then reads these cached features.
     """
+    cases, preprocess = cohort.cases, preprocessing_steps(config, cache)
+    if preprocess and config.feature_rois:
+        cases = Pipeline(preprocess).fit(cases.loc[cohort.train_ids]).transform(cases)
     rois = config.feature_rois
     bar = tqdm(rois, desc="radiomics features", disable=not progress)
     return {
-        roi: study_extractor(config, roi, cache)
-        .set_output(transform="pandas")
-        .fit_transform(cohort.cases)
+        roi: study_extractor(config, roi, cache).set_output(transform="pandas").fit_transform(cases)
         for roi in bar
     }

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .._cache import file_digest
 from ._comparison import comparison_table, repeated_cv_aucs, repeated_splits
 from ._config import fingerprint
+from ._cv import FoldDivergedError
 from ._fit import UncomputableMetricWarning, fit_and_predict
 from ._handover import export_stage, model_folder
 from ._outputs import best_per_roi
@@ -78,12 +79,21 @@ def _log_groups(config, groups):
 
 
 def fit_candidates(candidates, config, cohort, folder, progress):
-    """Every candidate tuned, refitted, scored and handed over: ``{name: FittedModel}``."""
+    """Every candidate tuned, refitted, scored and handed over.
+
+    Returns
+    -------
+    models : dict of str to FittedModel
+        The candidates that were fitted.
+    diverged : list of dict
+        One ``results.json["diverged"]`` entry per candidate whose network diverged (in a
+        CV fold or the refit): not scored, not handed over; the others go on.
+    """
     _log_groups(config, cohort.groups)
     data_key = _data_key(config, cohort)
     settings = {k: v for k, v in config.to_dict().items() if k != "comparison"}
     train, test = cohort.train_ids, cohort.test_ids
-    models = {}
+    models, diverged = {}, []
     bar = tqdm(candidates, desc="models", unit="model", disable=not progress)
     for candidate in bar:
         bar.set_postfix_str(candidate.name)
@@ -106,14 +116,20 @@ def fit_candidates(candidates, config, cohort, folder, progress):
         estimator = candidate.estimator
         what = _described(estimator, folder)
         key = fingerprint(candidate.name, settings, what, candidate.grid, data_key)
-        stage = folder.store.get_or_run(candidate.name, key, compute)
+        try:
+            stage = folder.store.get_or_run(candidate.name, key, compute)
+        except FoldDivergedError as error:
+            name, fold = candidate.name, error.fold
+            logger.warning("model %s diverged in fold %s: %s", name, fold, error.error)
+            diverged.append(error.record(candidate.name))
+            continue
         model = FittedModel.from_stage(candidate, stage)
         model = model.replace(model_file=str(folder.store.path(candidate.name)))
         export_stage(model_folder(folder.path, candidate.name), model, config, cohort, key)
         logger.info("model %s: threshold %.3f", candidate.name, model.threshold)
         _warn_uncomputable(model, cohort.groups)
         models[candidate.name] = model
-    return models
+    return models, diverged
 
 
 def compare_models(models, candidates, config, cohort, folder, progress):
@@ -145,11 +161,14 @@ def compare_models(models, candidates, config, cohort, folder, progress):
         settings = config.to_dict()
         what = _described(candidate.estimator, folder)
         key = fingerprint("comparison", name, settings, what, params, data_key)
-        aucs[name] = folder.store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+        try:
+            aucs[name] = folder.store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+        except FoldDivergedError as error:  # its study fit converged; this split did not
+            logger.warning("comparison: model %s diverged in split %s; left out", name, error.fold)
     logger.info(
         "comparison: %d models x %d splits in %.1f s",
         len(names),
         len(splits),
         time.perf_counter() - started,
     )
-    return comparison_table(aucs, splits)
+    return comparison_table(aucs, splits) if len(aucs) >= 2 else None
