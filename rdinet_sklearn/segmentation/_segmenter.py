@@ -395,17 +395,17 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             cached_fit = resolve_memory(self.memory).cache(
                 fit_network, ignore=["images", "masks", "rows", "columns"]
             )
-            result = cached_fit(
-                digests,
-                self.structures_,
-                settings,
-                seed,
-                images=list(used[self.image_column]),
-                masks=list(used[self.mask_column]),
-                rows=list(used.index),
-                columns=(self.image_column, self.mask_column),
-            )
-            self.epoch_seconds_ = list(result["epoch_seconds"])
+            args = (digests, self.structures_, settings, seed)
+            kwargs = {
+                "images": list(used[self.image_column]),
+                "masks": list(used[self.mask_column]),
+                "rows": list(used.index),
+                "columns": (self.image_column, self.mask_column),
+            }
+            trained = not cached_fit.check_call_in_cache(*args, **kwargs)
+            result = cached_fit(*args, **kwargs)
+            if trained:
+                self.epoch_seconds_ = list(result["epoch_seconds"])
             _NETWORKS.put(key, result)
         self.network_state_ = result["state"]
         self.box_ = Box.from_dict(result["box"])
