@@ -282,3 +282,29 @@ def test_real_mri_masks_load_on_the_image_grid(tmp_path):
         np.testing.assert_allclose(mask.GetOrigin(), image.GetOrigin(), atol=1e-4)
         np.testing.assert_allclose(mask.GetDirection(), image.GetDirection(), atol=1e-6)
         assert set(np.unique(sitk.GetArrayFromImage(mask))) <= {0, 1}
+
+
+@pytest.mark.slow
+def test_issue_snippet_automatic_masks_in_cross_validation(tmp_path, monkeypatch):
+    # The issue's "Must work as written" snippet, names and parameters unchanged.
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    from rdinet_sklearn import LassoSelector, RadiomicsExtractor, ROISegmenter, TTestSelector
+    from rdinet_sklearn.datasets import make_ted_cohort
+
+    monkeypatch.chdir(tmp_path)
+    cases, y = make_ted_cohort(n_patients=60, out_dir="cohort", random_state=0)
+    auto = make_pipeline(
+        ROISegmenter(labels={"MR": 3, "LR": 4}, max_epochs=20, random_state=0),
+        RadiomicsExtractor(roi=("MR", "LR")),
+        TTestSelector(alpha=0.05),
+        LassoSelector(),
+        SVC(),
+    )
+    scores = cross_val_score(
+        auto, cases, y, cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring="roc_auc"
+    )
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+    assert np.mean(scores) > 0.5  # the planted MR+LR signal survives automatic masks

@@ -23,8 +23,10 @@ class SegmenterWeightsError(RdinetInputError):
     --------
     >>> from rdinet_sklearn import ROISegmenter
     >>> from rdinet_sklearn.segmentation import SegmenterWeightsError
+    >>> import pandas as pd
+    >>> cases = pd.DataFrame({"image": ["P1.nii.gz"]}, index=["P1"])
     >>> try:
-    ...     ROISegmenter(weights="no/such/unet.pt").fit(None)
+    ...     ROISegmenter(weights="no/such/unet.pt").fit(cases)
     ... except SegmenterWeightsError as err:
     ...     print(err)
     ROISegmenter: weights file 'no/such/unet.pt' not found
