@@ -21,6 +21,7 @@ import argparse
 import resource
 import tempfile
 import time
+import warnings
 
 import numpy as np
 import SimpleITK as sitk
@@ -32,6 +33,9 @@ from rdinet_sklearn import ROISegmenter
 from rdinet_sklearn.datasets import make_ted_cohort
 
 STRUCTURES = {"IR": 1, "SR": 2, "MR": 3, "LR": 4}
+
+# MONAI's Hausdorff distance passes a deprecated argument to its own helper (MONAI 1.5/1.6)
+warnings.filterwarnings("ignore", category=FutureWarning, module="monai")
 
 
 def _ints(text):
