@@ -45,6 +45,19 @@ def build_network(n_classes, channels):
     )
 
 
+INTENSITY_JITTER = 0.1
+"""SD of the random log-gain and offset applied to each training volume (z-score units)."""
+
+
+def _jitter_intensity(x, generator):
+    """Random gain and offset per volume: muscles' signal varies with disease and scanner,
+    and a network trained on few patients should not learn their exact brightness."""
+    n = len(x)
+    gain = torch.exp(INTENSITY_JITTER * torch.randn(n, 1, 1, 1, 1, generator=generator))
+    offset = INTENSITY_JITTER * torch.randn(n, 1, 1, 1, 1, generator=generator)
+    return x * gain + offset
+
+
 def train_network(volumes, targets, *, n_classes, settings, seed):
     """Train a fresh network on grid volumes and class maps; return its state (numpy).
 
@@ -91,7 +104,8 @@ def train_network(volumes, targets, *, n_classes, settings, seed):
         for epoch in range(settings["max_epochs"]):
             start = time.perf_counter()
             for batch in torch.randperm(len(x_all), generator=order).split(settings["batch_size"]):
-                x, y = x_all[batch].to(device), y_all[batch].to(device)
+                x = _jitter_intensity(x_all[batch], order).to(device)
+                y = y_all[batch].to(device)
                 optimizer.zero_grad()
                 with precision._autocast(training=True):
                     loss = loss_function(network(x).float(), y)
