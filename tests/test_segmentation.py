@@ -308,3 +308,16 @@ def test_issue_snippet_automatic_masks_in_cross_validation(tmp_path, monkeypatch
     )
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
     assert np.mean(scores) > 0.5  # the planted MR+LR signal survives automatic masks
+
+
+def test_saved_model_file_predicts_the_same_masks(fitted, tmp_path):
+    from rdinet_sklearn import io
+
+    segmenter, cases = fitted
+    path = io.save(segmenter, tmp_path / "segmenter.rdinet")
+    loaded = io.load(path)
+    assert loaded.fingerprint_ == segmenter.fingerprint_ and loaded.box_ == segmenter.box_
+    expected = segmenter.transform(cases.iloc[[19]])["mask"].iloc[0]
+    predicted = loaded.set_params(memory=str(tmp_path)).transform(cases.iloc[[19]])
+    assert predicted["mask"].iloc[0] != expected  # written again, under the new memory
+    np.testing.assert_array_equal(_labels(predicted["mask"].iloc[0]), _labels(expected))

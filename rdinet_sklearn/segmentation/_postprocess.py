@@ -1,4 +1,4 @@
-"""Clean-up of a predicted label map: keep the largest components, measure, flag tiny ones.
+"""Clean-up of a predicted label map: keep the largest connected components per structure.
 
 Connected components come from :func:`scipy.ndimage.label` (MONAI's
 ``KeepLargestConnectedComponent`` needs scikit-image or cuCIM, neither a dependency here).
@@ -40,8 +40,3 @@ def keep_largest_components(classes, n_classes, keep):
         kept = np.argsort(sizes)[::-1][:keep] + 1
         cleaned[(components > 0) & ~np.isin(components, kept)] = 0
     return cleaned
-
-
-def small_structures(volumes, min_volume):
-    """Structures whose volume is below ``min_volume`` (mm^3), as ``"MR (3.1 mm3)"`` texts."""
-    return [f"{name} ({volume:.1f} mm3)" for name, volume in volumes.items() if volume < min_volume]

@@ -25,12 +25,10 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._atomic import atomic_path
 from .._cache import LRUCache, case_file_digest, resolve_memory
 from .._cases import DEFAULT_LABELS, read_case_table
 from .._imaging import label_array, read_image
@@ -38,9 +36,10 @@ from .._paths import path_inside, safe_filename
 from .._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from .._versions import _VersionStampMixin
 from ..exceptions import RdinetInputError
-from ._grid import Box, crop_grid, from_grid, learn_box, orientation_code, reorient, to_grid
-from ._postprocess import keep_largest_components, small_structures
-from ._training import fit_network, foreground, normalised
+from ..nn._skorch_adapter import resolve_device
+from ._grid import Box, learn_box, orientation_code
+from ._predict import predict_label_map, small_structures, write_label_map
+from ._training import fit_network, foreground
 from ._weights import SegmenterWeightsError, check_saved, load_weights, save_weights
 
 _NETWORKS = LRUCache(max_entries=8)
@@ -64,21 +63,6 @@ def _default_mask_folder():
         _MASK_FOLDER["path"] = tempfile.mkdtemp(prefix="rdinet-masks-")
         atexit.register(shutil.rmtree, _MASK_FOLDER["path"], True)
     return _MASK_FOLDER["path"]
-
-
-def _write_atomically(image, path):
-    """Write a compressed NIfTI so that no reader ever sees half of it.
-
-    ITK picks the writer by the file's extension, so the image is staged as
-    ``<temporary>.nii.gz`` and renamed to the temporary that :func:`atomic_path` then renames.
-    """
-    with atomic_path(path) as partial:
-        staged = partial.with_name(partial.name + ".nii.gz")
-        try:
-            sitk.WriteImage(image, str(staged), True)
-            os.replace(staged, partial)
-        finally:
-            staged.unlink(missing_ok=True)
 
 
 def _fingerprint(state, box, extra):
@@ -331,8 +315,6 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _autocast_check(self):
-        from ..nn._skorch_adapter import resolve_device
-
         if self.precision == "fp16" and resolve_device(self.device) == "cpu":
             raise ValueError(
                 "ROISegmenter(precision='fp16') trains on CUDA only (fp16 gradients need a "
@@ -466,7 +448,6 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         return learn_box(masks, orientation)
 
     def _network(self, path=None):
-        from ..nn._skorch_adapter import resolve_device
         from ._network import load_network
 
         try:
@@ -516,6 +497,12 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         table = read_case_table(X)
         self._check_columns(table, [self.image_column])
         folder = self._mask_folder()
+        settings = {
+            **self._settings(),
+            "device": resolve_device(self.device),
+            "label_values": list(self.structures_.values()),
+            "keep_components": int(self.keep_components),
+        }
         network, paths, flags = None, [], []
         for row, entry in table.iterrows():
             image_path = entry[self.image_column]
@@ -523,9 +510,12 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             path = path_inside(folder, f"{safe_filename(row)}-{digest[:12]}.nii.gz")
             if not path.exists():
                 network = network or self._network()
-                self._predict_case(network, image_path, path, row=row)
+                image = read_image(image_path, row=row, column=self.image_column)
+                where = {"row": row, "column": self.image_column, "path": image_path}
+                labels = predict_label_map(network, image, self.box_, settings, where=where)
+                write_label_map(labels, path)
             paths.append(str(path))
-            flags.append(self._flag(path))
+            flags.append(", ".join(small_structures(path, self.structures_, self.min_volume)))
         out = table.copy()
         if self.mask_column in table.columns:
             out[self.manual_mask_column] = table[self.mask_column]
@@ -541,42 +531,6 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return out
-
-    def _predict_case(self, network, image_path, path, *, row):
-        from ..nn._skorch_adapter import resolve_device
-        from ._network import predict_probabilities
-
-        image = read_image(image_path, row=row, column=self.image_column)
-        oriented = reorient(image, self.box_.orientation)
-        grid = crop_grid(
-            oriented,
-            self.box_,
-            grid_size=self._settings()["grid_size"],
-            margin=self.margin,
-            row=row,
-            column=self.image_column,
-            path=image_path,
-        )
-        volume = normalised(
-            to_grid(oriented, grid), row=row, column=self.image_column, path=image_path
-        )
-        probabilities = predict_probabilities(
-            network, volume, device=resolve_device(self.device), precision=self.precision
-        )
-        classes = keep_largest_components(
-            from_grid(probabilities, grid, image), len(self.structures_) + 1, self.keep_components
-        )
-        values = np.array([0, *self.structures_.values()], dtype=np.uint8)
-        labels = sitk.GetImageFromArray(values[classes])
-        labels.CopyInformation(image)
-        _write_atomically(labels, path)
-
-    def _flag(self, path):
-        mask = sitk.ReadImage(str(path))
-        voxel = float(np.prod(mask.GetSpacing()))
-        counts = np.bincount(sitk.GetArrayViewFromImage(mask).ravel(), minlength=256)
-        volumes = {name: counts[value] * voxel for name, value in self.structures_.items()}
-        return ", ".join(small_structures(volumes, self.min_volume))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
