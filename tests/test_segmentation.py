@@ -321,3 +321,38 @@ def test_saved_model_file_predicts_the_same_masks(fitted, tmp_path):
     predicted = loaded.set_params(memory=str(tmp_path)).transform(cases.iloc[[19]])
     assert predicted["mask"].iloc[0] != expected  # written again, under the new memory
     np.testing.assert_array_equal(_labels(predicted["mask"].iloc[0]), _labels(expected))
+
+
+def test_grid_search_trains_one_segmenter_per_training_fold(small_cohort, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from rdinet_sklearn import RadiomicsExtractor
+    from rdinet_sklearn.segmentation import _segmenter
+
+    trained = []
+
+    def counting_fit_network(case_digests, *args, **kwargs):
+        trained.append(tuple(case_digests))
+        return fit_network(case_digests, *args, **kwargs)
+
+    fit_network = _segmenter.fit_network
+    monkeypatch.setattr(_segmenter, "fit_network", counting_fit_network)
+    _NETWORKS.clear()
+    cases, y = small_cohort
+    pipeline = make_pipeline(
+        ROISegmenter(**SMALL),
+        RadiomicsExtractor(
+            ("MR", "LR"),
+            params={"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean"]}},
+            progress=False,
+        ),
+        LogisticRegression(),
+    )
+    search = GridSearchCV(pipeline, {"logisticregression__C": [0.1, 1.0, 10.0]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallStructureWarning)
+        search.fit(cases.iloc[:12], y.iloc[:12])
+    # 2 folds x 3 candidates share 2 trainings; the refit on all 12 cases is the third
+    assert len(trained) == 3 and len(set(trained)) == 3
