@@ -368,14 +368,14 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             )
             for r, e in used.iterrows()
         ]
-        settings = self._settings()
+        # the device is not part of the key: a network trained on a GPU serves a CPU too
+        settings = {k: v for k, v in self._settings().items() if k != "device"}
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        key_settings = {k: v for k, v in settings.items() if k != "device"}
-        key = (tuple(digests), tuple(self.structures_.items()), repr(key_settings), seed)
+        key = (tuple(digests), tuple(self.structures_.items()), repr(settings), seed)
         result = _NETWORKS.get(key)
         if result is None:
             cached_fit = resolve_memory(self.memory).cache(
-                fit_network, ignore=["images", "masks", "rows", "columns"]
+                fit_network, ignore=["images", "masks", "rows", "columns", "device"]
             )
             args = (digests, self.structures_, settings, seed)
             kwargs = {
@@ -383,6 +383,7 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 "masks": list(used[self.mask_column]),
                 "rows": list(used.index),
                 "columns": (self.image_column, self.mask_column),
+                "device": self.device,
             }
             trained = not cached_fit.check_call_in_cache(*args, **kwargs)
             result = cached_fit(*args, **kwargs)

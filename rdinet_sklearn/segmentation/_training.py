@@ -46,7 +46,7 @@ def _read_pair(image_path, mask_path, *, row, columns):
     return image, mask
 
 
-def fit_network(case_digests, structures, settings, seed, *, images, masks, rows, columns):
+def fit_network(case_digests, structures, settings, seed, *, images, masks, rows, columns, device):
     """Learn the box and train the network on the cases; cache key: all but the keywords.
 
     Parameters
@@ -57,13 +57,15 @@ def fit_network(case_digests, structures, settings, seed, *, images, masks, rows
         Structure names to label values, in class order.
     settings : dict
         ``grid_size``, ``margin`` and the training settings of
-        :func:`._network.train_network`.
+        :func:`._network.train_network` but ``device``.
     seed : int
         Training seed.
     images, masks, rows : list
         Each case's image path, mask path and case-table row.
     columns : tuple of 2 str
         The image and mask columns, for error messages.
+    device : str
+        Torch device to train on (``"auto"``: a GPU when visible).
 
     Returns
     -------
@@ -97,7 +99,7 @@ def fit_network(case_digests, structures, settings, seed, *, images, masks, rows
         np.stack(volumes),
         np.stack(targets),
         n_classes=len(structures) + 1,
-        settings=settings,
+        settings={**settings, "device": device},
         seed=seed,
     )
     return {"state": state, "box": box.as_dict(), "epoch_seconds": epoch_seconds}
