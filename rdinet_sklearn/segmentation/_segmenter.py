@@ -151,7 +151,8 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
     grid. The network's class probabilities are resampled back onto the image's own grid
     (linear, background outside the box), the most probable class is taken, and each
     structure keeps its ``keep_components`` largest face-connected components. Training
-    minimises Dice + cross-entropy (MONAI's ``DiceCELoss``) with Adam. Images whose field of
+    minimises Dice + cross-entropy (MONAI's ``DiceCELoss``) with Adam, each training volume
+    under a random intensity gain and offset. Images whose field of
     view differs from every training image's by more than a factor 1.5 on an axis are
     refused by name. Training patients whose manual mask lacks a structure are left out,
     with a :class:`MissingStructureWarning` naming them.
