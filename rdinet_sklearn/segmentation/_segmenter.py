@@ -526,9 +526,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             out[self.flag_column] = flags
         flagged = [f"row {r!r}: {f}" for r, f in zip(table.index, flags, strict=True) if f]
         if flagged:
+            where = f" (flagged in {self.flag_column!r})" if self.flag_column else ""
             warnings.warn(
-                f"ROISegmenter: predicted structures below min_volume={self.min_volume} mm3 "
-                f"(flagged in {self.flag_column!r}): {'; '.join(flagged)}",
+                f"ROISegmenter: predicted structures below min_volume={self.min_volume} "
+                f"mm3{where}: {'; '.join(flagged)}",
                 SmallStructureWarning,
                 stacklevel=2,
             )
