@@ -144,7 +144,10 @@ def _without(cases, rows, value, folder):
 def test_structure_missing_for_some_patients_warns_and_trains_on_the_rest(small_cohort, tmp_path):
     cases, _ = small_cohort
     cases = _without(cases.iloc[:8], ["TED002", "TED005"], 3, tmp_path)
-    with pytest.warns(MissingStructureWarning, match=r"6 of 8.*'TED002' lacks MR.*'TED005'"):
+    with pytest.warns(
+        MissingStructureWarning,
+        match=r"6 of 8.*'TED002' lacks MR \(.*TED002_mask.nii.gz\).*'TED005'",
+    ):
         segmenter = ROISegmenter(**TINY).fit(cases)
     assert "TED002" not in segmenter.training_rows_ and len(segmenter.training_rows_) == 6
 
@@ -152,7 +155,7 @@ def test_structure_missing_for_some_patients_warns_and_trains_on_the_rest(small_
 def test_structure_missing_for_every_patient_is_refused_by_name(small_cohort, tmp_path):
     cases, _ = small_cohort
     cases = _without(cases.iloc[:2], ["TED001", "TED002"], 4, tmp_path)
-    with pytest.raises(RdinetInputError, match=r"'TED001' lacks LR; row 'TED002' lacks LR"):
+    with pytest.raises(RdinetInputError, match=r"'TED001' lacks LR \(.*\); row 'TED002' lacks LR"):
         ROISegmenter(**TINY).fit(cases)
 
 

@@ -340,10 +340,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             mask = read_image(path, row=row, column=self.mask_column)
             present = set(np.unique(label_array(mask, row=row, path=path)).tolist())
             absent = [name for name, value in structures.items() if value not in present]
-            (incomplete.append((row, absent)) if absent else complete.append(row))
+            (incomplete.append((row, path, absent)) if absent else complete.append(row))
         if incomplete:
             listing = "; ".join(
-                f"row {row!r} lacks {', '.join(names)}" for row, names in incomplete
+                f"row {row!r} lacks {', '.join(names)} ({path})" for row, path, names in incomplete
             )
             if not complete:
                 raise RdinetInputError(
