@@ -17,6 +17,10 @@
 # 3. One `paper`-preset study on one ROI (MR+LR, radiomics and deep) with the deep models'
 #    least CV (2 folds), 147 synthetic patients, 100 epochs (benchmarks/bench_paper_cpu.py
 #    on cuda): its wall time, per stage.
+# 4. The ROI segmenter (issue 29) at the paper size: one fold of 5 on 147 synthetic patients
+#    (117 training), grid 32x96x192, UNet channels 16-128, $SEG_EPOCHS epochs (default 50)
+#    (benchmarks/bench_segmentation.py): fit time, s/epoch, inference s/case, out-of-fold
+#    Dice/HD95 per structure, peak CUDA memory. Run before the study, within 150 s.
 # Each step runs under `timeout`, inside an overall budget (GPU_CHECK_BUDGET, 470 s); a step
 # that runs out is reported as such, with what it had reached. Without a GPU the same steps
 # run their CPU path at tiny sizes (gpu_throughput.py --tiny, a 20-patient study at 1 epoch)
@@ -71,6 +75,9 @@ if "$PY" -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/
     EAGER_S=60 COMPILED_S=110
     STUDY=(--device cuda --max-epochs "$EPOCHS" --study-patients 147 --set "n_jobs=$(nproc)")
     STUDY_LABEL="paper study, MR+LR, 147 patients, $EPOCHS epochs, deep CV 2 folds"
+    SEGMENTATION=(--device cuda --n-patients 147 --folds 5 --max-folds 1
+        --epochs "${SEG_EPOCHS:-50}" --grid 32,96,192 --channels 16,32,64,128)
+    SEG_LABEL="segmenter, 147 patients, 1 of 5 folds, grid 32x96x192, ${SEG_EPOCHS:-50} epochs"
 else
     GPU=
     HEADER="no GPU: CPU path at tiny sizes (a check of the path, not a GPU measurement)"
@@ -79,6 +86,9 @@ else
     STUDY=(--device cpu --n-patients 20 --study-patients 20 --max-epochs 1 --set cv_folds=2
         --set deep.widen_factor=0.125)
     STUDY_LABEL="paper study, MR+LR, 20 patients, 1 epoch, width 1/8 (CPU)"
+    SEGMENTATION=(--device cpu --n-patients 12 --shape 8,48,96 --folds 3 --max-folds 1
+        --epochs 1 --grid 8,16,32 --channels 4,8)
+    SEG_LABEL="segmenter, 12 patients at 8x48x96, 1 fold, 1 epoch (CPU)"
 fi
 echo "$HEADER; python $PY; setup ${SETUP_S} s; logs in $LOG"
 
@@ -118,6 +128,17 @@ done
 grep -h -m1 "^forward GFLOP" "$LOG"/throughput_resnet_no.log "$LOG"/throughput_rdinet_no.log \
     2>/dev/null | sed 's/^/  /'
 
+seconds=$(limit 150)
+echo "-- $SEG_LABEL (timeout ${seconds} s)"
+timeout "$seconds" "$PY" benchmarks/bench_segmentation.py "${SEGMENTATION[@]}" \
+    >"$LOG/segmentation.log" 2>&1
+rc=$?
+case $rc in
+    0) SEG_RESULT="finished" ;;
+    124) SEG_RESULT="timed out after ${seconds} s" ;;
+    *) SEG_RESULT="failed (exit $rc); see $LOG/segmentation.log" ;;
+esac
+
 seconds=$(limit 470)
 echo "-- $STUDY_LABEL (timeout ${seconds} s)"
 study_start=$SECONDS
@@ -151,6 +172,8 @@ printf '%s\n' "${LOSSES[@]}"
 echo "$STUDY_LABEL: $STUDY_RESULT"
 grep -E ' s +[0-9.]+ GiB$|fitting and predicting|^ +(the rest|total)|^(peak RSS|volume cache|ResNet forward)' \
     "$LOG/study.log" | sed 's/^/  /'
+echo "$SEG_LABEL: $SEG_RESULT"
+grep -vE '^cohort:|^grid ' "$LOG/segmentation.log" | grep -v Warning | sed 's/^/  /'
 echo "whole check: $((SECONDS - START)) s (budget ${BUDGET} s)"
 if [ "$DIVERGED" -ne 0 ]; then
     echo "FAILED: a bf16 training loss was not finite (see the loss lines above)"

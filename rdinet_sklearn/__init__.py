@@ -5,7 +5,8 @@ Every step of the RDINet study is an estimator that composes into scikit-learn p
 :class:`ReproducibilityFilter` (or :class:`PerturbationReproducibilityFilter` for a single
 rater), :class:`TTestSelector` and :class:`LassoSelector`, the ROI
 cropper :class:`VolumeCropper`, and the networks :class:`ResNet50Classifier` and
-:class:`RDINetClassifier`. See :func:`validate_case_table` for the case-table contract.
+:class:`RDINetClassifier`, and the trainable segmenter :class:`ROISegmenter` (predicted
+masks in place of manual ones). See :func:`validate_case_table` for the case-table contract.
 """
 
 from ._lazy import attach
@@ -32,6 +33,7 @@ __getattr__, __dir__, __all__ = attach(
         ".harmonization": ["ComBatHarmonizer"],
         ".nn": ["RDINetClassifier", "ResNet50Classifier"],
         ".radiomics": ["RadiomicsExtractor"],
+        ".segmentation": ["ROISegmenter"],
         ".selection": [
             "LassoSelector",
             "PerturbationReproducibilityFilter",
@@ -53,6 +55,7 @@ __getattr__, __dir__, __all__ = attach(
         "radiomics",
         "report",
         "reporting",
+        "segmentation",
         "selection",
         "study",
         "volumes",

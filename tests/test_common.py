@@ -8,20 +8,20 @@ fallback (:class:`~rdinet_sklearn.selection.SelectionFallbackWarning`).
 
 Case-table estimators
 ---------------------
-:class:`RadiomicsExtractor`, :class:`VolumeCropper`, :class:`ResNet50Classifier` and
-:class:`RDINetClassifier` read the image files a case table names, while the checks send
-numeric arrays. They are checked through :class:`OnArrays`, a test-only adapter mixed in
-front of the estimator: its ``fit``, ``predict``, ``predict_proba``, ``transform`` and
-``score`` validate the array as scikit-learn does (``validate_data``: 2-D, numeric, finite,
-``n_features_in_``), write one synthetic case per distinct row (an image whose intensities
-mix fixed random patterns weighted by the row's values, and one label map with both orbits'
-MR and LR), and call the estimator's own method on that case table (for RDINet the row's
-values are also its tabular columns). Nothing else changes: same parameters, same fitting,
-and tags that say what the adapted estimator takes (2-D arrays). So the checks exercise the
-estimators' own contract on real files: cloning, parameters untouched by ``fit``, pickling,
-repeatable fits, sample-order and subset invariance, unfitted errors, target checks, output
-shapes. Case-table validation itself is tested on case tables (test_bad_inputs.py,
-test_fuzz.py).
+:class:`RadiomicsExtractor`, :class:`VolumeCropper`, :class:`ROISegmenter`,
+:class:`ResNet50Classifier` and :class:`RDINetClassifier` read the image files a case table
+names, while the checks send numeric arrays. They are checked through :class:`OnArrays`, a
+test-only adapter mixed in front of the estimator: its ``fit``, ``predict``,
+``predict_proba``, ``transform`` and ``score`` validate the array as scikit-learn does
+(``validate_data``: 2-D, numeric, finite, ``n_features_in_``), write one synthetic case per
+distinct row (an image whose intensities mix fixed random patterns weighted by the row's
+values, and one label map with both orbits' MR and LR), and call the estimator's own method
+on that case table (for RDINet the row's values are also its tabular columns). Nothing else
+changes: same parameters, same fitting, and tags that say what the adapted estimator takes
+(2-D arrays). So the checks exercise the estimators' own contract on real files: cloning,
+parameters untouched by ``fit``, pickling, repeatable fits, sample-order and subset
+invariance, unfitted errors, target checks, output shapes. Case-table validation itself is
+tested on case tables (test_bad_inputs.py, test_fuzz.py).
 
 :class:`ComBatHarmonizer` reads each sample's batch from a column of X; the checks' arrays have
 none, so :class:`FirstColumnBatches` derives one (first column above its fitted median) and
@@ -53,6 +53,7 @@ from rdinet_sklearn.preprocessing import (
     Resegmenter,
 )
 from rdinet_sklearn.radiomics import RadiomicsExtractor
+from rdinet_sklearn.segmentation import ROISegmenter
 from rdinet_sklearn.selection import (
     LassoSelector,
     PerturbationReproducibilityFilter,
@@ -201,6 +202,28 @@ class ResegmenterOnArrays(PreprocessorOnArrays, Resegmenter):
     pass
 
 
+class SegmenterOnArrays(OnArrays, ROISegmenter):
+    """:class:`ROISegmenter` on arrays; its output case table is summed up as numbers.
+
+    The checks compare transform outputs numerically, and the segmenter's output is a case
+    table pointing at the predicted label maps: each row becomes the voxel count of every
+    structure in its predicted map, so equal outputs mean equal masks.
+    """
+
+    def transform(self, X):
+        table = super().transform(X)
+        return np.array(
+            [
+                [
+                    np.sum(sitk.GetArrayFromImage(sitk.ReadImage(path)) == value)
+                    for value in self.structures_.values()
+                ]
+                for path in table["mask"]
+            ],
+            dtype=np.float64,
+        )
+
+
 class ResNetOnArrays(ClassifierOnArrays, ResNet50Classifier):
     pass
 
@@ -289,6 +312,15 @@ ESTIMATORS = [
     # The default out_dir (a fixed temp folder): a per-run folder in the repr would give each
     # pytest-xdist worker different test ids.
     ControlOnArrays("shuffled"),
+    # min_volume=0: a 1-epoch network's empty masks are expected here, not worth a warning
+    SegmenterOnArrays(
+        {"MR": 3, "LR": 4},
+        grid_size=(4, 8, 8),
+        channels=(2, 4),
+        max_epochs=1,
+        min_volume=0.0,
+        random_state=0,
+    ),
     ResNetOnArrays(**TINY_NET),
     RDINetOnArrays(**TINY_NET, k=1, d=8, tabular_hidden=8, mapping_hidden=8),
     FirstColumnBatches(),

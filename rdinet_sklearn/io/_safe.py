@@ -64,6 +64,8 @@ TRUSTED_TYPES = (
     "rdinet_sklearn.selection._reproducibility.PerturbationReproducibilityFilter",
     "rdinet_sklearn.selection._reproducibility.ReproducibilityFilter",
     "rdinet_sklearn.selection._ttest.TTestSelector",
+    "rdinet_sklearn.segmentation._grid.Box",
+    "rdinet_sklearn.segmentation._segmenter.ROISegmenter",
     "rdinet_sklearn.volumes._crop.VolumeCropper",
     "rdinet_sklearn._folds.ClassCountStratifiedKFold",
     "imblearn.pipeline.Pipeline",

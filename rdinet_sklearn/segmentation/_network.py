@@ -1,0 +1,137 @@
+"""The segmentation network: a MONAI UNet, trained by a plain torch loop, and its prediction.
+
+Why not skorch, as the classifiers: the segmenter trains inside a transformer's ``fit``,
+where the targets are label maps read from the case table rather than ``y``, and the trained
+weights must be a pure function of (training volumes, settings) so that joblib can cache
+them per training fold (see :mod:`._segmenter`). A skorch net's ``fit(X, y)`` contract,
+history and callbacks would add nothing here, so a short loop does the training; device
+resolution, mixed precision and seeding are the classifiers' own (:mod:`rdinet_sklearn.nn`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from monai.losses import DiceCELoss
+from monai.networks.nets import UNet
+
+from ..nn._base import _seeded_torch
+from ..nn._precision import _MixedPrecisionMixin
+from ..nn._skorch_adapter import resolve_device
+
+
+class _Precision(_MixedPrecisionMixin):
+    """The classifiers' autocast choice (``precision`` on a device) for a plain loop."""
+
+    def __init__(self, precision, device):
+        self.precision = precision
+        self.device = torch.device(device)
+
+    def _compute_device(self):
+        return self.device
+
+
+def build_network(n_classes, channels):
+    """A 3D UNet: one input channel, ``n_classes`` logits, strides of 2 between levels."""
+    return UNet(
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=n_classes,
+        channels=tuple(channels),
+        strides=(2,) * (len(channels) - 1),
+        num_res_units=1,
+    )
+
+
+INTENSITY_JITTER = 0.1
+"""SD of the random log-gain and offset applied to each training volume (z-score units)."""
+
+
+def _jitter_intensity(x, generator):
+    """Random gain and offset per volume: muscles' signal varies with disease and scanner,
+    and a network trained on few patients should not learn their exact brightness."""
+    n = len(x)
+    gain = torch.exp(INTENSITY_JITTER * torch.randn(n, 1, 1, 1, 1, generator=generator))
+    offset = INTENSITY_JITTER * torch.randn(n, 1, 1, 1, 1, generator=generator)
+    return x * gain + offset
+
+
+def train_network(volumes, targets, *, n_classes, settings, seed):
+    """Train a fresh network on grid volumes and class maps; return its state (numpy).
+
+    Parameters
+    ----------
+    volumes : ndarray of shape (n_cases, slices, rows, columns), float32
+        Normalised intensities on the segmenter's grid.
+    targets : ndarray of the same shape, int64
+        Class index per voxel (0 background, 1.. the structures in ``labels`` order).
+    n_classes : int
+        Background plus structures.
+    settings : dict
+        ``channels``, ``max_epochs``, ``lr``, ``batch_size``, ``device``, ``precision``.
+    seed : int
+        Seeds the initial weights and the batch order.
+
+    Returns
+    -------
+    state : dict of str to ndarray
+        The trained network's ``state_dict`` on the CPU, as numpy arrays.
+    epoch_seconds : list of float
+        Wall time of each epoch.
+
+    Raises
+    ------
+    FloatingPointError
+        If a batch's loss is not finite (the weights would be garbage from there on).
+    """
+    device = torch.device(resolve_device(settings["device"]))
+    precision = _Precision(settings["precision"], device)
+    precision._autocast_dtype(training=True)  # refuses fp16 without CUDA, before any work
+    scaler = torch.amp.GradScaler(
+        "cuda", enabled=precision._autocast_dtype(training=True) == torch.float16
+    )
+    with _seeded_torch(seed, device):
+        network = build_network(n_classes, settings["channels"]).to(device)
+        optimizer = torch.optim.Adam(network.parameters(), lr=settings["lr"])
+        loss_function = DiceCELoss(to_onehot_y=True, softmax=True)
+        x_all = torch.from_numpy(volumes[:, None]).float()
+        y_all = torch.from_numpy(targets[:, None]).long()
+        order = torch.Generator().manual_seed(seed)
+        network.train()
+        epoch_seconds = []
+        for epoch in range(settings["max_epochs"]):
+            start = time.perf_counter()
+            for batch in torch.randperm(len(x_all), generator=order).split(settings["batch_size"]):
+                x = _jitter_intensity(x_all[batch], order).to(device)
+                y = y_all[batch].to(device)
+                optimizer.zero_grad()
+                with precision._autocast(training=True):
+                    loss = loss_function(network(x).float(), y)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"ROISegmenter: the training loss became {loss.item()} at epoch "
+                        f"{epoch + 1}; lower lr (now {settings['lr']}) or use precision='fp32'"
+                    )
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            epoch_seconds.append(time.perf_counter() - start)
+    state = {name: value.detach().cpu().numpy() for name, value in network.state_dict().items()}
+    return state, epoch_seconds
+
+
+def load_network(state, n_classes, channels, device):
+    """A network in evaluation mode with ``state`` (numpy arrays) loaded, on ``device``."""
+    network = build_network(n_classes, channels)
+    network.load_state_dict({name: torch.as_tensor(value) for name, value in state.items()})
+    return network.to(device).eval()
+
+
+def predict_probabilities(network, volume, *, device, precision):
+    """Softmax class probabilities (n_classes, slices, rows, columns) of one grid volume."""
+    with torch.no_grad(), _Precision(precision, device)._autocast(training=False):
+        x = torch.from_numpy(volume[None, None]).float().to(device)
+        logits = network(x).float()
+    return torch.softmax(logits, dim=1)[0].cpu().numpy().astype(np.float32)

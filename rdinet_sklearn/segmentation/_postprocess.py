@@ -1,0 +1,42 @@
+"""Clean-up of a predicted label map: keep the largest connected components per structure.
+
+Connected components come from :func:`scipy.ndimage.label` (MONAI's
+``KeepLargestConnectedComponent`` needs scikit-image or cuCIM, neither a dependency here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+# Face-connected neighbours only (6 in 3D): voxels touching at an edge or a corner are
+# separate components, so two muscles that touch diagonally are not merged.
+_FACE_CONNECTED = ndimage.generate_binary_structure(3, 1)
+
+
+def keep_largest_components(classes, n_classes, keep):
+    """Per class 1..n_classes-1, keep the ``keep`` largest connected components.
+
+    Parameters
+    ----------
+    classes : ndarray of int, shape (z, y, x)
+        Class index per voxel; 0 is background.
+    n_classes : int
+        Background plus structures.
+    keep : int
+        Components kept per structure (2 for bilateral structures such as one muscle in
+        each orbit).
+
+    Returns
+    -------
+    cleaned : ndarray, same shape and dtype; dropped components become background.
+    """
+    cleaned = classes.copy()
+    for index in range(1, n_classes):
+        components, count = ndimage.label(classes == index, structure=_FACE_CONNECTED)
+        if count <= keep:
+            continue
+        sizes = np.bincount(components.ravel())[1:]
+        kept = np.argsort(sizes)[::-1][:keep] + 1
+        cleaned[(components > 0) & ~np.isin(components, kept)] = 0
+    return cleaned

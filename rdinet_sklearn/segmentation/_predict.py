@@ -1,0 +1,85 @@
+"""One case's predicted label map: grid in, probabilities, back onto the image, written.
+
+Also the minimum-volume check on a written map (:func:`small_structures`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import SimpleITK as sitk
+
+from .._atomic import atomic_path
+from ._grid import crop_grid, from_grid, reorient, to_grid
+from ._postprocess import keep_largest_components
+from ._training import normalised
+
+
+def predict_label_map(network, image, box, settings, *, where):
+    """The label map of ``image`` (its own grid), the segmenter's network and post-processing.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        In evaluation mode, on ``settings["device"]``.
+    image : SimpleITK.Image
+        Any orientation; reoriented to ``box.orientation`` for the network.
+    box : Box
+    settings : dict
+        ``grid_size``, ``margin``, ``label_values`` (in class order), ``keep_components``,
+        ``device`` (resolved) and ``precision``.
+    where : dict
+        ``row``, ``column`` and ``path`` of the image, for errors.
+
+    Returns
+    -------
+    labels : SimpleITK.Image
+        On ``image``'s grid, holding 0 and the label values.
+    """
+    from ._network import predict_probabilities
+
+    oriented = reorient(image, box.orientation)
+    grid = crop_grid(
+        oriented, box, grid_size=settings["grid_size"], margin=settings["margin"], **where
+    )
+    volume = normalised(to_grid(oriented, grid), **where)
+    probabilities = predict_probabilities(
+        network, volume, device=settings["device"], precision=settings["precision"]
+    )
+    values = np.array([0, *settings["label_values"]])
+    classes = keep_largest_components(
+        from_grid(probabilities, grid, image), len(values), settings["keep_components"]
+    )
+    dtype = np.uint8 if values.max() <= np.iinfo(np.uint8).max else np.uint16
+    labels = sitk.GetImageFromArray(values.astype(dtype)[classes])
+    labels.CopyInformation(image)
+    return labels
+
+
+def write_label_map(labels, path):
+    """Write a compressed NIfTI so that no reader ever sees half of it.
+
+    ITK picks the writer by the file's extension, so the map is staged as
+    ``<temporary>.nii.gz`` and renamed to the temporary that :func:`atomic_path` renames.
+    """
+    with atomic_path(path) as partial:
+        staged = partial.with_name(partial.name + ".nii.gz")
+        try:
+            sitk.WriteImage(labels, str(staged), True)
+            os.replace(staged, partial)
+        finally:
+            staged.unlink(missing_ok=True)
+
+
+def small_structures(path, structures, min_volume):
+    """Structures of the map at ``path`` below ``min_volume`` mm^3, as ``"MR (3.1 mm3)"``."""
+    mask = sitk.ReadImage(str(path))
+    voxel = float(np.prod(mask.GetSpacing()))
+    counts = np.bincount(sitk.GetArrayFromImage(mask).ravel())
+    small = []
+    for name, value in structures.items():
+        volume = (counts[value] if value < len(counts) else 0) * voxel
+        if volume < min_volume:
+            small.append(f"{name} ({volume:.1f} mm3)")
+    return small
