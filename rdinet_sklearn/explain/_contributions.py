@@ -28,6 +28,10 @@ DEFAULT_BACKGROUND = 20
 """Background rows: SHAP's cost grows linearly with them; 20 keeps the demo under a minute."""
 
 
+EXACT_MAX_FEATURES = 10
+"""Up to this many features shap's ``"auto"`` algorithm is exact (all coalitions)."""
+
+
 class ExplanationError(RdinetInputError):
     """A model cannot be explained as asked; the message names the model and the reason.
 
@@ -97,8 +101,11 @@ def _shap_values(predict, explained, background, random_state, max_evals):
 
     masker = shap.maskers.Independent(background, max_samples=len(background))
     explainer = shap.Explainer(predict, masker, algorithm="auto", seed=random_state)
-    # the permutation explainer needs one forward and one backward pass over the features
-    max_evals = max(max_evals, 2 * explained.shape[1] + 1)
+    # "auto" is exact up to 10 features, which needs every one of the 2**n coalitions; the
+    # permutation explainer beyond needs one forward and one backward pass over the features
+    n_features = explained.shape[1]
+    least = 2**n_features if n_features <= EXACT_MAX_FEATURES else 2 * n_features + 1
+    max_evals = max(max_evals, least)
     explanation = explainer(explained, max_evals=max_evals, silent=True)
     return np.asarray(explanation.values, dtype=float), float(np.ravel(explanation.base_values)[0])
 
