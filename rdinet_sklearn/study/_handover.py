@@ -34,6 +34,9 @@ from ._config import parse_roi
 CARD_FORMAT = "rdinet-sklearn-study-model"
 CARD_VERSION = 1
 SAFE_FILE, JOBLIB_FILE, CARD_FILE = "model.rdinet", "model.joblib", "model.json"
+BACKGROUND_FILE = "background.csv"
+BACKGROUND_ROWS = 20
+"""Seeded training rows of the explained features saved with a model, for ``--explain``."""
 
 
 class ModelFolderError(RdinetInputError):
@@ -157,15 +160,30 @@ def is_current(folder, fingerprint):
     return card.get("fingerprint") == fingerprint and all(f.is_file() for f in files)
 
 
-def write_model_folder(folder, model, card):
-    """Write the three files into a fresh folder, then move it into place (never half)."""
+def write_model_folder(folder, model, card, background=None):
+    """Write the files into a fresh folder, then move it into place (never half)."""
     from .. import io
 
     with atomic_folder(folder) as partial:
         io.save(model, partial / SAFE_FILE)
         joblib.dump(model, partial / JOBLIB_FILE)
+        if background is not None:
+            background.to_csv(partial / BACKGROUND_FILE)
         (partial / CARD_FILE).write_text(json.dumps(card, indent=2))
     return Path(folder)
+
+
+def explanation_background(estimator, cases, seed):
+    """:data:`BACKGROUND_ROWS` seeded training rows of ``estimator``'s explained features
+    (no image paths), or None for a model without named tabular inputs (a ResNet)."""
+    from ..explain import ExplanationError, explained_features
+
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(cases), min(BACKGROUND_ROWS, len(cases)), replace=False))
+    try:
+        return explained_features(estimator, cases.iloc[rows])
+    except ExplanationError:
+        return None
 
 
 def load_study_model(folder, *, use_joblib=False, allow_other_version=False):
@@ -238,4 +256,10 @@ def export_stage(folder, model, config, cohort, fingerprint):
         target=cohort.y.name,
         fingerprint=fingerprint,
     )
-    return write_model_folder(folder, estimator, card)
+    # the fitted study estimator (with its cache) reads the training rows' features
+    background = explanation_background(
+        model.estimator, cohort.cases.loc[cohort.train_ids], config.seed
+    )
+    if background is not None:
+        card["files"]["background"] = BACKGROUND_FILE
+    return write_model_folder(folder, estimator, card, background)
