@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import warnings
 
 import joblib
@@ -526,3 +527,26 @@ def test_leave_one_group_out_copes_with_a_one_class_group():
     settings = ComparisonSettings(repeats=5, folds=5, deep=False)
     splits = repeated_splits(y_train, settings, 0, groups)
     assert [np.unique(groups[v]).tolist() for _, v in splits] == [[0], [1], [2]]
+
+
+def test_an_explanation_that_cannot_run_names_the_model_and_the_report_is_still_written(
+    tiny_study, small_cohort, tmp_path
+):
+    _, out, config = tiny_study
+    cases, y = small_cohort
+    copy = tmp_path / "study"
+    shutil.copytree(out, copy)
+    zero = config.updated({"explain": {"tta_augmentations": 0, "bootstrap_resamples": 0}})
+    run_study(cases, y, config=zero, out=copy, progress=False)
+    assert "reused" in (copy / "study.log").read_text()  # explain settings refit nothing
+    problems = pd.read_csv(copy / "tables" / "uncertainty_not_computed.csv")
+    deep = ["ResNet MR+LR", "RDINet MR+LR", "RDINet+clinical MR+LR"]
+    assert problems["model"].tolist() == ["Radiomics MR+LR LOGREG", *deep]
+    for model, reason in problems.itertuples(index=False):
+        assert reason.startswith(f"model {model!r}: ")
+        assert "must be an integer of at least 2" in reason and "got 0" in reason
+    report = (copy / "report.html").read_text()
+    assert "<h2>Uncertainty</h2>" in report and "Uncertainty: not computed" in report
+    assert "<h2>Feature contributions</h2>" in report and (copy / "tripod_ai.md").is_file()
+    predictions = pd.read_csv(copy / "tables" / "predictions.csv")
+    assert "proba_spread" not in predictions.columns
