@@ -541,7 +541,8 @@ def test_an_explanation_that_cannot_run_names_the_model_and_the_report_is_still_
     assert "reused" in (copy / "study.log").read_text()  # explain settings refit nothing
     problems = pd.read_csv(copy / "tables" / "uncertainty_not_computed.csv")
     deep = ["ResNet MR+LR", "RDINet MR+LR", "RDINet+clinical MR+LR"]
-    assert problems["model"].tolist() == ["Radiomics MR+LR LOGREG", *deep]
+    best_radiomics, *others = problems["model"].tolist()  # the headline models
+    assert best_radiomics.startswith("Radiomics ") and others == deep
     for model, reason in problems.itertuples(index=False):
         assert reason.startswith(f"model {model!r}: ")
         assert "must be an integer of at least 2" in reason and "got 0" in reason
