@@ -67,8 +67,15 @@ def test_study_writes_every_deliverable(tiny_study):
         assert (out / name).is_file(), name
     assert {"table_1.csv", "table_2.csv", "delong_tests.csv"} <= set(os.listdir(out / "tables"))
     figures = sorted(path.stem for path in (out / "figures").glob("*.png"))
-    assert len(figures) == 8  # the last compares the deep models' CV with radiomics
-    assert figures[-1] == "08_cv_auc_of_the_deep_models"
+    # the eighth compares the deep models' CV with radiomics; then one SHAP figure per
+    # headline model with tabular inputs (the best radiomics model, RDINet, RDINet+clinical)
+    assert len(figures) == 11
+    assert figures[7] == "08_cv_auc_of_the_deep_models"
+    assert figures[8].startswith("09_feature_contributions_radiomics_")
+    assert figures[9:] == [
+        "10_feature_contributions_rdinet_mr_lr",
+        "11_feature_contributions_rdinet_clinical_mr_lr",
+    ]
     assert all(len(model["cv"]["test_roc_auc"]) == 3 for model in results["models"].values())
     models = results["models"]
     assert set(models) == {

@@ -4,6 +4,7 @@ computed from the fitted models (:class:`~._results.FittedModel`); ``_report`` w
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -219,7 +220,9 @@ def calibration_summary(models, names, cohorts, *, formatted=True):
 
 
 def _calibration_note(y, proba):
-    notes = calibration_report(y, proba)["note"].dropna()
+    with warnings.catch_warnings():  # calibration_table has warned already; keep the reason
+        warnings.simplefilter("ignore")
+        notes = calibration_report(y, proba)["note"].dropna()
     return "; ".join(dict.fromkeys(note for note in notes if note))
 
 
