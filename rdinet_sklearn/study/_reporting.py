@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..report import package_versions
 from ..reporting import StudyDescription, checklist, methods_paragraph, write_reporting_files
+from ._models import CLASSIFIERS
 from ._results import TEST, TRAINING
 
 METHODS_TITLE = "Methods paragraph (methods.md)"
@@ -43,6 +44,14 @@ def _selection(config):
     return steps
 
 
+def _tuning(model):
+    """The model's grid and the chosen point, as text."""
+    grid = CLASSIFIERS[model.classifier][1] if model.is_radiomics else {}
+    if not grid:
+        return "none; fixed settings"
+    return f"{grid}, chosen {model.best_params}"
+
+
 def study_description(config, result, tables):
     """What the study did, for :func:`~rdinet_sklearn.reporting.methods_paragraph`."""
     y = result.outcomes
@@ -62,13 +71,13 @@ def study_description(config, result, tables):
         },
         reproducibility=str(result.extra["reproducibility_reason"]),
         selection=_selection(config),
-        models={name: repr(model.best_params) for name, model in result.models.items()},
+        models={name: _tuning(model) for name, model in result.models.items()},
         validation=_validation(config, result),
         metrics=sorted(metrics["metric"].unique()),
         intervals=dict(tables["Table 2"].attrs.get("ci_methods", {})),
         contributions=extra.contributions,
         uncertainty=extra.uncertainty,
-        negative_controls=bool(extra.negative_controls),
+        negative_controls=list(extra.negative_controls),
         calibration_curve=True,
         decision_curves=True,
         deep_learning=bool(config.deep_models),
