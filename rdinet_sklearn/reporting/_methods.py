@@ -24,7 +24,7 @@ _CONTROL_TEXT = {
 
 def _controls(controls):
     """The controls that ran (a list of modes), or all four (``True``)."""
-    modes = _CONTROL_TEXT if controls is True else controls
+    modes = _CONTROL_TEXT if controls is True else controls or ()
     return ", ".join(_CONTROL_TEXT.get(mode, mode) for mode in modes)
 
 
