@@ -190,6 +190,15 @@ def negative_controls(models, headline, cohort, config, out):
     if not radiomics or not config.explain.negative_controls:
         return result
     name, rows = radiomics[0], []
+    if cohort.batch_columns:
+        # the controls' feature selectors keep radiomics columns only, so a ComBat step
+        # after them would miss its batch column
+        reason = (
+            f"model {name!r}: negative controls do not support ComBat harmonisation yet "
+            f"(batch columns {cohort.batch_columns})"
+        )
+        result.add_problems("Negative controls", [(name, reason)])
+        return result
     model = models[name]
     real = clone(model.estimator)
     X_train, y_train = cohort.cases.loc[cohort.train_ids], cohort.y_train.to_numpy()
