@@ -29,7 +29,7 @@ from ..explain import (
     tta_predict_proba,
 )
 from ..plots import plot_contributions
-from ._candidates import Family
+from ._candidates import FAMILIES, Family
 from ._config import parse_roi
 from ._fit import cv_splits
 from ._results import TEST
@@ -67,6 +67,10 @@ class Explanations:
             self.tables[problems_title(section)] = frame
 
 
+def _has_image_input(model):
+    return FAMILIES[model.family].image_branch
+
+
 def _explained(models, headline):
     """Headline models with tabular inputs (a ResNet has none; Grad-CAM shows its image)."""
     return [n for n in headline if models[n].family != Family.RESNET]
@@ -79,9 +83,9 @@ def contributions(models, headline, cohort, settings):
     rows, problems = [], []
     for name in _explained(models, headline):
         model = models[name]
-        deep = not model.is_radiomics
         # RDINet runs the CNN for every evaluation: few background rows, one permutation
-        options = {"max_background": settings.deep_background_rows, "max_evals": 1} if deep else {}
+        cnn = _has_image_input(model)
+        options = {"max_background": settings.deep_background_rows, "max_evals": 1} if cnn else {}
         try:
             values = feature_contributions(
                 model.estimator,
@@ -113,7 +117,7 @@ def _decision_threshold(model):
 def _model_uncertainty(model, name, cohort, settings, seed):
     X_test = cohort.cases.loc[cohort.test_ids]
     threshold = _decision_threshold(model)
-    if model.is_radiomics:
+    if not _has_image_input(model):
         X_train = cohort.cases.loc[cohort.train_ids]
         return "bootstrap refits", bootstrap_predict_proba(
             clone(model.estimator),
