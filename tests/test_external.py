@@ -381,6 +381,8 @@ def test_demo_report_explains_its_models_and_writes_the_checklists(workdir):
     row = controls.iloc[0]
     assert row["difference"] == pytest.approx(row["real_auc"] - row["control_auc"])
     assert row["ci_low"] < row["difference"] < row["ci_high"]
+    recorded = json.loads((demo / "results.json").read_text())["explain"]
+    assert recorded["Negative controls (CV AUC in training)"][0]["control"] == "volume"
 
 
 def test_study_predictions_carry_the_spread_of_the_test_rows(workdir):

@@ -179,5 +179,6 @@ def render_study(models, comparison, config, cohort, reproducibility, out):
         )
         write_html_report(partial, report)
     results = results_json(result, tables, entries)
+    results["explain"] = {title: _records(table) for title, table in explanations.tables.items()}
     write_json(results, out / "results.json")
     return results
