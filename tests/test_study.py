@@ -557,7 +557,7 @@ def test_an_explanation_that_cannot_run_names_the_model_and_the_report_is_still_
         assert reason.startswith(f"model {model!r}: ")
         assert "must be an integer of at least 2" in reason and "got 0" in reason
     report = (copy / "report.html").read_text()
-    assert "<h2>Uncertainty</h2>" in report and "Uncertainty: not computed" in report
+    assert "<h2>Uncertainty</h2>" in report and "must be an integer of at least 2" in report
     assert "<h2>Feature contributions</h2>" in report and (copy / "tripod_ai.md").is_file()
     predictions = pd.read_csv(copy / "tables" / "predictions.csv")
     assert "proba_spread" not in predictions.columns
