@@ -100,12 +100,14 @@ def _shap_values(predict, explained, background, random_state, max_evals):
     import shap  # deferred: importing shap costs about a second
 
     masker = shap.maskers.Independent(background, max_samples=len(background))
-    explainer = shap.Explainer(predict, masker, algorithm="auto", seed=random_state)
-    # "auto" is exact up to 10 features, which needs every one of the 2**n coalitions; the
-    # permutation explainer beyond needs one forward and one backward pass over the features
+    # "auto" is exact up to 10 features, which needs all 2**n coalitions; where max_evals
+    # allows fewer (RDINet, whose every evaluation runs the CNN), permute instead
     n_features = explained.shape[1]
-    least = 2**n_features if n_features <= EXACT_MAX_FEATURES else 2 * n_features + 1
-    max_evals = max(max_evals, least)
+    exact = n_features <= EXACT_MAX_FEATURES and max_evals >= 2**n_features
+    algorithm = "auto" if exact or n_features > EXACT_MAX_FEATURES else "permutation"
+    explainer = shap.Explainer(predict, masker, algorithm=algorithm, seed=random_state)
+    # the permutation explainer needs one forward and one backward pass over the features
+    max_evals = max(max_evals, 2 * n_features + 1)
     explanation = explainer(explained, max_evals=max_evals, silent=True)
     return np.asarray(explanation.values, dtype=float), float(np.ravel(explanation.base_values)[0])
 
