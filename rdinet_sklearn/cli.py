@@ -212,6 +212,12 @@ def _add_predict(commands):
     predict.add_argument("--cases", required=True, help="case table CSV of the new cases")
     predict.add_argument("--out", required=True, help="predictions CSV to write")
     predict.add_argument("--gradcam", metavar="DIR", help="also write each case's Grad-CAM here")
+    predict.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each case's top contributing features (SHAP, with sign) and, for the deep "
+        "models, the test-time augmentation spread and an 'uncertain' flag",
+    )
     _model_options(predict)
     predict.set_defaults(handler=_predict)
 
@@ -366,11 +372,19 @@ def _load_model(args, folder):
 
 
 def _predict(args):
-    from .study._apply import predict_cases, write_gradcam_figures, write_table_atomic
+    from .study._apply import (
+        explain_predictions,
+        predict_cases,
+        write_gradcam_figures,
+        write_table_atomic,
+    )
 
     model, card, fingerprint = _load_model(args, args.model)
     print(f"model {card['name']!r}: fingerprint {fingerprint}")
     predictions = predict_cases(model, card, args.cases)
+    if args.explain:
+        folder = os.path.dirname(args.model) if os.path.isfile(args.model) else args.model
+        predictions = explain_predictions(model, card, folder, args.cases, predictions)
     if args.gradcam:
         write_gradcam_figures(model, card, args.cases, args.gradcam)
     write_table_atomic(predictions, args.out)

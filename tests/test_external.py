@@ -51,6 +51,7 @@ def workdir(tmp_path_factory):
         assert main(["demo", "--out", "results/demo", *TEST_SIZE]) == EXIT_OK
         predict = ["predict", "--model", MODEL, "--cases", "results/demo/cohort/cases.csv"]
         assert main([*predict, "--out", "pred.csv"]) == EXIT_OK
+        assert main([*predict, "--out", "pred_explained.csv", "--explain"]) == EXIT_OK
         evaluate = ["evaluate", "--study", "results/demo", "--cases", "ext/cases.csv"]
         assert main([*evaluate, "--target", "response", "--out", "results/external"]) == EXIT_OK
         yield folder
@@ -66,8 +67,12 @@ def test_every_model_has_a_hand_over_folder(workdir):
     results = json.loads((workdir / "results/demo/results.json").read_text())
     for name, model in results["models"].items():
         folder = workdir / "results/demo/models" / name
-        assert sorted(os.listdir(folder)) == ["model.joblib", "model.json", "model.rdinet"]
         card = json.loads((folder / "model.json").read_text())
+        files = ["model.joblib", "model.json", "model.rdinet"]
+        if model["family"] != "resnet":  # the explained features' background (no image input)
+            files.insert(0, "background.csv")
+            assert card["files"]["background"] == "background.csv"
+        assert sorted(os.listdir(folder)) == files
         assert card["threshold"] == pytest.approx(model["threshold"])
         assert card["classes"] == [0, 1] and card["positive_class"] == 1
         assert card["rdinet_sklearn_version"] == rdinet_sklearn.__version__
@@ -339,3 +344,89 @@ def test_evaluate_refuses_an_unseen_combat_batch_before_predicting():
     _check_batches({"Radiomics all LOGREG": (model, {})}, train, "ext.csv")  # all seen
     lenient = make_pipeline(ComBatHarmonizer(batch_column="center", unseen="estimate"))
     _check_batches({"lenient": (lenient.fit(train), {})}, external, "ext.csv")  # estimated
+
+
+EXPLAIN_SECTIONS = (
+    "Feature contributions",
+    "Uncertainty",
+    "Negative controls",
+    "Reporting checklists (TRIPOD+AI, CLEAR)",
+)
+
+
+def test_demo_report_explains_its_models_and_writes_the_checklists(workdir):
+    demo = workdir / "results/demo"
+    report = (demo / "report.html").read_text()
+    for section in EXPLAIN_SECTIONS:
+        assert f"<h2>{section}</h2>" in report, section
+    assert "Methods paragraph (methods.md)" in report
+    for name in ("tripod_ai.md", "clear.md", "methods.md"):
+        assert (demo / name).is_file(), name
+    assert (demo / "methods.md").read_text().startswith("# Methods")
+    tripod = pd.read_csv(demo / "tables/tripod_ai_checklist_tripod_ai_md.csv").set_index("item")
+    assert set(tripod["status"]) <= {"covered", "not applicable", "for the authors"}
+    # each figure is one headline model's; a ResNet has no tabular input to explain
+    contributions = pd.read_csv(demo / "tables/feature_contributions_mean_shap_test_cohort.csv")
+    assert set(contributions["model"]) == set(HEADLINE) - {"ResNet MR+LR"}
+    assert (contributions["mean_abs_shap"] >= 0).all()
+    clinical = contributions[contributions["model"] == "RDINet+clinical MR+LR"]["feature"]
+    assert clinical.isin(["cas", "trab", "age", "smoking", "sex_M", "sex_F"]).any()
+    uncertainty = pd.read_csv(demo / "tables/uncertainty_test_cohort.csv").set_index("model")
+    assert list(uncertainty.index) == HEADLINE
+    assert uncertainty.loc["Radiomics MR+LR LOGREG", "method"] == "bootstrap refits"
+    assert uncertainty.loc["RDINet MR+LR", "method"] == "test-time augmentation"
+    assert (uncertainty["n_wrong"] + uncertainty["n_right"] == 5).all()
+    controls = pd.read_csv(demo / "tables/negative_controls_cv_auc_in_training.csv")
+    assert controls["control"].tolist() == ["volume"]  # the quick preset's one control
+    row = controls.iloc[0]
+    assert row["difference"] == pytest.approx(row["real_auc"] - row["control_auc"])
+    assert row["ci_low"] < row["difference"] < row["ci_high"]
+    recorded = json.loads((demo / "results.json").read_text())["explain"]
+    assert recorded["Negative controls (CV AUC in training)"][0]["control"] == "volume"
+
+
+def test_study_predictions_carry_the_spread_of_the_test_rows(workdir):
+    predictions = pd.read_csv(workdir / "results/demo/tables/predictions.csv")
+    test = predictions[predictions["cohort"] == "test"]
+    assert test[["proba_mean", "proba_spread", "uncertain"]].notna().all().all()
+    assert (test["proba_spread"] > 0).all()
+    training = predictions[predictions["cohort"] != "test"]
+    assert training["proba_spread"].isna().all()  # spread is computed on test patients only
+    flagged = (test["proba_mean"] - test["threshold"]).abs() < 1.96 * test["proba_spread"]
+    assert (test["uncertain"].astype(bool) == flagged).all()
+
+
+def test_predict_explain_adds_signed_top_contributions_and_the_tta_spread(workdir):
+    plain = pd.read_csv(workdir / "pred.csv")
+    explained = pd.read_csv(workdir / "pred_explained.csv")
+    assert list(explained.columns) == [
+        *plain.columns,
+        "top_contributions",
+        "proba_mean",
+        "proba_spread",
+        "uncertain",
+    ]
+    pd.testing.assert_frame_equal(explained[plain.columns], plain)
+    background = pd.read_csv(workdir / MODEL / "background.csv", index_col=0)
+    for text in explained["top_contributions"]:
+        parts = text.split("; ")
+        assert len(parts) == 3
+        for part in parts:
+            feature, value = part.rsplit(" ", 1)
+            assert feature in background.columns and value[0] in "+-"
+    assert (explained["proba_spread"] > 0).all()
+
+
+def test_predict_explain_without_a_background_names_the_model(workdir, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(workdir / "results/demo/models/Radiomics MR+LR LOGREG", folder)
+    (folder / "background.csv").unlink()
+    card = json.loads((folder / "model.json").read_text())
+    del card["files"]["background"]
+    (folder / "model.json").write_text(json.dumps(card))
+    cases = str(workdir / "results/demo/cohort/cases.csv")
+    out = tmp_path / "pred.csv"
+    predict = ["predict", "--model", str(folder), "--cases", cases, "--out", str(out)]
+    assert main([*predict, "--explain"]) == EXIT_BAD_INPUT
+    assert "model 'Radiomics MR+LR LOGREG'" in capsys.readouterr().err
+    assert not out.exists()

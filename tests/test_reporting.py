@@ -99,3 +99,13 @@ def test_files_are_written_whole(study, tmp_path):
         checklist(study, "stard")
     with pytest.raises(KeyError, match="unknown topic"):
         study.has("nonsense")
+
+
+def test_methods_name_the_negative_controls_that_ran():
+    from rdinet_sklearn.reporting import StudyDescription, methods_paragraph
+
+    some = methods_paragraph(StudyDescription(negative_controls=["volume"]))
+    assert "Negative controls (roi volume alone) compared" in some
+    every = methods_paragraph(StudyDescription(negative_controls=True))
+    assert "shuffled voxels, a region elsewhere" in every
+    assert "Negative controls" not in methods_paragraph(StudyDescription())

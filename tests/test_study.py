@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import warnings
 
 import joblib
@@ -66,8 +67,15 @@ def test_study_writes_every_deliverable(tiny_study):
         assert (out / name).is_file(), name
     assert {"table_1.csv", "table_2.csv", "delong_tests.csv"} <= set(os.listdir(out / "tables"))
     figures = sorted(path.stem for path in (out / "figures").glob("*.png"))
-    assert len(figures) == 8  # the last compares the deep models' CV with radiomics
-    assert figures[-1] == "08_cv_auc_of_the_deep_models"
+    # the eighth compares the deep models' CV with radiomics; then one SHAP figure per
+    # headline model with tabular inputs (the best radiomics model, RDINet, RDINet+clinical)
+    assert len(figures) == 11
+    assert figures[7] == "08_cv_auc_of_the_deep_models"
+    assert figures[8].startswith("09_feature_contributions_radiomics_")
+    assert figures[9:] == [
+        "10_feature_contributions_rdinet_mr_lr",
+        "11_feature_contributions_rdinet_clinical_mr_lr",
+    ]
     assert all(len(model["cv"]["test_roc_auc"]) == 3 for model in results["models"].values())
     models = results["models"]
     assert set(models) == {
@@ -452,6 +460,9 @@ def test_harmonization_setting_puts_combat_in_fold_and_in_the_handed_over_model(
     predictions = pd.read_csv(tmp_path / "tables" / "predictions.csv")
     expected = predictions.query("model == @name and cohort == 'test'")["proba"]
     np.testing.assert_allclose(model.predict_proba(test)[:, 1], expected, rtol=1e-9)
+    problems = pd.read_csv(tmp_path / "tables" / "negative_controls_not_computed.csv")
+    assert problems["model"].tolist() == [name]
+    assert "do not support ComBat harmonisation yet" in problems["reason"].iloc[0]
     # Without the batch column the study stops before extracting anything.
     with pytest.raises(CaseTableError, match="'center'"):
         run_study(cases.drop(columns="center"), y, config=config, out=tmp_path / "no_center")
@@ -526,3 +537,27 @@ def test_leave_one_group_out_copes_with_a_one_class_group():
     settings = ComparisonSettings(repeats=5, folds=5, deep=False)
     splits = repeated_splits(y_train, settings, 0, groups)
     assert [np.unique(groups[v]).tolist() for _, v in splits] == [[0], [1], [2]]
+
+
+def test_an_explanation_that_cannot_run_names_the_model_and_the_report_is_still_written(
+    tiny_study, small_cohort, tmp_path
+):
+    _, out, config = tiny_study
+    cases, y = small_cohort
+    copy = tmp_path / "study"
+    shutil.copytree(out, copy)
+    zero = config.updated({"explain": {"tta_augmentations": 0, "bootstrap_resamples": 0}})
+    run_study(cases, y, config=zero, out=copy, progress=False)
+    assert "reused" in (copy / "study.log").read_text()  # explain settings refit nothing
+    problems = pd.read_csv(copy / "tables" / "uncertainty_not_computed.csv")
+    deep = ["ResNet MR+LR", "RDINet MR+LR", "RDINet+clinical MR+LR"]
+    best_radiomics, *others = problems["model"].tolist()  # the headline models
+    assert best_radiomics.startswith("Radiomics ") and others == deep
+    for model, reason in problems.itertuples(index=False):
+        assert reason.startswith(f"model {model!r}: ")
+        assert "must be an integer of at least 2" in reason and "got 0" in reason
+    report = (copy / "report.html").read_text()
+    assert "<h2>Uncertainty</h2>" in report and "must be an integer of at least 2" in report
+    assert "<h2>Feature contributions</h2>" in report and (copy / "tripod_ai.md").is_file()
+    predictions = pd.read_csv(copy / "tables" / "predictions.csv")
+    assert "proba_spread" not in predictions.columns

@@ -116,3 +116,16 @@ def test_cli_device_cuda_without_cuda_exits_3_before_reading_the_cohort(tmp_path
     code, out = _cli_study(tmp_path, "--device", "cuda")
     err = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT and "'deep.device'" in err and not out.exists()
+
+
+def test_explain_settings_name_the_control_modes_of_the_library():
+    from rdinet_sklearn.explain import CONTROL_MODES
+    from rdinet_sklearn.study import _config
+
+    assert _config.CONTROL_MODES == CONTROL_MODES  # repeated below explain/ in the layers
+    assert make_config("paper").explain.negative_controls == CONTROL_MODES
+    assert make_config("quick").explain.negative_controls == ("volume",)
+    with pytest.raises(ConfigError, match=r"'explain.negative_controls\[0\]' must be one of"):
+        make_config("quick", overrides=["explain.negative_controls=[noise]"])
+    with pytest.raises(ConfigError, match="'explain.tta_augmentations' must be an integer >= 0"):
+        make_config("quick", overrides=["explain.tta_augmentations=-1"])

@@ -8,6 +8,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._contributions": [
             "ExplanationError",
+            "explained_features",
             "feature_contributions",
             "mean_abs_contributions",
             "rank_separation",

@@ -28,6 +28,10 @@ DEFAULT_BACKGROUND = 20
 """Background rows: SHAP's cost grows linearly with them; 20 keeps the demo under a minute."""
 
 
+EXACT_MAX_FEATURES = 10
+"""Up to this many features shap's ``"auto"`` algorithm is exact (all coalitions)."""
+
+
 class ExplanationError(RdinetInputError):
     """A model cannot be explained as asked; the message names the model and the reason.
 
@@ -96,28 +100,35 @@ def _shap_values(predict, explained, background, random_state, max_evals):
     import shap  # deferred: importing shap costs about a second
 
     masker = shap.maskers.Independent(background, max_samples=len(background))
-    explainer = shap.Explainer(predict, masker, algorithm="auto", seed=random_state)
+    # "auto" is exact up to 10 features, which needs all 2**n coalitions; where max_evals
+    # allows fewer (RDINet, whose every evaluation runs the CNN), permute instead
+    n_features = explained.shape[1]
+    exact = n_features <= EXACT_MAX_FEATURES and max_evals >= 2**n_features
+    algorithm = "auto" if exact or n_features > EXACT_MAX_FEATURES else "permutation"
+    explainer = shap.Explainer(predict, masker, algorithm=algorithm, seed=random_state)
     # the permutation explainer needs one forward and one backward pass over the features
-    max_evals = max(max_evals, 2 * explained.shape[1] + 1)
+    max_evals = max(max_evals, 2 * n_features + 1)
     explanation = explainer(explained, max_evals=max_evals, silent=True)
     return np.asarray(explanation.values, dtype=float), float(np.ravel(explanation.base_values)[0])
 
 
-def _tabular_contributions(model, X, background, *, label, max_background, random_state, max_evals):
-    """RDINet: each tabular input's contribution, the image held at the patient's volume."""
-    classifier = _final_step(model)
+def _tabular_names(classifier, label):
     classifier._check_fitted()
     names = np.asarray(getattr(classifier, "tabular_features_in_", []), dtype=object)
     if names.size == 0:
         raise ExplanationError(
-            f"{label}: fusion={classifier.fusion!r} has no tabular input to explain "
-            "(see explain.gradcam for the image branch)"
+            f"{label}: fusion={getattr(classifier, 'fusion', None)!r} has no tabular input "
+            "to explain (see explain.gradcam for the image branch)"
         )
+    return names
+
+
+def _tabular_contributions(model, X, reference, *, label, random_state, max_evals):
+    """RDINet: each tabular input's contribution, the image held at the patient's volume."""
+    classifier = _final_step(model)
+    names = _tabular_names(classifier, label)
     cases = _head_transform(model, X)
     net_input = classifier._prediction_input(classifier._check_cases(cases))
-    reference = _sample_background(
-        _head_transform(model, background)[list(names)], max_background, random_state
-    )
     positive = _positive_column(classifier)
     rows, base_values = [], []
     for i in range(len(cases)):
@@ -151,6 +162,7 @@ def feature_contributions(
     max_evals=500,
     random_state=0,
     model_name=None,
+    background_is_transformed=False,
 ):
     """SHAP values of each patient's features for a fitted model (patients x features).
 
@@ -180,6 +192,10 @@ def feature_contributions(
         Seed of the background sample and of shap's permutations.
     model_name : str, default=None
         Name used in error messages.
+    background_is_transformed : bool, default=False
+        Whether ``background`` already holds the explained features
+        (:func:`explained_features` of training rows, e.g. saved with a model so that
+        explaining it later needs no training images).
 
     Returns
     -------
@@ -226,25 +242,20 @@ def feature_contributions(
     if not isinstance(X, pd.DataFrame):
         raise ExplanationError(f"{label}: X must be a DataFrame, got {type(X).__name__}")
     background = X if background is None else background
-    if isinstance(_final_step(model), VolumeNetClassifier):
-        return _tabular_contributions(
-            model,
-            X,
-            background,
-            label=label,
-            max_background=max_background,
-            random_state=random_state,
-            max_evals=max_evals,
-        )
-    check_is_fitted(model)
-    names = _feature_names(model, label)
-    final = _final_step(model)
-    explained = _as_frame(_head_transform(model, X), names, X.index)
+    if not background_is_transformed:
+        background = explained_features(model, background, model_name=model_name)
     reference = _sample_background(
-        _as_frame(_head_transform(model, background), names, background.index),
+        _named_background(background, explained_names(model, label), label),
         max_background,
         random_state,
     )
+    if isinstance(_final_step(model), VolumeNetClassifier):
+        return _tabular_contributions(
+            model, X, reference, label=label, random_state=random_state, max_evals=max_evals
+        )
+    names = reference.columns.to_numpy(dtype=object)
+    final = _final_step(model)
+    explained = _as_frame(_head_transform(model, X), names, X.index)
     positive = _positive_column(final)
 
     named = hasattr(final, "feature_names_in_")  # else it was fitted on an array
@@ -264,6 +275,70 @@ def feature_contributions(
     frame.attrs["base_value"] = base
     frame.attrs["background"] = reference.index.tolist()
     return frame
+
+
+def explained_names(model, label):
+    """The names of the features :func:`feature_contributions` explains for ``model``."""
+    final = _final_step(model)
+    if isinstance(final, VolumeNetClassifier):
+        return _tabular_names(final, label)
+    check_is_fitted(model)
+    return _feature_names(model, label)
+
+
+def _named_background(background, names, label):
+    missing = [n for n in names if n not in background.columns]
+    if missing:
+        raise ExplanationError(
+            f"{label}: the background lacks the explained feature(s) {missing[:5]}"
+        )
+    return background[list(names)]
+
+
+def explained_features(model, X, *, model_name=None):
+    """The features :func:`feature_contributions` explains, for the rows ``X``.
+
+    The final estimator's input (the pipeline's earlier steps applied to ``X``), named;
+    for an RDINet its tabular columns only (no image paths). Saved with a model for a few
+    training rows, it is a background that needs no training data later.
+
+    Parameters
+    ----------
+    model : Pipeline, estimator or RDINetClassifier
+        A fitted classifier, as for :func:`feature_contributions`.
+    X : DataFrame
+        Rows as passed to ``predict_proba``.
+    model_name : str, default=None
+        Name used in error messages.
+
+    Returns
+    -------
+    features : DataFrame
+        Indexed like ``X``, one named column per explained feature.
+
+    Raises
+    ------
+    ExplanationError
+        As :func:`feature_contributions`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from rdinet_sklearn.explain import explained_features
+    >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, [0, 0, 1, 1])
+    >>> explained_features(model, X).round(2)["a"].tolist()
+    [-1.34, -0.45, 0.45, 1.34]
+    """
+    label = _label(model, model_name)
+    names = explained_names(model, label)
+    head = _head_transform(model, X)
+    if isinstance(_final_step(model), VolumeNetClassifier):
+        return head[list(names)]
+    return _as_frame(head, names, X.index)
 
 
 def top_contributions(contributions, k=3, *, digits=3):

@@ -41,6 +41,8 @@ CARD_FORMAT = "rdinet-sklearn-study-model"
 CARD_VERSION = 2
 """Version 2 added the digests (``files``, ``digests``) the fingerprint stands for."""
 SAFE_FILE, JOBLIB_FILE, CARD_FILE = "model.rdinet", "model.joblib", "model.json"
+BACKGROUND_FILE = "background.csv"
+"""Seeded training rows of a model's explained features, for ``rdinet predict --explain``."""
 
 LoadedModel = namedtuple("LoadedModel", ["model", "card", "fingerprint"])
 LoadedModel.__doc__ = """A verified model folder: the fitted model, its card and fingerprint."""
@@ -99,7 +101,7 @@ def _member_digests(path):
         return {name: _sha256(archive.read(name)) for name in sorted(archive.namelist())}
 
 
-def write_model_folder(folder, model, card):
+def write_model_folder(folder, model, card, background=None):
     """Write ``model`` (caches stripped) and ``card`` plus digests as ``folder``, never half.
 
     Parameters
@@ -111,6 +113,9 @@ def write_model_folder(folder, model, card):
         behalf: pass a copy when the caller keeps using its caches).
     card : dict
         What the model is and needs; ``files`` and ``digests`` are added.
+    background : pandas.DataFrame, default=None
+        Training rows of the model's explained features, written as ``background.csv``
+        (``files.background``, with its digest) for ``rdinet predict --explain``.
 
     Returns
     -------
@@ -123,17 +128,19 @@ def write_model_folder(folder, model, card):
     with atomic_folder(folder) as partial:
         save(model, partial / SAFE_FILE)
         joblib.dump(model, partial / JOBLIB_FILE)
-        card = {
-            **card,
-            "files": {"safe": SAFE_FILE, "joblib": JOBLIB_FILE},
-            "digests": {
-                SAFE_FILE: {
-                    "sha256": file_digest(partial / SAFE_FILE),
-                    "members": _member_digests(partial / SAFE_FILE),
-                },
-                JOBLIB_FILE: {"sha256": file_digest(partial / JOBLIB_FILE)},
+        files = {"safe": SAFE_FILE, "joblib": JOBLIB_FILE}
+        digests = {
+            SAFE_FILE: {
+                "sha256": file_digest(partial / SAFE_FILE),
+                "members": _member_digests(partial / SAFE_FILE),
             },
+            JOBLIB_FILE: {"sha256": file_digest(partial / JOBLIB_FILE)},
         }
+        if background is not None:
+            background.to_csv(partial / BACKGROUND_FILE)
+            files["background"] = BACKGROUND_FILE
+            digests[BACKGROUND_FILE] = {"sha256": file_digest(partial / BACKGROUND_FILE)}
+        card = {**card, "files": files, "digests": digests}
         text = json.dumps(card, indent=2).encode()
         (partial / CARD_FILE).write_bytes(text)
     return _sha256(text)
@@ -206,7 +213,8 @@ def read_card(folder):
 
 
 def model_file(folder, card, kind):
-    """The path of the card's ``kind`` file (``"safe"`` or ``"joblib"``), inside ``folder``."""
+    """The path of the card's ``kind`` file (``"safe"``, ``"joblib"``, ``"background"``),
+    inside ``folder``."""
     name = card["files"].get(kind)
     if not isinstance(name, str) or not name:
         raise ModelFolderError(f"{Path(folder) / CARD_FILE}: names no {kind!r} file")

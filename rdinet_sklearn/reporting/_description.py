@@ -88,7 +88,8 @@ class StudyDescription:
         External cohort(s), if any.
     contributions, uncertainty, negative_controls, calibration_curve, decision_curves : bool
         Whether the report holds feature contributions, per-patient uncertainty, negative
-        controls, smoothed calibration curves and decision curves.
+        controls, smoothed calibration curves and decision curves; ``negative_controls``
+        may instead list the control modes that ran (e.g. ``["volume"]``).
     deep_learning : bool
         Whether deep networks (CNN, RDINet) are among the models.
     model_files : bool
@@ -125,7 +126,7 @@ class StudyDescription:
     external_validation: str = ""
     contributions: bool = False
     uncertainty: bool = False
-    negative_controls: bool = False
+    negative_controls: bool | list = False
     calibration_curve: bool = False
     decision_curves: bool = False
     deep_learning: bool = False

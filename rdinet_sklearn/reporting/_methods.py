@@ -14,6 +14,20 @@ def _software(description):
     return _join(f"{name} {version}" for name, version in description.software.items())
 
 
+_CONTROL_TEXT = {
+    "volume": "ROI volume alone",
+    "replaced": "replaced intensities",
+    "shuffled": "shuffled voxels",
+    "elsewhere": "a region elsewhere",
+}
+
+
+def _controls(controls):
+    """The controls that ran (a list of modes), or all four (``True``)."""
+    modes = _CONTROL_TEXT if controls is True else controls or ()
+    return ", ".join(_CONTROL_TEXT.get(mode, mode) for mode in modes)
+
+
 def methods_paragraph(description):
     """A methods section in Markdown: one paragraph per topic the description fills.
 
@@ -119,8 +133,8 @@ def _further(d):
         (d.contributions, "feature contributions (SHAP values on out-of-fold or test patients)"),
         (d.uncertainty, "per-patient uncertainty (test-time augmentation for the networks, "
          "bootstrap refits for the radiomics models)"),
-        (d.negative_controls, "negative controls (ROI volume alone, replaced intensities, "
-         "shuffled voxels, a region elsewhere) compared with paired corrected t intervals"),
+        (d.negative_controls, f"negative controls ({_controls(d.negative_controls)}) "
+         "compared with paired corrected t intervals"),
     ]  # fmt: skip
     shown = [text for flag, text in extras if flag]
     return f"{_join(shown).capitalize()}." if shown else None

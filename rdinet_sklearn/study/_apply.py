@@ -16,6 +16,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from .._cases import CaseTableError, read_case_table, require_numbers, validate_case_table
 from .._paths import path_inside, safe_filename
+from ..io._folder import verify_file
 from ..metrics import apply_threshold
 
 
@@ -164,3 +165,59 @@ def write_table_atomic(frame, path):
     with atomic_path(path) as partial:
         frame.to_csv(partial, index=False)
     return Path(path)
+
+
+PREDICT_AUGMENTATIONS = 10
+"""Test-time augmented predictions per case for ``rdinet predict --explain``."""
+
+
+def _background(folder, card):
+    from ..explain import ExplanationError
+
+    name = card["files"].get("background")
+    if name is None:
+        raise ExplanationError(
+            f"model {card['name']!r}: its folder has no background rows to explain against "
+            "(a ResNet has no tabular input; a folder written before --explain existed needs "
+            "the study rerun)"
+        )
+    return pd.read_csv(verify_file(folder, card, "background"), index_col=0)
+
+
+def explain_predictions(model, card, folder, cases, predictions):
+    """``predictions`` with each case's top contributing features and, for the deep models,
+    the test-time augmentation spread (``proba_mean``, ``proba_spread``, ``uncertain``).
+
+    Contributions are SHAP values against the training rows saved in the model folder
+    (``files.background`` of the card), so no training data is needed; a deep model
+    evaluates its network once per coalition (``max_evals=1``).
+    """
+    from ..explain import feature_contributions, top_contributions, tta_predict_proba
+
+    table = check_cases(cases, card)
+    columns = card["columns"]["required"] + card["columns"]["optional"]
+    X = table[columns]
+    explained = predictions.copy()
+    if card["family"] != "resnet":
+        background = _background(folder, card)
+        values = feature_contributions(
+            model,
+            X,
+            background=background,
+            background_is_transformed=True,
+            max_background=len(background),
+            max_evals=1 if card["image_branch"] else 500,
+            model_name=card["name"],
+        )
+        explained["top_contributions"] = top_contributions(values).to_numpy()
+    if card["image_branch"]:
+        spread = tta_predict_proba(
+            model,
+            X,
+            n_augmentations=PREDICT_AUGMENTATIONS,
+            threshold=card["threshold"],
+            model_name=card["name"],
+        )
+        for column in ("proba_mean", "proba_spread", "uncertain"):
+            explained[column] = spread[column].to_numpy()
+    return explained

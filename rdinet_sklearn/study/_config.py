@@ -28,6 +28,9 @@ PRESET_NAMES = ("quick", "paper")
 CLASSIFIER_NAMES = ("svm", "logreg", "rf")
 REPRODUCIBILITY_MODES = ("auto", "raters", "perturbation")
 RESNET_DEPTHS = (10, 18, 34, 50, 101, 152, 200)
+# The negative-control modes of rdinet_sklearn.explain.CONTROL_MODES, repeated here because
+# settings sit below explain/ in the layers (test_study_config checks they match).
+CONTROL_MODES = ("volume", "replaced", "shuffled", "elsewhere")
 
 
 class ConfigError(RdinetInputError):
@@ -284,6 +287,25 @@ class PreprocessingSettings:
 
 
 @dataclass(frozen=True)
+class ExplainSettings:
+    """``explain``: feature contributions, uncertainty, negative controls, checklists.
+
+    Each costs time on every study run; the quick preset keeps them within a minute of the
+    demo on 2 cores (small fixed backgrounds, few perturbations, the volume control only).
+    """
+
+    contributions: bool = _setting(_boolean)
+    background_rows: int = _setting(_integer(1))
+    deep_background_rows: int = _setting(_integer(1))
+    uncertainty: bool = _setting(_boolean)
+    # 0 is accepted here and refused by the explainer, whose message the report shows
+    tta_augmentations: int = _setting(_integer(0))
+    bootstrap_resamples: int = _setting(_integer(0))
+    negative_controls: tuple = _setting(_sequence(_choice(*CONTROL_MODES)))
+    checklists: bool = _setting(_boolean)
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """The settings of one study run, validated and frozen.
 
@@ -325,6 +347,10 @@ class StudyConfig:
     preprocessing : PreprocessingSettings or None
         Resampling, N4 and intensity normalisation in front of every model that reads
         images, fitted in each fold (None: the images as they are).
+    explain : ExplainSettings
+        Feature contributions, per-patient uncertainty, negative controls and the
+        reporting checklists (``report.html``, ``methods.md``, ``tripod_ai.md``,
+        ``clear.md``).
     preset : str
         The preset the settings started from.
 
@@ -354,6 +380,7 @@ class StudyConfig:
     radiomics: RadiomicsSettings = _section(RadiomicsSettings)
     deep: DeepSettings = _section(DeepSettings)
     preprocessing: PreprocessingSettings | None = _optional_section(PreprocessingSettings)
+    explain: ExplainSettings = _section(ExplainSettings)
     preset: str = _setting(_choice(*PRESET_NAMES))
 
     def to_dict(self):

@@ -31,6 +31,9 @@ from ..io._folder import (
 )
 from ._config import parse_roi
 
+BACKGROUND_ROWS = 20
+"""Seeded training rows of the explained features saved with a model, for ``--explain``."""
+
 
 def model_folder(out, name):
     """Where the study writes model ``name`` (its display name, e.g. ``"RDINet MR+LR"``)."""
@@ -106,6 +109,19 @@ def model_card(model, config, estimator, *, classes, target, fingerprint):
     }
 
 
+def explanation_background(estimator, cases, seed):
+    """:data:`BACKGROUND_ROWS` seeded training rows of ``estimator``'s explained features
+    (no image paths), or None for a model without named tabular inputs (a ResNet)."""
+    from ..explain import ExplanationError, explained_features
+
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(cases), min(BACKGROUND_ROWS, len(cases)), replace=False))
+    try:
+        return explained_features(estimator, cases.iloc[rows])
+    except ExplanationError:
+        return None
+
+
 def load_study_model(
     folder, *, use_joblib=False, allow_other_version=False, expect_fingerprint=None
 ):
@@ -177,5 +193,9 @@ def export_stage(folder, model, config, cohort, fingerprint):
     )
     # The training table's column decision (NUMERIC_SHARE rule), which predict applies.
     card["numeric_columns"] = [c for c in card["columns"]["required"] if c in cohort.numeric]
-    write_model_folder(folder, estimator, card)
+    # the fitted study estimator (with its cache) reads the training rows' features
+    background = explanation_background(
+        model.estimator, cohort.cases.loc[cohort.train_ids], config.seed
+    )
+    write_model_folder(folder, estimator, card, background)
     return folder

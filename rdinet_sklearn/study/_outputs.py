@@ -4,12 +4,13 @@ computed from the fitted models (:class:`~._results.FittedModel`); ``_report`` w
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from .._paths import slug
-from ..metrics import calibration_table, delong_test, table2
+from ..metrics import calibration_report, calibration_table, delong_test, table2
 from ..plots import (
     cv_scores_frame,
     plot_calibration,
@@ -20,6 +21,14 @@ from ..plots import (
     save_figure,
 )
 from ._comparison import COMPARISON_TITLE
+from ._explain import (
+    CONTRIBUTIONS_PREFIX,
+    CONTRIBUTIONS_TITLE,
+    CONTROLS_TITLE,
+    UNCERTAINTY_TITLE,
+    problems_title,
+)
+from ._reporting import CLEAR_TITLE, METHODS_TITLE, TRIPOD_TITLE
 from ._results import TEST, TRAINING
 
 CALIBRATION_TITLE = "Calibration (Brier score, intercept and slope)"
@@ -80,6 +89,40 @@ REPORT_LAYOUT = (
         "figures": ["Decision curves, test cohort"],
     },
     {
+        "title": "Feature contributions",
+        "caption": (
+            "SHAP values of each headline model's inputs on the test cohort, against a small "
+            "fixed background of training patients: for radiomics models the features the "
+            "selectors keep, for RDINet its tabular inputs (radiomics and clinical) with the "
+            "image held at the patient's own volume. They explain the model, not the disease: "
+            "correlated features share credit."
+        ),
+        "tables": [CONTRIBUTIONS_TITLE, problems_title("Feature contributions")],
+    },
+    {
+        "title": "Uncertainty",
+        "caption": (
+            "Each test patient's spread of probability: test-time augmentation (the training "
+            "augmentations) for the deep models, refits on bootstrap resamples for radiomics. "
+            "A patient is uncertain when the threshold lies within 1.96 spreads of the mean "
+            "probability (predictions.csv: proba_mean, proba_spread, uncertain). Do errors "
+            "concentrate among uncertain patients?"
+        ),
+        "tables": [UNCERTAINTY_TITLE, problems_title("Uncertainty")],
+    },
+    {
+        "title": "Negative controls",
+        "caption": (
+            "The headline radiomics model beside the same pipeline (same selection, same CV "
+            "folds) on control inputs: volume (the ROI's shape volume alone), replaced (ROI "
+            "intensities drawn from elsewhere: no intensity or texture), shuffled (voxels "
+            "shuffled within the ROI: histogram kept, texture destroyed), elsewhere (a region "
+            "of the same size elsewhere: nothing anatomical). A control near the real model "
+            "explains the signature; one near 0.5 does not."
+        ),
+        "tables": [CONTROLS_TITLE, problems_title("Negative controls")],
+    },
+    {
         "title": "Model selection in training",
         "caption": (
             "Cross-validated scores in the training cohort at each model's tuned settings; "
@@ -88,7 +131,25 @@ REPORT_LAYOUT = (
         "tables": ["Cross-validation in the training cohort"],
         "figures": ["CV AUC by ROI strategy (radiomics)", "CV AUC of the deep models"],
     },
+    {
+        "title": "Reporting checklists (TRIPOD+AI, CLEAR)",
+        "caption": (
+            "A methods paragraph generated from the settings that ran, and each TRIPOD+AI and "
+            "CLEAR item marked covered (with the report section or file), not applicable, or "
+            "for the authors; also written as methods.md, tripod_ai.md and clear.md."
+        ),
+        "tables": [METHODS_TITLE, TRIPOD_TITLE, CLEAR_TITLE],
+    },
 )
+
+
+def report_layout(figures):
+    """:data:`REPORT_LAYOUT` with the run's contribution figures (one per model) placed."""
+    contributions = [name for name in figures if name.startswith(CONTRIBUTIONS_PREFIX)]
+    return tuple(
+        {**entry, "figures": contributions} if entry["title"] == "Feature contributions" else entry
+        for entry in REPORT_LAYOUT
+    )
 
 
 def cv_table(models):
@@ -152,7 +213,17 @@ def calibration_summary(models, names, cohorts, *, formatted=True):
         name: {cohort: (y, models[name].proba(cohort)) for cohort, y in cohorts.items()}
         for name in names
     }
-    return calibration_table(results, formatted=formatted)
+    table = calibration_table(results, formatted=formatted)
+    if formatted:  # why an NA cell is NA (e.g. near-constant predictions), beside it
+        table["note"] = [_calibration_note(*results[m][c]) for m, c in table.index]
+    return table
+
+
+def _calibration_note(y, proba):
+    with warnings.catch_warnings():  # calibration_table has warned already; keep the reason
+        warnings.simplefilter("ignore")
+        notes = calibration_report(y, proba)["note"].dropna()
+    return "; ".join(dict.fromkeys(note for note in notes if note))
 
 
 def predictions_table(result):

@@ -17,9 +17,9 @@ from .._paths import slug
 from ..metrics import table1
 from ..report import Report, write_html_report
 from ._comparison import COMPARISON_TITLE
+from ._explain import explain_study, with_uncertainty
 from ._outputs import (
     CALIBRATION_TITLE,
-    REPORT_LAYOUT,
     best_per_roi,
     calibration_summary,
     cv_table,
@@ -28,9 +28,11 @@ from ._outputs import (
     make_figures,
     performance_table,
     predictions_table,
+    report_layout,
     save_figures,
 )
 from ._preprocessing import applied_preprocessing, preprocessing_table
+from ._reporting import reporting_tables
 from ._reproducibility import reproducibility_report
 from ._results import TEST, TRAINING, StudyResult
 from ._summary import SUMMARY_CAPTION, format_summary, summary_reading, summary_table
@@ -185,8 +187,13 @@ def render_study(models, comparison, config, cohort, reproducibility, out, runs=
     tables, entries = study_tables(result, cohort)
     headline, numeric = headline_models(models), tables["Table 2 (numeric)"]
     figures = make_figures(models, headline, result.y(TRAINING), result.y(TEST), numeric)
+    explanations = explain_study(models, headline, cohort, config, out)
+    tables.update(explanations.tables)
+    figures.update(explanations.figures)
+    if config.explain.checklists:
+        tables.update(reporting_tables(config, result, tables, out))
     with atomic_path(out / "tables" / "predictions.csv") as partial:
-        predictions_table(result).to_csv(partial, index=False)
+        with_uncertainty(predictions_table(result), explanations).to_csv(partial, index=False)
     write_tables(tables, out / "tables")
     save_figures(figures, out / "figures")
     summary = tables["Summary"]
@@ -199,9 +206,10 @@ def render_study(models, comparison, config, cohort, reproducibility, out, runs=
             summary=format_summary(summary),
             reading=summary_reading(summary),
             summary_caption=SUMMARY_CAPTION,
-            layout=REPORT_LAYOUT,
+            layout=report_layout(figures),
         )
         write_html_report(partial, report)
     results = results_json(result, tables, entries)
+    results["explain"] = {title: _records(table) for title, table in explanations.tables.items()}
     write_json(results, out / "results.json")
     return results

@@ -78,6 +78,13 @@ def _log_groups(config, groups):
         )
 
 
+def fitting_settings(config, *ignored):
+    """The settings a stage's fingerprint holds: all but ``explain`` (which changes the
+    report, not any fit) and ``ignored``."""
+    skip = {"explain", *ignored}
+    return {k: v for k, v in config.to_dict().items() if k not in skip}
+
+
 def fit_candidates(candidates, config, cohort, folder, progress):
     """Every candidate tuned, refitted, scored and handed over.
 
@@ -91,7 +98,7 @@ def fit_candidates(candidates, config, cohort, folder, progress):
     """
     _log_groups(config, cohort.groups)
     data_key = _data_key(config, cohort)
-    settings = {k: v for k, v in config.to_dict().items() if k != "comparison"}
+    settings = fitting_settings(config, "comparison")
     train, test = cohort.train_ids, cohort.test_ids
     models, diverged = {}, []
     bar = tqdm(candidates, desc="models", unit="model", disable=not progress)
@@ -158,7 +165,7 @@ def compare_models(models, candidates, config, cohort, folder, progress):
         def compute(estimator=candidate.estimator, params=params, X=X, n_jobs=n_jobs):
             return {"aucs": repeated_cv_aucs(estimator, params, X, y_train, splits, n_jobs=n_jobs)}
 
-        settings = config.to_dict()
+        settings = fitting_settings(config)
         what = _described(candidate.estimator, folder)
         key = fingerprint("comparison", name, settings, what, params, data_key)
         try:
