@@ -185,7 +185,10 @@ def test_zscore_study_records_the_step_and_hands_it_over(zscore_study, small_coh
 
 def test_nyul_landmarks_are_learned_on_the_training_cohort_only(small_cohort, tmp_path):
     cases, y = small_cohort
-    settings = {**TINY, "models": ["radiomics"]}
+    # The report's bootstrap refits and controls fit their own normalisers: off here, so the
+    # cache holds the study's folds and refit alone.
+    explain = {"uncertainty": False, "negative_controls": []}
+    settings = {**TINY, "models": ["radiomics"], "explain": explain}
     out, results = _run_cli_study(cases, y, tmp_path, settings, "nyul")
     [model] = results["models"]
     learned = results["preprocessing"]["learned"][model]["normalize"]

@@ -114,15 +114,22 @@ def control_feature_selector(mode):
     ).set_output(transform="pandas")
 
 
+def _image_steps():
+    from ..preprocessing import BiasFieldCorrector, IntensityNormalizer, Resampler, Resegmenter
+    from ..segmentation import ROISegmenter
+
+    return (BiasFieldCorrector, IntensityNormalizer, Resampler, Resegmenter, ROISegmenter)
+
+
 def negative_control_pipeline(pipeline, mode, **control_params):
     """The same pipeline on control inputs: the control first, its feature selector second.
 
     Parameters
     ----------
     pipeline : Pipeline
-        The real model, unfitted: first step the extractor (a
-        :class:`~rdinet_sklearn.radiomics.RadiomicsExtractor` or a FeatureUnion of them),
-        then selection and the classifier.
+        The real model, unfitted: optional image steps (preprocessing, a segmenter), then the
+        extractor (a :class:`~rdinet_sklearn.radiomics.RadiomicsExtractor` or a FeatureUnion
+        of them), then selection and the classifier.
     mode : {"volume", "replaced", "shuffled", "elsewhere"}
         The control.
     **control_params
@@ -131,8 +138,9 @@ def negative_control_pipeline(pipeline, mode, **control_params):
     Returns
     -------
     control_pipeline : Pipeline
-        ``[("control", NegativeControl), <extractor>, ("control_features", selector),
-        <the rest>]``, the steps cloned.
+        ``[<image steps>, ("control", NegativeControl), <extractor>,
+        ("control_features", selector), <the rest>]``, the steps cloned: the control
+        replaces voxels of the images the extractor would read.
 
     Examples
     --------
@@ -145,13 +153,15 @@ def negative_control_pipeline(pipeline, mode, **control_params):
     ['control', 'extract', 'control_features', 'clf']
     """
     steps = clone(pipeline).steps
+    first = next(i for i, (_, step) in enumerate(steps) if not isinstance(step, _image_steps()))
     control = NegativeControl(mode, **control_params)
     return Pipeline(
         [
+            *steps[:first],
             ("control", control),
-            steps[0],
+            steps[first],
             ("control_features", control_feature_selector(mode)),
-            *steps[1:],
+            *steps[first + 1 :],
         ],
         memory=pipeline.memory,
     )
