@@ -1,0 +1,85 @@
+"""The study's ``segmentation`` section: an in-fold ROISegmenter first in every model."""
+
+import json
+
+import pytest
+import yaml
+
+from rdinet_sklearn import ROISegmenter
+from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from rdinet_sklearn.study import make_config
+from rdinet_sklearn.study._models import radiomics_model, rdinet_model, resnet_model
+
+# The smallest study that still runs both families on automatic masks on 2 CPU cores.
+TINY = {
+    "cv_folds": 3,
+    "n_jobs": 1,
+    "models": ["radiomics", "rdinet_clinical"],
+    "comparison": {"repeats": 0},
+    "radiomics": {"roi_strategies": ["MR+LR"], "classifiers": ["logreg"]},
+    "deep": {"rois": ["MR+LR"], "volume_size": [4, 16, 16], "max_epochs": 1, "batch_size": 8},
+    "segmentation": {"grid_size": [8, 32, 64], "max_epochs": 25},
+}
+
+
+def test_manual_is_the_default_and_leaves_the_models_unchanged(tmp_path):
+    config = make_config("quick")
+    assert config.segmentation.mode == "manual"
+    estimator, _ = radiomics_model("logreg", config, roi="MR+LR", cache=str(tmp_path))
+    assert estimator.steps[0][0] == "radiomics"
+
+
+def test_auto_puts_one_shared_segmenter_first_in_every_model(tmp_path):
+    config = make_config("quick", overrides=[TINY, "segmentation.mode=auto"])
+    cache = str(tmp_path)
+    radiomics, _ = radiomics_model("logreg", config, roi="MR+LR", cache=cache)
+    rdinet = rdinet_model(config, "MR+LR", ["f"], clinical=(["age"], []), memory=cache)
+    resnet = resnet_model(config, "MR+LR", memory=cache)
+    segmenters = [model.steps[0][1] for model in (radiomics, rdinet, resnet)]
+    assert all(isinstance(s, ROISegmenter) for s in segmenters)
+    # identical parameters, seed and cache: one network per training fold for all models
+    params = [s.get_params() for s in segmenters]
+    assert params[0] == params[1] == params[2]
+    assert params[0]["labels"] == {"MR": 3, "LR": 4}  # only the structures some ROI reads
+    assert (params[0]["memory"], params[0]["random_state"]) == (cache, config.seed)
+    assert params[0]["max_epochs"] == 25 and params[0]["grid_size"] == (8, 32, 64)
+    assert radiomics.steps[1][0] == "radiomics"  # segment first, then the rest
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("segmentation.mode=automatic", "'segmentation.mode'"),
+        ("segmentation.max_epoch=3", "did you mean 'segmentation.max_epochs'"),
+        ("segmentation.grid_size=[8, 16]", "'segmentation.grid_size'"),
+    ],
+)
+def test_cli_bad_segmentation_key_exits_3_naming_it(
+    small_cohort, tmp_path, capsys, override, named
+):
+    cases, y = small_cohort
+    cases.assign(response=y).to_csv(tmp_path / "cases.csv", index=False)
+    argv = ["study", "--cases", str(tmp_path / "cases.csv"), "--target", "response"]
+    argv += ["--out", str(tmp_path / "out"), "--no-progress", "--set", override]
+    assert main(argv) == EXIT_BAD_INPUT
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def auto_study(small_cohort, tmp_path_factory):
+    cases, y = small_cohort
+    folder = tmp_path_factory.mktemp("auto")
+    cases.assign(response=y).to_csv(folder / "cases.csv", index=False)
+    (folder / "settings.yaml").write_text(yaml.safe_dump(TINY))
+    out = folder / "out"
+    argv = ["study", "--cases", str(folder / "cases.csv"), "--target", "response"]
+    argv += ["--out", str(out), "--config", str(folder / "settings.yaml"), "--no-progress"]
+    assert main([*argv, "--set", "segmentation.mode=auto"]) == EXIT_OK
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_auto_study_records_the_mode(auto_study):
+    out, results = auto_study
+    assert results["config"]["segmentation"]["mode"] == "auto"
+    assert yaml.safe_load((out / "config.yaml").read_text())["segmentation"]["mode"] == "auto"
