@@ -212,6 +212,11 @@ def _add_predict(commands):
     predict.add_argument("--cases", required=True, help="case table CSV of the new cases")
     predict.add_argument("--out", required=True, help="predictions CSV to write")
     predict.add_argument("--gradcam", metavar="DIR", help="also write each case's Grad-CAM here")
+    predict.add_argument(
+        "--masks-out",
+        metavar="DIR",
+        help="model of an automatic-segmentation study: also write each predicted mask here",
+    )
     _model_options(predict)
     predict.set_defaults(handler=_predict)
 
@@ -370,7 +375,7 @@ def _predict(args):
 
     model, card, fingerprint = _load_model(args, args.model)
     print(f"model {card['name']!r}: fingerprint {fingerprint}")
-    predictions = predict_cases(model, card, args.cases)
+    predictions = predict_cases(model, card, args.cases, masks_out=args.masks_out)
     if args.gradcam:
         write_gradcam_figures(model, card, args.cases, args.gradcam)
     write_table_atomic(predictions, args.out)

@@ -2,12 +2,15 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
+import SimpleITK as sitk
 import yaml
 
 from rdinet_sklearn import ROISegmenter
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from rdinet_sklearn.study import make_config
+from rdinet_sklearn.study import load_study_model, make_config
 from rdinet_sklearn.study._models import radiomics_model, rdinet_model, resnet_model
 
 # The smallest study that still runs both families on automatic masks on 2 CPU cores.
@@ -83,3 +86,48 @@ def test_auto_study_records_the_mode(auto_study):
     out, results = auto_study
     assert results["config"]["segmentation"]["mode"] == "auto"
     assert yaml.safe_load((out / "config.yaml").read_text())["segmentation"]["mode"] == "auto"
+
+
+def test_auto_study_reports_test_dice_per_structure(auto_study):
+    out, results = auto_study
+    entry = results["segmentation"]
+    assert entry["cohort"] == "test" and set(entry["structures"]) == {"MR", "LR"}
+    n_test = len(results["split"]["test"])
+    for scores in entry["structures"].values():
+        assert len(scores["dice"]) == n_test
+        assert all(0.0 <= d <= 1.0 for d in scores["dice"])
+        assert max(scores["dice"]) > 0.0  # trained: some overlap with the manual masks
+    report = (out / "report.html").read_text()
+    assert "Segmentation (automatic vs manual masks, test cohort)" in report
+    table = (out / "tables" / "segmentation_automatic_vs_manual_masks_test_cohort.csv").read_text()
+    assert table.splitlines()[0] == "structure,cases,Dice,HD95 (mm)"
+
+
+def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, small_cohort, tmp_path):
+    out, results = auto_study
+    cases, _ = small_cohort
+    folder = out / "models" / "RDINet+clinical MR+LR"
+    model, card = load_study_model(folder)
+    assert card["segmentation"] == "auto" and "mask" not in card["columns"]["required"]
+    test_ids = results["split"]["test"]
+    images_only = cases.drop(columns=["mask", "mask_rater2"]).set_index("patient_id", drop=False)
+    images_only = images_only.loc[test_ids]
+    images_only.to_csv(tmp_path / "images_only.csv", index=False)
+    argv = ["predict", "--model", str(folder), "--cases", str(tmp_path / "images_only.csv")]
+    argv += ["--out", str(tmp_path / "pred.csv"), "--masks-out", str(tmp_path / "masks")]
+    assert main(argv) == EXIT_OK
+    predictions = pd.read_csv(tmp_path / "pred.csv", keep_default_na=False)
+    assert list(predictions["patient_id"]) == test_ids
+    assert "segmentation_flag" in predictions.columns
+    columns = card["columns"]["required"] + card["columns"]["optional"]
+    table = images_only.assign(**{c: np.nan for c in columns if c not in images_only})
+    expected = model.predict_proba(table[columns])[:, 1]
+    np.testing.assert_allclose(predictions["probability"], expected, rtol=1e-6)
+    for patient, image_path in zip(images_only.index, images_only["image"], strict=True):
+        mask = sitk.ReadImage(str(tmp_path / "masks" / f"{patient}.nii.gz"))
+        image = sitk.ReadImage(image_path)
+        assert mask.GetSize() == image.GetSize()
+        assert np.allclose(mask.GetOrigin(), image.GetOrigin())
+        assert np.allclose(mask.GetSpacing(), image.GetSpacing())
+        assert np.allclose(mask.GetDirection(), image.GetDirection())
+        assert set(np.unique(sitk.GetArrayFromImage(mask))) <= {0, 3, 4}

@@ -8,6 +8,7 @@ the file, the column and the patient.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ from .._atomic import atomic_path
 from .._cases import CaseTableError, read_case_table, require_numbers, validate_case_table
 from .._paths import path_inside, safe_filename
 from ..metrics import apply_threshold
+
+SEGMENTATION_FLAG = "segmentation_flag"
+"""The predictions' column of structures an automatic mask has below the minimum volume."""
 
 
 def _source(cases):
@@ -58,6 +62,9 @@ def check_cases(cases, card):
         if column not in table.columns:
             table[column] = np.nan
     optional = card["columns"]["optional"]
+    if card.get("segmentation") == "auto":
+        # no masks to check: the model's ROISegmenter checks each image as it reads it
+        return require_numbers(table, card["numeric_columns"], source=source)
     try:
         validate_case_table(
             table,
@@ -92,7 +99,7 @@ def binary_outcome(values, card, *, column, source):
     return text.map(known).astype(int)
 
 
-def predict_cases(model, card, cases):
+def predict_cases(model, card, cases, *, masks_out=None):
     """One row per case: patient id, probability, the study's threshold, predicted class.
 
     Parameters
@@ -102,13 +109,19 @@ def predict_cases(model, card, cases):
     card : dict
         Its card.
     cases : DataFrame or str or path-like
-        New cases (checked by :func:`check_cases`).
+        New cases (checked by :func:`check_cases`); for a model of an automatic-segmentation
+        study, images (and clinical columns) only.
+    masks_out : str or path-like, default=None
+        For such a model: a folder receiving each case's predicted mask, for review, as
+        ``<patient id>.nii.gz``.
 
     Returns
     -------
     predictions : DataFrame
         Columns ``patient_id``, ``probability`` (of ``card["positive_class"]``),
-        ``threshold`` and ``predicted_class``, in the table's row order.
+        ``threshold`` and ``predicted_class``, in the table's row order; for such a model
+        also ``segmentation_flag``, naming the structures predicted below the segmenter's
+        ``min_volume`` (empty when none).
 
     Examples
     --------
@@ -118,11 +131,15 @@ def predict_cases(model, card, cases):
     """
     table = check_cases(cases, card)
     columns = card["columns"]["required"] + card["columns"]["optional"]
+    inputs, segmenter = table[columns], None
+    if card.get("segmentation") == "auto":
+        segmenter, model = model[0], model[1:]
+        inputs = segmenter.transform(inputs)
     # float64, so that the CSV's shortest round-trip repr reads back the same number
-    proba = np.asarray(model.predict_proba(table[columns]), dtype=float)[:, 1]
+    proba = np.asarray(model.predict_proba(inputs), dtype=float)[:, 1]
     negative, positive = card["classes"]
     calls = apply_threshold(proba, card["threshold"])
-    return pd.DataFrame(
+    predictions = pd.DataFrame(
         {
             "patient_id": table.index.astype(str),
             "probability": proba,
@@ -130,6 +147,28 @@ def predict_cases(model, card, cases):
             "predicted_class": np.where(calls == 1, positive, negative),
         }
     )
+    if segmenter is not None:
+        predictions[SEGMENTATION_FLAG] = inputs[segmenter.flag_column].to_numpy()
+        if masks_out is not None:
+            copy_masks(inputs[segmenter.mask_column], predictions["patient_id"], masks_out)
+    elif masks_out is not None:
+        raise CaseTableError(
+            [f"model {card['name']!r} segments nothing (its study used manual masks): no masks"]
+        )
+    return predictions
+
+
+def copy_masks(paths, patients, folder):
+    """Copy each predicted mask to ``<folder>/<patient id>.nii.gz``, each atomically.
+
+    Patient ids become file names through :func:`~rdinet_sklearn._paths.safe_filename`.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, patient in zip(paths, patients, strict=True):
+        with atomic_path(path_inside(folder, safe_filename(patient) + ".nii.gz")) as partial:
+            shutil.copyfile(path, partial)
+    return folder
 
 
 def write_gradcam_figures(model, card, cases, folder):
