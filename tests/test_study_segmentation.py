@@ -1,6 +1,7 @@
 """The study's ``segmentation`` section: an in-fold ROISegmenter first in every model."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -9,8 +10,10 @@ import SimpleITK as sitk
 import yaml
 
 from rdinet_sklearn import ROISegmenter
+from rdinet_sklearn._cases import CaseTableError
 from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from rdinet_sklearn.study import load_study_model, make_config
+from rdinet_sklearn.segmentation import SmallStructureWarning
+from rdinet_sklearn.study import load_study_model, make_config, predict_cases
 from rdinet_sklearn.study._models import radiomics_model, rdinet_model, resnet_model
 
 # The smallest study that still runs both families on automatic masks on 2 CPU cores.
@@ -109,6 +112,7 @@ def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, smal
     folder = out / "models" / "RDINet+clinical MR+LR"
     model, card = load_study_model(folder)
     assert card["segmentation"] == "auto" and "mask" not in card["columns"]["required"]
+    assert model[0].memory is None  # never the training machine's cache
     test_ids = results["split"]["test"]
     images_only = cases.drop(columns=["mask", "mask_rater2"]).set_index("patient_id", drop=False)
     images_only = images_only.loc[test_ids]
@@ -131,3 +135,25 @@ def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, smal
         assert np.allclose(mask.GetSpacing(), image.GetSpacing())
         assert np.allclose(mask.GetDirection(), image.GetDirection())
         assert set(np.unique(sitk.GetArrayFromImage(mask))) <= {0, 3, 4}
+
+
+def test_predict_flags_small_automatic_structures_never_a_nan(auto_study, small_cohort):
+    out, results = auto_study
+    cases, _ = small_cohort
+    model, card = load_study_model(out / "models" / "Radiomics MR+LR LOGREG")
+    model[0].set_params(min_volume=1e9)  # every predicted muscle is now too small
+    images_only = cases.drop(columns=["mask", "mask_rater2"]).iloc[:3]
+    with pytest.warns(SmallStructureWarning, match="MR"):
+        predictions = predict_cases(model, card, images_only)
+    for flag in predictions["segmentation_flag"]:  # each structure with its volume
+        assert re.fullmatch(r"MR \([\d.]+ mm3\), LR \([\d.]+ mm3\)", flag), flag
+    assert np.isfinite(predictions["probability"]).all()
+
+
+def test_masks_out_with_a_manual_mask_model_is_refused_naming_it(auto_study, tmp_path):
+    out, _ = auto_study
+    model, card = load_study_model(out / "models" / "Radiomics MR+LR LOGREG")
+    manual = {**card, "segmentation": "manual"}
+    with pytest.raises(CaseTableError, match="Radiomics MR\\+LR LOGREG.*draws no masks"):
+        predict_cases(model, manual, "unused.csv", masks_out=tmp_path / "masks")
+    assert not (tmp_path / "masks").exists()

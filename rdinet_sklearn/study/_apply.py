@@ -129,6 +129,10 @@ def predict_cases(model, card, cases, *, masks_out=None):
     >>> model, card = load_study_model("results/demo/models/RDINet MR+LR")  # doctest: +SKIP
     >>> predict_cases(model, card, "new/cases.csv").head()  # doctest: +SKIP
     """
+    if masks_out is not None and card.get("segmentation") != "auto":
+        raise CaseTableError(
+            [f"model {card['name']!r} draws no masks (its study used manual ones): no --masks-out"]
+        )
     table = check_cases(cases, card)
     columns = card["columns"]["required"] + card["columns"]["optional"]
     inputs, segmenter = table[columns], None
@@ -151,10 +155,6 @@ def predict_cases(model, card, cases, *, masks_out=None):
         predictions[SEGMENTATION_FLAG] = inputs[segmenter.flag_column].to_numpy()
         if masks_out is not None:
             copy_masks(inputs[segmenter.mask_column], predictions["patient_id"], masks_out)
-    elif masks_out is not None:
-        raise CaseTableError(
-            [f"model {card['name']!r} segments nothing (its study used manual masks): no masks"]
-        )
     return predictions
 
 
