@@ -113,6 +113,9 @@ def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, smal
     model, card = load_study_model(folder)
     assert card["segmentation"] == "auto" and "mask" not in card["columns"]["required"]
     assert model[0].memory is None  # never the training machine's cache
+    # the segmenter's added columns (manual mask path, flag) are no clinical features
+    tabular = set(model.named_steps["clf"].tabular_features_in_)
+    assert tabular and not tabular & {"mask", "mask_manual", "segmentation_flag"}
     test_ids = results["split"]["test"]
     images_only = cases.drop(columns=["mask", "mask_rater2"]).set_index("patient_id", drop=False)
     images_only = images_only.loc[test_ids]
