@@ -21,43 +21,20 @@ import argparse
 import resource
 import tempfile
 import time
-import warnings
 
 import numpy as np
-import SimpleITK as sitk
 import torch
-from monai.metrics import compute_hausdorff_distance
 from sklearn.model_selection import StratifiedKFold
 
 from rdinet_sklearn import ROISegmenter
 from rdinet_sklearn.datasets import make_ted_cohort
+from rdinet_sklearn.metrics import mask_overlap
 
 STRUCTURES = {"IR": 1, "SR": 2, "MR": 3, "LR": 4}
-
-# MONAI's Hausdorff distance passes a deprecated argument to its own helper (MONAI 1.5/1.6)
-warnings.filterwarnings("ignore", category=FutureWarning, module="monai")
 
 
 def _ints(text):
     return tuple(int(v) for v in text.split(","))
-
-
-def overlap(predicted_path, manual_path, value):
-    """(Dice, HD95 in mm) of one structure; HD95 is NaN when either mask is empty."""
-    predicted, manual = sitk.ReadImage(predicted_path), sitk.ReadImage(manual_path)
-    a = sitk.GetArrayFromImage(predicted) == value
-    b = sitk.GetArrayFromImage(manual) == value
-    dice = 2 * np.sum(a & b) / max(np.sum(a) + np.sum(b), 1)
-    if not a.any() or not b.any():
-        return dice, float("nan")
-    spacing = tuple(reversed(manual.GetSpacing()))  # array order (z, y, x)
-    hd95 = compute_hausdorff_distance(
-        torch.from_numpy(a)[None, None],
-        torch.from_numpy(b)[None, None],
-        percentile=95,
-        spacing=spacing,
-    )
-    return dice, float(hd95)
 
 
 def main(argv=None):
@@ -104,7 +81,7 @@ def main(argv=None):
         print(f"{fold:>4} {len(train):>5} {fit_s:>8.1f} {epoch_s:>8.2f} {infer_s:>13.2f}")
         for name, value in STRUCTURES.items():
             for predicted, manual in zip(out["mask"], out["mask_manual"], strict=True):
-                dice, hd95 = overlap(predicted, manual, value)
+                dice, hd95 = mask_overlap(predicted, manual, value)
                 scores[name]["dice"].append(dice)
                 scores[name]["hd95"].append(hd95)
 

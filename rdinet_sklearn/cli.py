@@ -218,6 +218,11 @@ def _add_predict(commands):
         help="add each case's top contributing features (SHAP, with sign) and, for the deep "
         "models, the test-time augmentation spread and an 'uncertain' flag",
     )
+    predict.add_argument(
+        "--masks-out",
+        metavar="DIR",
+        help="model of an automatic-segmentation study: also write each predicted mask here",
+    )
     _model_options(predict)
     predict.set_defaults(handler=_predict)
 
@@ -381,7 +386,7 @@ def _predict(args):
 
     model, card, fingerprint = _load_model(args, args.model)
     print(f"model {card['name']!r}: fingerprint {fingerprint}")
-    predictions = predict_cases(model, card, args.cases)
+    predictions = predict_cases(model, card, args.cases, masks_out=args.masks_out)
     if args.explain:
         folder = os.path.dirname(args.model) if os.path.isfile(args.model) else args.model
         predictions = explain_predictions(model, card, folder, args.cases, predictions)

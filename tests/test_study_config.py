@@ -34,7 +34,8 @@ def test_presets_are_data_and_the_config_is_frozen():
         ("seed=true", "setting 'seed' must be an integer >= 0; got True"),
         ("deep.epochs=5", "unknown setting 'deep.epochs'; did you mean 'deep.max_epochs'?"),
         ("radiomics.clasifiers=[svm]", "did you mean 'radiomics.classifiers'?"),
-        ("segmentation.epochs=3", "unknown setting 'segmentation'"),  # a section no preset has
+        ("segmenter.epochs=3", "unknown setting 'segmenter'"),  # a section no preset has
+        ("segmentation.epochs=3", "did you mean 'segmentation.max_epochs'"),
         ("seed.value=3", "setting 'seed' is not a section"),
         ("deep=5", "setting 'deep' must be a mapping of settings; got 5"),
         ("radiomics.classifiers=[svm, xgb]", "'radiomics.classifiers[1]' must be one of"),

@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(
             "hanley_mcneil_score_interval",
         ],
         "._intervals": ["brier_interval", "logit_wald_interval", "proportion_interval"],
+        "._overlap": ["mask_overlap"],
         "._report": ["binary_report"],
         "._resampled_ttest": ["ResampledTTestResult", "corrected_resampled_ttest"],
         "._scorers": [

@@ -8,6 +8,7 @@ the file, the column and the patient.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ from .._cases import CaseTableError, read_case_table, require_numbers, validate_
 from .._paths import path_inside, safe_filename
 from ..io._folder import verify_file
 from ..metrics import apply_threshold
+
+SEGMENTATION_FLAG = "segmentation_flag"
+"""The predictions' column of structures an automatic mask has below the minimum volume."""
 
 
 def _source(cases):
@@ -59,6 +63,9 @@ def check_cases(cases, card):
         if column not in table.columns:
             table[column] = np.nan
     optional = card["columns"]["optional"]
+    if card.get("segmentation") == "auto":
+        # no masks to check: the model's ROISegmenter checks each image as it reads it
+        return require_numbers(table, card["numeric_columns"], source=source)
     try:
         validate_case_table(
             table,
@@ -93,7 +100,7 @@ def binary_outcome(values, card, *, column, source):
     return text.map(known).astype(int)
 
 
-def predict_cases(model, card, cases):
+def predict_cases(model, card, cases, *, masks_out=None):
     """One row per case: patient id, probability, the study's threshold, predicted class.
 
     Parameters
@@ -103,13 +110,19 @@ def predict_cases(model, card, cases):
     card : dict
         Its card.
     cases : DataFrame or str or path-like
-        New cases (checked by :func:`check_cases`).
+        New cases (checked by :func:`check_cases`); for a model of an automatic-segmentation
+        study, images (and clinical columns) only.
+    masks_out : str or path-like, default=None
+        For such a model: a folder receiving each case's predicted mask, for review, as
+        ``<patient id>.nii.gz``.
 
     Returns
     -------
     predictions : DataFrame
         Columns ``patient_id``, ``probability`` (of ``card["positive_class"]``),
-        ``threshold`` and ``predicted_class``, in the table's row order.
+        ``threshold`` and ``predicted_class``, in the table's row order; for such a model
+        also ``segmentation_flag``, naming the structures predicted below the segmenter's
+        ``min_volume`` (empty when none).
 
     Examples
     --------
@@ -117,13 +130,21 @@ def predict_cases(model, card, cases):
     >>> model, card = load_study_model("results/demo/models/RDINet MR+LR")  # doctest: +SKIP
     >>> predict_cases(model, card, "new/cases.csv").head()  # doctest: +SKIP
     """
+    if masks_out is not None and card.get("segmentation") != "auto":
+        raise CaseTableError(
+            [f"model {card['name']!r} draws no masks (its study used manual ones): no --masks-out"]
+        )
     table = check_cases(cases, card)
     columns = card["columns"]["required"] + card["columns"]["optional"]
+    inputs, segmenter = table[columns], None
+    if card.get("segmentation") == "auto":
+        segmenter, model = model[0], model[1:]
+        inputs = segmenter.transform(inputs)
     # float64, so that the CSV's shortest round-trip repr reads back the same number
-    proba = np.asarray(model.predict_proba(table[columns]), dtype=float)[:, 1]
+    proba = np.asarray(model.predict_proba(inputs), dtype=float)[:, 1]
     negative, positive = card["classes"]
     calls = apply_threshold(proba, card["threshold"])
-    return pd.DataFrame(
+    predictions = pd.DataFrame(
         {
             "patient_id": table.index.astype(str),
             "probability": proba,
@@ -131,6 +152,24 @@ def predict_cases(model, card, cases):
             "predicted_class": np.where(calls == 1, positive, negative),
         }
     )
+    if segmenter is not None:
+        predictions[SEGMENTATION_FLAG] = inputs[segmenter.flag_column].to_numpy()
+        if masks_out is not None:
+            copy_masks(inputs[segmenter.mask_column], predictions["patient_id"], masks_out)
+    return predictions
+
+
+def copy_masks(paths, patients, folder):
+    """Copy each predicted mask to ``<folder>/<patient id>.nii.gz``, each atomically.
+
+    Patient ids become file names through :func:`~rdinet_sklearn._paths.safe_filename`.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, patient in zip(paths, patients, strict=True):
+        with atomic_path(path_inside(folder, safe_filename(patient) + ".nii.gz")) as partial:
+            shutil.copyfile(path, partial)
+    return folder
 
 
 def write_gradcam_figures(model, card, cases, folder):

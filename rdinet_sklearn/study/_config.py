@@ -306,6 +306,25 @@ class ExplainSettings:
 
 
 @dataclass(frozen=True)
+class SegmentationSettings:
+    """``segmentation``: every model's ROIs, drawn by hand or by a ``ROISegmenter``.
+
+    ``mode: auto`` puts a segmenter first in every candidate pipeline (before any image
+    preprocessing: it segments the original image), trained in each fold on that fold's
+    training cases; the other keys are its parameters.
+    """
+
+    mode: str = _setting(_choice("manual", "auto"), default="manual")
+    max_epochs: int = _setting(_integer(1), default=40)
+    grid_size: tuple = _setting(_sequence(_integer(1), length=3, unique=False))
+    channels: tuple = _setting(_sequence(_integer(1), min_length=1, unique=False))
+    margin: float = _setting(_number(0.0), default=5.0)
+    keep_components: int = _setting(_integer(1), default=2)
+    min_volume: float = _setting(_number(0.0), default=20.0)
+    weights: str | None = _setting(_optional_text)
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """The settings of one study run, validated and frozen.
 
@@ -351,6 +370,8 @@ class StudyConfig:
         Feature contributions, per-patient uncertainty, negative controls and the
         reporting checklists (``report.html``, ``methods.md``, ``tripod_ai.md``,
         ``clear.md``).
+    segmentation : SegmentationSettings
+        ``mode`` manual (the case table's masks) or auto (an in-fold ``ROISegmenter``).
     preset : str
         The preset the settings started from.
 
@@ -381,6 +402,7 @@ class StudyConfig:
     deep: DeepSettings = _section(DeepSettings)
     preprocessing: PreprocessingSettings | None = _optional_section(PreprocessingSettings)
     explain: ExplainSettings = _section(ExplainSettings)
+    segmentation: SegmentationSettings = _section(SegmentationSettings)
     preset: str = _setting(_choice(*PRESET_NAMES))
 
     def to_dict(self):

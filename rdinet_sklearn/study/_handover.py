@@ -69,6 +69,8 @@ def expected_columns(model, config):
         reads = _used_columns(model.named_steps["radiomics"])
     else:
         reads = [config.image_column, config.mask_column]
+    if config.segmentation.mode == "auto":  # its ROISegmenter draws the mask
+        reads = [c for c in reads if c != config.mask_column]
     optional = [c for c in reads if c == config.reference_mask_column]
     return [c for c in reads if c not in optional], optional
 
@@ -105,6 +107,7 @@ def model_card(model, config, estimator, *, classes, target, fingerprint):
         "roi_structures": [n for n, v in config.labels.items() if v in values],
         "columns": {"required": required, "optional": optional},
         "image_branch": FAMILIES[model.family].image_branch,
+        "segmentation": config.segmentation.mode,  # auto: the model's first step draws masks
         "stage_fingerprint": fingerprint,  # the study's key of the fit, for reruns
     }
 

@@ -28,6 +28,7 @@ from ..selection import LassoSelector, TTestSelector
 from ._config import parse_roi
 from ._preprocessing import preprocessing_steps
 from ._reproducibility import extractor_options, reproducibility_filter
+from ._segmentation import segmentation_steps
 
 CLASSIFIERS = {
     # SVC(probability=True) is deprecated since scikit-learn 1.9; this is its replacement.
@@ -107,6 +108,11 @@ def with_extraction(config, roi, cache, passthrough, *, features_first):
     return front.set_output(transform="pandas")
 
 
+def image_steps(config, cache):
+    """The steps before a model's extractor: any automatic segmentation, then preprocessing."""
+    return [*segmentation_steps(config, cache), *preprocessing_steps(config, cache)]
+
+
 def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(), memory=None):
     """A selection + classifier pipeline and its grid; with ``roi``, on the case table.
 
@@ -122,7 +128,7 @@ def radiomics_model(classifier, config, *, roi=None, cache=None, batch_columns=(
     steps = [*selection_steps(config), ("clf", make(config.seed))]
     if roi is not None:
         front = with_extraction(config, roi, cache, batch_columns, features_first=True)
-        steps = [*preprocessing_steps(config, cache), ("radiomics", front), *steps]
+        steps = [*image_steps(config, cache), ("radiomics", front), *steps]
     return Pipeline(steps, memory=memory), dict(grid)
 
 
@@ -147,8 +153,8 @@ def _network_params(config, roi):
 def resnet_model(config, roi, *, memory=None):
     """The 3D ResNet on ROI crops of ``roi``, after any image preprocessing."""
     network = ResNet50Classifier(**_network_params(config, roi), memory=memory)
-    preprocessing = preprocessing_steps(config, memory)
-    return Pipeline([*preprocessing, ("clf", network)]) if preprocessing else network
+    before = image_steps(config, memory)
+    return Pipeline([*before, ("clf", network)]) if before else network
 
 
 def clinical_selection(config, numeric, categorical):
@@ -215,4 +221,4 @@ def rdinet_model(config, roi, radiomics_columns, *, clinical=None, memory=None):
     passthrough = [*tabular, config.image_column, config.mask_column]
     front = with_extraction(config, roi, memory, passthrough, features_first=False)
     steps = [("radiomics", front), ("features", features), ("clf", network)]
-    return Pipeline([*preprocessing_steps(config, memory), *steps])
+    return Pipeline([*image_steps(config, memory), *steps])

@@ -35,12 +35,14 @@ from ._preprocessing import applied_preprocessing, preprocessing_table
 from ._reporting import reporting_tables
 from ._reproducibility import reproducibility_report
 from ._results import TEST, TRAINING, StudyResult
+from ._segmentation import segmentation_quality, segmentation_table
 from ._summary import SUMMARY_CAPTION, format_summary, summary_reading, summary_table
 
 MISSING_TITLE = "Missing clinical values"
 """The table counting missing clinical values per column and cohort (imputed in-fold)."""
 
 PREPROCESSING_TITLE = "Image preprocessing"
+SEGMENTATION_TITLE = "Segmentation (automatic vs manual masks, test cohort)"
 DIVERGED_TITLE = "Diverged models (no metrics, not handed over)"
 
 
@@ -51,6 +53,7 @@ def study_result(models, comparison, config, cohort, reproducibility, runs=None)
     """
     extra = {"reproducibility_reason": reproducibility, **(runs or {})}
     extra["preprocessing"] = applied_preprocessing(models, config)
+    extra["segmentation"] = segmentation_quality(models, config, cohort.cases.loc[cohort.test_ids])
     if cohort.groups is None:
         extra["cv_design"] = {"scheme": "stratified k-fold"}
     else:  # fold k of predictions.csv holds out the k-th of these groups
@@ -119,6 +122,8 @@ def _run_tables(extra):
     tables = {}
     if extra["preprocessing"] is not None:
         tables[PREPROCESSING_TITLE] = preprocessing_table(extra["preprocessing"])
+    if extra.get("segmentation") is not None:
+        tables[SEGMENTATION_TITLE] = segmentation_table(extra["segmentation"])
     if extra.get("diverged"):
         columns = ["model", "fold", "estimator", "epoch", "batch", "quantity"]
         tables[DIVERGED_TITLE] = pd.DataFrame(extra["diverged"], columns=columns)
@@ -152,6 +157,7 @@ def results_json(result, tables, entries):
         **entries,
         "cv_design": result.extra["cv_design"],
         "preprocessing": result.extra["preprocessing"],
+        "segmentation": result.extra.get("segmentation"),
         "diverged": result.extra.get("diverged", []),
     }
     if COMPARISON_TITLE in tables:

@@ -18,6 +18,7 @@ from .._cases import CaseTableError, resolve_roi
 from .._imaging import is_missing_path
 from ..selection import PerturbationReproducibilityFilter, ReproducibilityFilter
 from ._config import ConfigError, parse_roi
+from ._segmentation import STEP as SEGMENTATION_STEP
 
 
 def resolve_reproducibility(config, cases):
@@ -90,7 +91,8 @@ def headline_features(model, config):
     from ..radiomics import ibsi_feature_info
 
     pipeline = model.estimator
-    names = list(pipeline[:-1].get_feature_names_out())
+    first = int(pipeline.steps[0][0] == SEGMENTATION_STEP)  # it adds paths, not features
+    names = list(pipeline[first:-1].get_feature_names_out())
     roi_name, _ = resolve_roi(parse_roi(model.roi), config.labels)
     radiomics_names = [name.removeprefix(f"{roi_name}_") for name in names]
     info = ibsi_feature_info(radiomics_names, params=config.radiomics.params)

@@ -1,0 +1,162 @@
+"""The study's ``segmentation`` section: an in-fold ROISegmenter first in every model."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+import yaml
+
+from rdinet_sklearn import ROISegmenter
+from rdinet_sklearn._cases import CaseTableError
+from rdinet_sklearn.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from rdinet_sklearn.segmentation import SmallStructureWarning
+from rdinet_sklearn.study import load_study_model, make_config, predict_cases
+from rdinet_sklearn.study._models import radiomics_model, rdinet_model, resnet_model
+
+# The smallest study that still runs both families on automatic masks on 2 CPU cores.
+TINY = {
+    "cv_folds": 3,
+    "n_jobs": 1,
+    "models": ["radiomics", "rdinet_clinical"],
+    "comparison": {"repeats": 0},
+    "radiomics": {"roi_strategies": ["MR+LR"], "classifiers": ["logreg"]},
+    "deep": {"rois": ["MR+LR"], "volume_size": [4, 16, 16], "max_epochs": 1, "batch_size": 8},
+    "segmentation": {"grid_size": [8, 32, 64], "max_epochs": 25},
+}
+
+
+def test_manual_is_the_default_and_leaves_the_models_unchanged(tmp_path):
+    config = make_config("quick")
+    assert config.segmentation.mode == "manual"
+    estimator, _ = radiomics_model("logreg", config, roi="MR+LR", cache=str(tmp_path))
+    assert estimator.steps[0][0] == "radiomics"
+
+
+def test_auto_puts_one_shared_segmenter_first_in_every_model(tmp_path):
+    config = make_config("quick", overrides=[TINY, "segmentation.mode=auto"])
+    cache = str(tmp_path)
+    radiomics, _ = radiomics_model("logreg", config, roi="MR+LR", cache=cache)
+    rdinet = rdinet_model(config, "MR+LR", ["f"], clinical=(["age"], []), memory=cache)
+    resnet = resnet_model(config, "MR+LR", memory=cache)
+    segmenters = [model.steps[0][1] for model in (radiomics, rdinet, resnet)]
+    assert all(isinstance(s, ROISegmenter) for s in segmenters)
+    # identical parameters, seed and cache: one network per training fold for all models
+    params = [s.get_params() for s in segmenters]
+    assert params[0] == params[1] == params[2]
+    assert params[0]["labels"] == {"MR": 3, "LR": 4}  # only the structures some ROI reads
+    assert (params[0]["memory"], params[0]["random_state"]) == (cache, config.seed)
+    assert params[0]["max_epochs"] == 25 and params[0]["grid_size"] == (8, 32, 64)
+    assert radiomics.steps[1][0] == "radiomics"  # segment first, then the rest
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("segmentation.mode=automatic", "'segmentation.mode'"),
+        ("segmentation.max_epoch=3", "did you mean 'segmentation.max_epochs'"),
+        ("segmentation.grid_size=[8, 16]", "'segmentation.grid_size'"),
+    ],
+)
+def test_cli_bad_segmentation_key_exits_3_naming_it(
+    small_cohort, tmp_path, capsys, override, named
+):
+    cases, y = small_cohort
+    cases.assign(response=y).to_csv(tmp_path / "cases.csv", index=False)
+    argv = ["study", "--cases", str(tmp_path / "cases.csv"), "--target", "response"]
+    argv += ["--out", str(tmp_path / "out"), "--no-progress", "--set", override]
+    assert main(argv) == EXIT_BAD_INPUT
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def auto_study(small_cohort, tmp_path_factory):
+    cases, y = small_cohort
+    folder = tmp_path_factory.mktemp("auto")
+    cases.assign(response=y).to_csv(folder / "cases.csv", index=False)
+    (folder / "settings.yaml").write_text(yaml.safe_dump(TINY))
+    out = folder / "out"
+    argv = ["study", "--cases", str(folder / "cases.csv"), "--target", "response"]
+    argv += ["--out", str(out), "--config", str(folder / "settings.yaml"), "--no-progress"]
+    assert main([*argv, "--set", "segmentation.mode=auto"]) == EXIT_OK
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_auto_study_records_the_mode(auto_study):
+    out, results = auto_study
+    assert results["config"]["segmentation"]["mode"] == "auto"
+    assert yaml.safe_load((out / "config.yaml").read_text())["segmentation"]["mode"] == "auto"
+
+
+def test_auto_study_reports_test_dice_per_structure(auto_study):
+    out, results = auto_study
+    entry = results["segmentation"]
+    assert entry["cohort"] == "test" and set(entry["structures"]) == {"MR", "LR"}
+    n_test = len(results["split"]["test"])
+    for scores in entry["structures"].values():
+        assert len(scores["dice"]) == n_test
+        assert all(0.0 <= d <= 1.0 for d in scores["dice"])
+        assert max(scores["dice"]) > 0.0  # trained: some overlap with the manual masks
+    report = (out / "report.html").read_text()
+    assert "Segmentation (automatic vs manual masks, test cohort)" in report
+    table = (out / "tables" / "segmentation_automatic_vs_manual_masks_test_cohort.csv").read_text()
+    assert table.splitlines()[0] == "structure,cases,Dice,HD95 (mm)"
+
+
+def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, small_cohort, tmp_path):
+    out, results = auto_study
+    cases, _ = small_cohort
+    folder = out / "models" / "RDINet+clinical MR+LR"
+    model, card = load_study_model(folder)
+    assert card["segmentation"] == "auto" and "mask" not in card["columns"]["required"]
+    assert model[0].memory is None  # never the training machine's cache
+    # the segmenter's added columns (manual mask path, flag) are no clinical features
+    tabular = set(model.named_steps["clf"].tabular_features_in_)
+    assert tabular and not tabular & {"mask", "mask_manual", "segmentation_flag"}
+    test_ids = results["split"]["test"]
+    images_only = cases.drop(columns=["mask", "mask_rater2"]).set_index("patient_id", drop=False)
+    images_only = images_only.loc[test_ids]
+    images_only.to_csv(tmp_path / "images_only.csv", index=False)
+    argv = ["predict", "--model", str(folder), "--cases", str(tmp_path / "images_only.csv")]
+    argv += ["--out", str(tmp_path / "pred.csv"), "--masks-out", str(tmp_path / "masks")]
+    assert main(argv) == EXIT_OK
+    predictions = pd.read_csv(tmp_path / "pred.csv", keep_default_na=False)
+    assert list(predictions["patient_id"]) == test_ids
+    assert "segmentation_flag" in predictions.columns
+    columns = card["columns"]["required"] + card["columns"]["optional"]
+    table = images_only.assign(**{c: np.nan for c in columns if c not in images_only})
+    expected = model.predict_proba(table[columns])[:, 1]
+    np.testing.assert_allclose(predictions["probability"], expected, rtol=1e-6)
+    for patient, image_path in zip(images_only.index, images_only["image"], strict=True):
+        mask = sitk.ReadImage(str(tmp_path / "masks" / f"{patient}.nii.gz"))
+        image = sitk.ReadImage(image_path)
+        assert mask.GetSize() == image.GetSize()
+        assert np.allclose(mask.GetOrigin(), image.GetOrigin())
+        assert np.allclose(mask.GetSpacing(), image.GetSpacing())
+        assert np.allclose(mask.GetDirection(), image.GetDirection())
+        assert set(np.unique(sitk.GetArrayFromImage(mask))) <= {0, 3, 4}
+
+
+def test_predict_flags_small_automatic_structures_never_a_nan(auto_study, small_cohort):
+    out, results = auto_study
+    cases, _ = small_cohort
+    model, card = load_study_model(out / "models" / "Radiomics MR+LR LOGREG")
+    model[0].set_params(min_volume=1e9)  # every predicted muscle is now too small
+    images_only = cases.drop(columns=["mask", "mask_rater2"]).iloc[:3]
+    with pytest.warns(SmallStructureWarning, match="MR"):
+        predictions = predict_cases(model, card, images_only)
+    for flag in predictions["segmentation_flag"]:  # each structure with its volume
+        assert re.fullmatch(r"MR \([\d.]+ mm3\), LR \([\d.]+ mm3\)", flag), flag
+    assert np.isfinite(predictions["probability"]).all()
+
+
+def test_masks_out_with_a_manual_mask_model_is_refused_naming_it(auto_study, tmp_path):
+    out, _ = auto_study
+    model, card = load_study_model(out / "models" / "Radiomics MR+LR LOGREG")
+    manual = {**card, "segmentation": "manual"}
+    with pytest.raises(CaseTableError, match="Radiomics MR\\+LR LOGREG.*draws no masks"):
+        predict_cases(model, manual, "unused.csv", masks_out=tmp_path / "masks")
+    assert not (tmp_path / "masks").exists()
