@@ -10,7 +10,7 @@ from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._negative_controls import CONTROL_MODES, NegativeControl
+from ._negative_controls import CONTROL_MODES, NegativeControl, NegativeControlError
 
 # pyradiomics features that are sums over the ROI's voxels, zones or runs rather than means,
 # so that they grow with the ROI's size whatever its content (each has a "Normalized" twin
@@ -167,10 +167,16 @@ def negative_control_pipeline(pipeline, mode, **control_params):
     )
 
 
-def _cv_auc(estimator, X, y, cv):
+def _cv_auc(estimator, X, y, cv, which):
     from sklearn.model_selection import cross_val_score
 
-    return cross_val_score(estimator, X, y, cv=cv, scoring="roc_auc")
+    try:
+        return cross_val_score(estimator, X, y, cv=cv, scoring="roc_auc")
+    except ValueError as error:  # scikit-learn raises this when every fit failed
+        cause = [line.strip() for line in str(error).splitlines() if line.strip()][-1]
+        raise NegativeControlError(
+            f"every cross-validation fit of the {which} model failed ({cause})"
+        ) from error
 
 
 def compare_with_control(real, control, X, y, *, cv):
@@ -187,6 +193,11 @@ def compare_with_control(real, control, X, y, *, cv):
     cv : cross-validation splitter
         Splits with a fixed seed (both models see identical folds), e.g.
         ``RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)``.
+
+    Raises
+    ------
+    NegativeControlError
+        When either model cannot be scored on every split (e.g. a control leaves no feature).
 
     Returns
     -------
@@ -229,8 +240,15 @@ def compare_with_control(real, control, X, y, *, cv):
     from ..metrics import corrected_resampled_ttest
 
     splits = list(cv.split(X, y))
-    real_scores = _cv_auc(real, X, y, splits)
-    control_scores = _cv_auc(control, X, y, splits)
+    real_scores = _cv_auc(real, X, y, splits, "real")
+    control_scores = _cv_auc(control, X, y, splits, "control")
+    for which, scores in (("real", real_scores), ("control", control_scores)):
+        failed = int(np.sum(~np.isfinite(scores)))
+        if failed:  # a paired comparison needs every split (the fit errors were warned)
+            raise NegativeControlError(
+                f"the {which} model's fit failed in {failed} of {len(splits)} "
+                "cross-validation splits; the comparison needs every split"
+            )
     n_train = float(np.mean([len(train) for train, _ in splits]))
     n_test = float(np.mean([len(test) for _, test in splits]))
     test = corrected_resampled_ttest(real_scores, control_scores, n_train, n_test)
