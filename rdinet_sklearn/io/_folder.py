@@ -228,7 +228,7 @@ def _changed_members(path, recorded):
     """Names of ``model.rdinet`` members that differ from ``recorded`` (or are extra/lost)."""
     try:
         found = _member_digests(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         return [f"the archive itself ({exc})"]
     names = sorted(set(found) | set(recorded))
     return [name for name in names if found.get(name) != recorded.get(name)]

@@ -271,7 +271,9 @@ def _member(archive, name, path):
         return archive.read(name)
     except KeyError as exc:
         raise ModelFileError(f"{path}: {name} is missing") from exc
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # e.g. a bad CRC-32
+    # A bad CRC-32 or deflate stream, or a flipped byte in a member's compression method
+    # (zipfile raises NotImplementedError for a method it does not know).
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
         raise ModelFileError(f"{path}: {name} is damaged ({exc})") from exc
 
 
