@@ -510,7 +510,7 @@ class VolumeNetClassifier(
 
         Returns
         -------
-        features : ndarray of shape (n_cases, module_.feature_dim)
+        features : ndarray of shape (n_cases, n_backbone_features)
         """
         self._check_fitted()
         dataset = self.get_dataset(self._prediction_input(X))
