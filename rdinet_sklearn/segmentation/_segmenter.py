@@ -47,11 +47,29 @@ _NETWORKS = LRUCache(max_entries=8)
 
 
 class MissingStructureWarning(UserWarning):
-    """Some training masks lack a structure; those patients were left out of training."""
+    """Some training masks lack a structure; those patients were left out of training.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from rdinet_sklearn.segmentation import MissingStructureWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", MissingStructureWarning)
+    ...     warnings.warn("filtered", MissingStructureWarning)
+    """
 
 
 class SmallStructureWarning(UserWarning):
-    """A predicted structure is below ``min_volume``; the case is flagged in the output."""
+    """A predicted structure is below ``min_volume``; the case is flagged in the output.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from rdinet_sklearn.segmentation import SmallStructureWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", SmallStructureWarning)
+    ...     warnings.warn("filtered", SmallStructureWarning)
+    """
 
 
 _MASK_FOLDER = {}
