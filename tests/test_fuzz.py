@@ -345,7 +345,9 @@ def test_cli_on_random_case_tables_keeps_the_exit_code_contract(files, data, com
         argv = [command, "--cases", "cases.csv"]
         if command == "extract":
             argv += ["--roi", "MR", "--params", "original", "--out", str(out / "f.csv")]
-        _run_cli(argv, root, out)
+        code = _run_cli(argv, root, out)  # asserts the exit-code contract, nothing outside out
+        if command == "extract":  # a feature table exactly when it succeeded, never a partial one
+            assert (out / "f.csv").exists() == (code == 0)
     finally:
         shutil.rmtree(root)
 
