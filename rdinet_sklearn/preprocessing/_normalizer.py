@@ -6,7 +6,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .._imaging import CaseError
-from .._sklearn_compat import StrOptions
+from .._sklearn_compat import InvalidParameterError, StrOptions
 from ._base import STEP_ATTRIBUTES, STEP_PARAMETERS, CaseImageTransformer, PreprocessingError, Where
 from ._bias_field import body_mask
 
@@ -213,8 +213,6 @@ class IntensityNormalizer(CaseImageTransformer):
 
 
 def _checked_percentiles(percentiles):
-    from .._sklearn_compat import InvalidParameterError
-
     values = np.asarray(percentiles, dtype=float)
     if (
         values.ndim != 1
