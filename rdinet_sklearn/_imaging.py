@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import SimpleITK as sitk
 
+from ._atomic import atomic_path
 from .exceptions import RdinetInputError
 
 
@@ -164,6 +165,22 @@ def read_image(path, *, row=None, column="image", header_only=False):
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise CaseError(row, column, path, "has several components per voxel; expected a scalar")
     return image
+
+
+def write_image(image, path):
+    """Write ``image`` to ``path`` as compressed NIfTI, atomically (:func:`atomic_path`).
+
+    ITK picks its writer by the file's extension, which the temporary name lacks: the image
+    is staged as ``<temporary>.nii.gz`` and renamed to the temporary that
+    :func:`~rdinet_sklearn._atomic.atomic_path` renames into place.
+    """
+    with atomic_path(path) as partial:
+        staged = partial.with_name(partial.name + ".nii.gz")
+        try:
+            sitk.WriteImage(image, str(staged), True)
+            os.replace(staged, partial)
+        finally:
+            staged.unlink(missing_ok=True)
 
 
 def _rounded(values):

@@ -163,7 +163,7 @@ def test_error_round_trips_through_pickle_as_a_study_record():
 
 
 def test_divergence_parameter_is_validated(small_cohort):
-    from sklearn.utils._param_validation import InvalidParameterError
+    from rdinet_sklearn._sklearn_compat import InvalidParameterError
 
     cases, y = small_cohort
     with pytest.raises(InvalidParameterError, match="'divergence' parameter"):

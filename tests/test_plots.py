@@ -70,6 +70,23 @@ def test_plot_calibration_legend_has_brier(curves):
     assert len(ax.get_lines()[0].get_xdata()) <= 5
 
 
+@pytest.mark.parametrize(
+    ("plot", "labels"),
+    [
+        (plot_roc, ("1 - Specificity (false-positive rate)", "Sensitivity (true-positive rate)")),
+        (plot_calibration, ("Mean predicted probability", "Observed fraction of positives")),
+    ],
+)
+def test_roc_and_calibration_share_the_unit_square_with_its_diagonal(curves, plot, labels):
+    ax = plot(curves)
+    assert ax.get_xlim() == ax.get_ylim() == (-0.01, 1.01)
+    assert ax.get_aspect() == 1.0
+    assert (ax.get_xlabel(), ax.get_ylabel()) == labels
+    diagonal = ax.get_lines()[-1]
+    assert diagonal.get_linestyle() == "--"
+    assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [0, 1]
+
+
 def test_net_benefit_hand_worked():
     y = [1, 1, 0, 0, 1]
     proba = [0.9, 0.6, 0.7, 0.2, 0.3]

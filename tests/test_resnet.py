@@ -256,7 +256,7 @@ def test_fp16_refuses_to_train_without_cuda(small_cohort):
 
 
 def test_parameters_are_checked_before_any_case_is_read(tmp_path):
-    from sklearn.utils._param_validation import InvalidParameterError
+    from rdinet_sklearn._sklearn_compat import InvalidParameterError
 
     missing = pd.DataFrame({"image": [str(tmp_path / "none.nii")] * 4, "mask": ["x"] * 4})
     y = [0, 1, 0, 1]

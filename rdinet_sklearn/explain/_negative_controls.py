@@ -29,15 +29,14 @@ from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 import SimpleITK as sitk
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._atomic import atomic_path
 from .._cache import case_file_digest
+from .._case_table_steps import CaseTableStepMixin
 from .._cases import resolve_roi
-from .._imaging import label_array, read_image
+from .._imaging import label_array, read_image, write_image
 from .._paths import path_inside, safe_filename
 from .._sklearn_compat import Interval, StrOptions, fit_context
 from ..exceptions import RdinetInputError
@@ -58,7 +57,7 @@ class NegativeControlError(RdinetInputError):
     """
 
 
-class NegativeControl(TransformerMixin, BaseEstimator):
+class NegativeControl(CaseTableStepMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Replace each case's image or mask by a negative control of its ROI.
 
     Parameters
@@ -196,31 +195,8 @@ class NegativeControl(TransformerMixin, BaseEstimator):
         table[column] = [self._control_file(row, entry) for row, entry in table.iterrows()]
         return table
 
-    def get_feature_names_out(self, input_features=None):
-        """The case table's columns, unchanged.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str
-        """
-        check_is_fitted(self)
-        return np.asarray(self.feature_names_in_, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = []
-        return tags
-
     def _check_table(self, X, *, reset):
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                f"{type(self).__name__} expects a case table (pandas DataFrame), got "
-                f"{type(X).__name__}"
-            )
+        self._require_case_table(X)
         missing = [c for c in (self.image_column, self.mask_column) if c not in X.columns]
         if missing:
             raise ValueError(f"the case table has no column(s) {missing}")
@@ -279,7 +255,7 @@ class NegativeControl(TransformerMixin, BaseEstimator):
                 array[roi] = rng.permutation(array[roi])
             result = sitk.GetImageFromArray(array)
             result.CopyInformation(image)
-        _write_image(result, target)
+        write_image(result, target)
         return str(target)
 
     def _place_region(self, row, mask_path, roi, rng):
@@ -318,14 +294,3 @@ class NegativeControl(TransformerMixin, BaseEstimator):
             f"no place off the ROI was found for a region of its size in {self.max_tries} "
             "random tries (the ROI fills too much of the field of view)",
         )
-
-
-def _write_image(image, target):
-    """Write ``image`` to ``target`` atomically (ITK picks the format from the suffix)."""
-    with atomic_path(target) as partial:
-        staging = partial.with_name(partial.name + ".nii.gz")
-        try:
-            sitk.WriteImage(image, str(staging), True)
-            os.replace(staging, partial)
-        finally:
-            staging.unlink(missing_ok=True)

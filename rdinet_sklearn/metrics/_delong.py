@@ -189,7 +189,7 @@ def hanley_mcneil_score_interval(auc, n_positive, n_negative, *, confidence=0.95
     return float(low), float(high)
 
 
-def _auc_interval(y_bin, proba, confidence):
+def auc_interval(y_bin, proba, confidence):
     """:class:`AUCConfidenceInterval` and why its interval is undefined (None if it is not)."""
     aucs, v10, v01 = _structural_components(y_bin, proba[np.newaxis, :])
     auc = float(aucs[0])
@@ -272,7 +272,7 @@ def delong_auc_ci(y_true, proba, *, confidence=0.95, pos_label=None):
     """
     z_critical(confidence)
     y_bin, proba = check_binary_proba(y_true, proba, pos_label=pos_label)
-    result, problem = _auc_interval(y_bin, proba, confidence)
+    result, problem = auc_interval(y_bin, proba, confidence)
     if problem is not None:
         warnings.warn(f"delong_auc_ci: {problem}.", UndefinedMetricWarning, stacklevel=2)
     return result

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from ._delong import AUCConfidenceInterval, _auc_interval
+from ._delong import AUCConfidenceInterval, auc_interval
 from ._intervals import brier_interval, proportion_interval
 from ._validation import check_binary_proba, warn_undefined
 
@@ -190,7 +190,7 @@ def binary_report(
         auc = AUCConfidenceInterval(np.nan, np.nan, np.nan, np.nan)
         problems.append("only one class is present, so the AUC is undefined")
     else:
-        auc, problem = _auc_interval(y_bin, proba, confidence)
+        auc, problem = auc_interval(y_bin, proba, confidence)
         problems += [] if problem is None else [problem]
     rows = [("AUC", auc.auc, auc.ci_low, auc.ci_high, AUC_METHOD)]
     if ci == "bootstrap":

@@ -5,7 +5,7 @@ from sklearn.metrics import brier_score_loss
 
 from ..metrics._calibration_curve import smoothed_calibration_curve
 from ._inputs import check_curves
-from ._style import color_for, new_axes, styled
+from ._style import color_for, new_axes, styled, unit_square
 
 
 @styled
@@ -104,15 +104,11 @@ def plot_calibration(
                 alpha=0.15,
                 linewidth=0,
             )
-    ax.plot(
-        [0, 1], [0, 1], linestyle="--", color="0.6", linewidth=1.0, label="Perfectly calibrated"
-    )
-    ax.set(
-        xlim=(-0.01, 1.01),
-        ylim=(-0.01, 1.01),
+    unit_square(
+        ax,
+        diagonal="Perfectly calibrated",
         xlabel="Mean predicted probability",
         ylabel="Observed fraction of positives",
-        aspect="equal",
     )
     if title:
         ax.set_title(title)

@@ -5,7 +5,7 @@ from sklearn.metrics import roc_curve
 
 from ..metrics import delong_auc_ci
 from ._inputs import check_curves
-from ._style import color_for, new_axes, styled
+from ._style import color_for, new_axes, styled, unit_square
 
 
 @styled
@@ -56,13 +56,11 @@ def plot_roc(curves, *, ax=None, confidence=0.95, pos_label=None, digits=2, titl
         interval = "CI NA" if np.isnan(low) else f"{low:.{digits}f}-{high:.{digits}f}"
         label = f"{name}: AUC {auc.auc:.{digits}f} ({interval})"
         ax.plot(fpr, tpr, color=color_for(position), label=label, drawstyle="default")
-    ax.plot([0, 1], [0, 1], linestyle="--", color="0.6", linewidth=1.0, label="Chance")
-    ax.set(
-        xlim=(-0.01, 1.01),
-        ylim=(-0.01, 1.01),
+    unit_square(
+        ax,
+        diagonal="Chance",
         xlabel="1 - Specificity (false-positive rate)",
         ylabel="Sensitivity (true-positive rate)",
-        aspect="equal",
     )
     if title:
         ax.set_title(title)

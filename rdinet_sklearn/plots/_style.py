@@ -78,6 +78,15 @@ def color_for(position):
     return PALETTE[position % len(PALETTE)]
 
 
+def unit_square(ax, *, diagonal, xlabel, ylabel):
+    """Square axes over [0, 1] x [0, 1] with the dashed y = x reference labelled ``diagonal``.
+
+    ROC curves (chance) and calibration curves (perfect calibration) share this frame.
+    """
+    ax.plot([0, 1], [0, 1], linestyle="--", color="0.6", linewidth=1.0, label=diagonal)
+    ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel=xlabel, ylabel=ylabel, aspect="equal")
+
+
 def save_figure(figure, path, *, formats=("png", "svg"), dpi=300):
     """Save a figure (or an Axes' figure) in several formats.
 

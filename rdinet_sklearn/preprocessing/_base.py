@@ -16,19 +16,19 @@ import json
 import os
 import tempfile
 import warnings
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import SimpleITK as sitk
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._atomic import atomic_path
 from .._cache import case_file_digest
+from .._case_table_steps import CaseTableStepMixin
 from .._cases import validate_case_table
-from .._imaging import CaseError, geometry_mismatches, read_image
+from .._imaging import CaseError, geometry_mismatches, read_image, write_image
 from .._sklearn_compat import fit_context
 from .._versions import _VersionStampMixin
 from ..exceptions import RdinetInputError
@@ -38,6 +38,27 @@ CACHE_SUBFOLDER = "rdinet_preprocessing"
 
 FORMAT_VERSION = "2"
 """Part of every output's key; raised when a step's computation changes."""
+
+STEP_PARAMETERS = """\
+    image_column : str, default="image"
+        Column of image paths.
+    mask_column : str, default="mask"
+        Column of label-map paths.
+    cache_dir : str or path-like, default=None
+        Folder of the output files (content-keyed, so shared between runs and folds);
+        ``None``: a per-user folder in the system temp folder.
+    n_jobs : int, default=None
+        joblib workers over cases.
+"""
+"""numpydoc entries of the parameters every step takes (last in each step's list)."""
+
+STEP_ATTRIBUTES = """\
+    n_features_in_ : int
+        Number of case-table columns seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Case-table columns seen in :meth:`fit`.
+"""
+"""numpydoc entries of the attributes every fitted step has."""
 
 
 def default_cache_dir():
@@ -94,37 +115,43 @@ class PreprocessingWarning(UserWarning):
     """
 
 
-def write_image(image, path):
-    """Write ``image`` (compressed NIfTI) atomically to ``path``."""
-    with atomic_path(path) as partial:
-        # ITK's NIfTI writer goes by the extension, which the temporary name lacks.
-        named = partial.with_name(partial.name + ".nii.gz")
-        try:
-            sitk.WriteImage(image, str(named), True)
-            os.replace(named, partial)
-        finally:
-            named.unlink(missing_ok=True)
-
-
 def is_orthonormal(image, tolerance=1e-4):
     """True if the image's direction cosines form an orthonormal matrix."""
     direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
     return np.allclose(direction @ direction.T, np.eye(3), atol=tolerance)
 
 
-class CaseImageTransformer(_VersionStampMixin, TransformerMixin, BaseEstimator):
-    """Base of the steps: validation, the content-keyed output cache and parallel cases.
+class CaseImageTransformer(
+    _VersionStampMixin, CaseTableStepMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
+    """Base of the steps: shared parameters, the content-keyed output cache, parallel cases.
 
-    Subclasses define ``_uses_mask`` (read the mask column), ``_writes_mask`` (output a new
-    mask), ``_fit_cases(table)`` (learn from the training cases; optional),
+    Subclasses declare their own parameters first, then the shared keyword-only ones
+    (:data:`STEP_PARAMETERS`), which their ``__init__`` hands to this one, and extend
+    ``_parameter_constraints``, as scikit-learn's ``_BaseFilter`` subclasses do. They define
+    ``_uses_mask`` (read the mask column), ``_writes_mask`` (output a new mask),
+    ``_fit_cases(table)`` (learn from the training cases; optional),
     ``_fitted_state()`` (JSON-able, part of every output's key) and
     ``_process(image, mask, where, caught)`` returning ``(image, mask or None)``, raising
     :class:`CaseError` through ``where.error(...)`` and appending ``where.warning(...)``
     messages to ``caught`` (warnings of joblib workers would not reach the user).
     """
 
+    _parameter_constraints: dict = {
+        "image_column": [str],
+        "mask_column": [str],
+        "cache_dir": [str, os.PathLike, None],
+        "n_jobs": [Integral, None],
+    }
+
     _uses_mask = True
     _writes_mask = False
+
+    def __init__(self, *, image_column, mask_column, cache_dir, n_jobs):
+        self.image_column = image_column
+        self.mask_column = mask_column
+        self.cache_dir = cache_dir
+        self.n_jobs = n_jobs
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -195,32 +222,6 @@ class CaseImageTransformer(_VersionStampMixin, TransformerMixin, BaseEstimator):
             out[self.mask_column] = [str(job[3]) for job in jobs]
         return out
 
-    def get_feature_names_out(self, input_features=None):
-        """The case-table columns, unchanged (only the paths in them change).
-
-        Parameters
-        ----------
-        input_features : array-like of str, default=None
-            Ignored; the columns seen in :meth:`fit` are returned.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str
-        """
-        check_is_fitted(self, "n_features_in_")
-        return np.asarray(self.feature_names_in_, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Input is a case table of file paths and clinical columns, not a float array.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = []
-        tags.requires_fit = True
-        return tags
-
     # -- hooks with defaults --------------------------------------------------------------
 
     def _fit_cases(self, table):
@@ -236,11 +237,7 @@ class CaseImageTransformer(_VersionStampMixin, TransformerMixin, BaseEstimator):
     # -- machinery ------------------------------------------------------------------------
 
     def _check_table(self, X, *, reset):
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                f"{type(self).__name__} expects a case table (pandas DataFrame, e.g. from "
-                f"rdinet_sklearn.read_case_table), got {type(X).__name__}"
-            )
+        self._require_case_table(X)
         validate_case_table(
             X,
             image_column=self.image_column,

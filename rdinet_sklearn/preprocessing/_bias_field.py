@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from numbers import Integral
 
 import numpy as np
 import SimpleITK as sitk
 
 from .._sklearn_compat import Interval, StrOptions
-from ._base import CaseImageTransformer
+from ._base import STEP_ATTRIBUTES, STEP_PARAMETERS, CaseImageTransformer
 
 MIN_POSITIVE_FRACTION = 0.5
 """Fewest positive voxels, as a fraction of the weight region, N4 is run on."""
@@ -23,7 +22,7 @@ def body_mask(image):
 
 
 class BiasFieldCorrector(CaseImageTransformer):
-    """N4 bias-field correction of every case's image (Tustison et al., IEEE TMI 2010).
+    __doc__ = f"""N4 bias-field correction of every case's image (Tustison et al., IEEE TMI 2010).
 
     MRI intensities drift smoothly across the field of view with the receive coils'
     sensitivity; N4 estimates that multiplicative field as a B-spline and divides it out.
@@ -32,7 +31,7 @@ class BiasFieldCorrector(CaseImageTransformer):
 
     Parameters
     ----------
-    weight : {"body", "roi"}, default="body"
+    weight : {{"body", "roi"}}, default="body"
         Voxels the field is fitted on: the body (Otsu's foreground of the positive voxels)
         or the ROI (every non-zero label of the mask, e.g. for a small field of view).
     shrink_factor : int, default=4
@@ -42,22 +41,10 @@ class BiasFieldCorrector(CaseImageTransformer):
         Iterations per fitting level.
     n_fitting_levels : int, default=4
         B-spline fitting levels (each doubles the control-point resolution).
-    image_column : str, default="image"
-        Column of image paths.
-    mask_column : str, default="mask"
-        Column of label-map paths.
-    cache_dir : str or path-like, default=None
-        Folder of the output files (content-keyed); ``None``: the system temp folder.
-    n_jobs : int, default=None
-        joblib workers over cases.
-
+{STEP_PARAMETERS}
     Attributes
     ----------
-    n_features_in_ : int
-        Number of case-table columns seen in :meth:`fit`.
-    feature_names_in_ : ndarray of str
-        Case-table columns seen in :meth:`fit`.
-
+{STEP_ATTRIBUTES}
     See Also
     --------
     Resampler : IBSI resampling (put it first).
@@ -84,14 +71,11 @@ class BiasFieldCorrector(CaseImageTransformer):
     """
 
     _parameter_constraints: dict = {
+        **CaseImageTransformer._parameter_constraints,
         "weight": [StrOptions({"body", "roi"})],
         "shrink_factor": [Interval(Integral, 1, None, closed="left")],
         "n_iterations": [Interval(Integral, 1, None, closed="left")],
         "n_fitting_levels": [Interval(Integral, 1, None, closed="left")],
-        "image_column": [str],
-        "mask_column": [str],
-        "cache_dir": [str, os.PathLike, None],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -110,10 +94,9 @@ class BiasFieldCorrector(CaseImageTransformer):
         self.shrink_factor = shrink_factor
         self.n_iterations = n_iterations
         self.n_fitting_levels = n_fitting_levels
-        self.image_column = image_column
-        self.mask_column = mask_column
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
+        super().__init__(
+            image_column=image_column, mask_column=mask_column, cache_dir=cache_dir, n_jobs=n_jobs
+        )
 
     def _process(self, image, mask, where, caught):
         image = sitk.Cast(image, sitk.sitkFloat32)

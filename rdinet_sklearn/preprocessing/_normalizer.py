@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from numbers import Integral
-
 import numpy as np
 import SimpleITK as sitk
 
 from .._imaging import CaseError
-from .._sklearn_compat import StrOptions
-from ._base import CaseImageTransformer, PreprocessingError, Where
+from .._sklearn_compat import InvalidParameterError, StrOptions
+from ._base import STEP_ATTRIBUTES, STEP_PARAMETERS, CaseImageTransformer, PreprocessingError, Where
 from ._bias_field import body_mask
 
 STANDARD_RANGE = (0.0, 100.0)
@@ -60,7 +57,7 @@ def piecewise_linear(values, source, target):
 
 
 class IntensityNormalizer(CaseImageTransformer):
-    """Normalise every case's intensities: z-score, or Nyúl histogram standardisation.
+    __doc__ = f"""Normalise every case's intensities: z-score, or Nyúl histogram standardisation.
 
     MRI intensities have no unit: the same tissue reads differently between scanners,
     protocols and even sessions. ``"zscore"`` rescales each image by the mean and standard
@@ -70,35 +67,23 @@ class IntensityNormalizer(CaseImageTransformer):
 
     Parameters
     ----------
-    method : {"zscore", "nyul"}, default="zscore"
+    method : {{"zscore", "nyul"}}, default="zscore"
         The normalisation.
-    region : {"image", "foreground", "roi"}, default="foreground"
+    region : {{"image", "foreground", "roi"}}, default="foreground"
         Voxels whose statistics (mean and SD, or percentiles) are used: the whole image,
         the body (Otsu's foreground of the positive voxels: a tissue mask without the air)
         or the ROI (every non-zero label of the mask). The whole image is then mapped.
     percentiles : tuple of float, default=(1, 25, 50, 75, 99)
         ``"nyul"``: the intensity percentiles used as landmarks; the first and last are
         mapped to 0 and 100, the others are learned (the mean over the training cases).
-    image_column : str, default="image"
-        Column of image paths.
-    mask_column : str, default="mask"
-        Column of label-map paths.
-    cache_dir : str or path-like, default=None
-        Folder of the output files (content-keyed); ``None``: the system temp folder.
-    n_jobs : int, default=None
-        joblib workers over cases.
-
+{STEP_PARAMETERS}
     Attributes
     ----------
     landmarks_ : ndarray of shape (n_percentiles,)
         ``"nyul"``: the standard landmarks (0, the learned ones, 100); ``None`` for z-score.
     training_range_ : tuple of float
         ``"nyul"``: the lowest first and highest last percentile over the training images.
-    n_features_in_ : int
-        Number of case-table columns seen in :meth:`fit`.
-    feature_names_in_ : ndarray of str
-        Case-table columns seen in :meth:`fit`.
-
+{STEP_ATTRIBUTES}
     See Also
     --------
     BiasFieldCorrector : N4 bias-field correction (put it first).
@@ -107,8 +92,8 @@ class IntensityNormalizer(CaseImageTransformer):
     Notes
     -----
     Nyúl: with percentiles :math:`p_1 < \\dots < p_m` of image :math:`k` at intensities
-    :math:`\\mu_{k,1..m}`, ``fit`` maps each so that :math:`\\mu_{k,1} \\to 0` and
-    :math:`\\mu_{k,m} \\to 100` and averages the mapped interior landmarks over the training
+    :math:`\\mu_{{k,1..m}}`, ``fit`` maps each so that :math:`\\mu_{{k,1}} \\to 0` and
+    :math:`\\mu_{{k,m}} \\to 100` and averages the mapped interior landmarks over the training
     images; ``transform`` maps each image's own :math:`\\mu` onto them piecewise-linearly.
     TorchIO's ``HistogramStandardization`` is the model; it is written here on numpy
     because TorchIO would bring its own image classes and torch into preprocessing that
@@ -138,13 +123,10 @@ class IntensityNormalizer(CaseImageTransformer):
     """
 
     _parameter_constraints: dict = {
+        **CaseImageTransformer._parameter_constraints,
         "method": [StrOptions({"zscore", "nyul"})],
         "region": [StrOptions({"image", "foreground", "roi"})],
         "percentiles": [tuple, list],
-        "image_column": [str],
-        "mask_column": [str],
-        "cache_dir": [str, os.PathLike, None],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -161,10 +143,9 @@ class IntensityNormalizer(CaseImageTransformer):
         self.method = method
         self.region = region
         self.percentiles = percentiles
-        self.image_column = image_column
-        self.mask_column = mask_column
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
+        super().__init__(
+            image_column=image_column, mask_column=mask_column, cache_dir=cache_dir, n_jobs=n_jobs
+        )
 
     def _fit_cases(self, table):
         self.landmarks_, self.training_range_ = None, None
@@ -232,8 +213,6 @@ class IntensityNormalizer(CaseImageTransformer):
 
 
 def _checked_percentiles(percentiles):
-    from .._sklearn_compat import InvalidParameterError
-
     values = np.asarray(percentiles, dtype=float)
     if (
         values.ndim != 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from numbers import Real
 
 import numpy as np
@@ -10,7 +9,7 @@ import SimpleITK as sitk
 
 from .._imaging import read_image
 from .._sklearn_compat import InvalidParameterError, StrOptions
-from ._base import CaseImageTransformer, is_orthonormal
+from ._base import STEP_ATTRIBUTES, STEP_PARAMETERS, CaseImageTransformer, is_orthonormal
 from ._grid import INTERPOLATORS, resample_image, resample_labels
 
 _INTEGER_TYPES = {
@@ -26,7 +25,7 @@ _INTEGER_TYPES = {
 
 
 class Resampler(CaseImageTransformer):
-    """Resample every case's image and label map to one voxel spacing, as IBSI 1 does.
+    __doc__ = f"""Resample every case's image and label map to one voxel spacing, as IBSI 1 does.
 
     The new grid is centred on the original grid; the image is interpolated linearly or
     with a cubic B-spline; each label of the mask is interpolated linearly and kept where
@@ -42,31 +41,18 @@ class Resampler(CaseImageTransformer):
         The new spacing in mm, (x, y, z). A float is isotropic; ``None`` keeps that axis of
         each image as it is, e.g. ``(2, 2, None)`` for in-plane only; ``"median"`` is the
         training cases' median spacing per axis, learned in :meth:`fit`.
-    interpolation : {"linear", "cubic"}, default="linear"
+    interpolation : {{"linear", "cubic"}}, default="linear"
         Image interpolator (IBSI: trilinear or tricubic); the mask is always linear.
     round_intensities : bool or "auto", default="auto"
         Round the interpolated intensities to whole numbers. ``"auto"`` rounds images whose
         pixel type is integer (CT, whose unit HU is integer-valued); pass ``True`` for a CT
         stored as floats (e.g. NIfTI).
-    image_column : str, default="image"
-        Column of image paths.
-    mask_column : str, default="mask"
-        Column of label-map paths.
-    cache_dir : str or path-like, default=None
-        Folder of the output files (content-keyed, so shared between runs and folds);
-        ``None``: a per-user folder in the system temp folder.
-    n_jobs : int, default=None
-        joblib workers over cases.
-
+{STEP_PARAMETERS}
     Attributes
     ----------
     spacing_ : tuple of 3 (float or None)
         The spacing used, ``"median"`` resolved.
-    n_features_in_ : int
-        Number of case-table columns seen in :meth:`fit`.
-    feature_names_in_ : ndarray of str
-        Case-table columns seen in :meth:`fit`.
-
+{STEP_ATTRIBUTES}
     See Also
     --------
     BiasFieldCorrector : N4 bias-field correction.
@@ -96,13 +82,10 @@ class Resampler(CaseImageTransformer):
     """
 
     _parameter_constraints: dict = {
+        **CaseImageTransformer._parameter_constraints,
         "spacing": [Real, tuple, list, StrOptions({"median"})],
         "interpolation": [StrOptions(set(INTERPOLATORS))],
         "round_intensities": ["boolean", StrOptions({"auto"})],
-        "image_column": [str],
-        "mask_column": [str],
-        "cache_dir": [str, os.PathLike, None],
-        "n_jobs": [int, None],
     }
     _writes_mask = True
 
@@ -120,10 +103,9 @@ class Resampler(CaseImageTransformer):
         self.spacing = spacing
         self.interpolation = interpolation
         self.round_intensities = round_intensities
-        self.image_column = image_column
-        self.mask_column = mask_column
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
+        super().__init__(
+            image_column=image_column, mask_column=mask_column, cache_dir=cache_dir, n_jobs=n_jobs
+        )
 
     def _fit_cases(self, table):
         if isinstance(self.spacing, str):  # "median": the training cases' median per axis

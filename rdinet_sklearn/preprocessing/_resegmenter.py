@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import SimpleITK as sitk
 
 from .._sklearn_compat import Interval, InvalidParameterError
-from ._base import CaseImageTransformer
+from ._base import STEP_ATTRIBUTES, STEP_PARAMETERS, CaseImageTransformer
 
 
 class Resegmenter(CaseImageTransformer):
-    """Re-segment every ROI to an intensity range, then to mean ± ``n_sigma`` SD within it.
+    __doc__ = f"""Re-segment every ROI to an intensity range, then to mean ± ``n_sigma`` SD in it.
 
     IBSI 1's configuration E re-segments the ROI twice: to a fixed range (e.g. -1000 to
     400 HU) and then, among the voxels left, to the mean ± 3 standard deviations.
@@ -33,22 +32,10 @@ class Resegmenter(CaseImageTransformer):
         The intensity range, applied first (IBSI configuration E: -1000 to 400 HU).
     n_sigma : float, default=3.0
         Then keep the voxels within mean ± ``n_sigma`` SD of those in range.
-    image_column : str, default="image"
-        Column of image paths.
-    mask_column : str, default="mask"
-        Column of label-map paths.
-    cache_dir : str or path-like, default=None
-        Folder of the output files (content-keyed); ``None``: the system temp folder.
-    n_jobs : int, default=None
-        joblib workers over cases.
-
+{STEP_PARAMETERS}
     Attributes
     ----------
-    n_features_in_ : int
-        Number of case-table columns seen in :meth:`fit`.
-    feature_names_in_ : ndarray of str
-        Case-table columns seen in :meth:`fit`.
-
+{STEP_ATTRIBUTES}
     See Also
     --------
     Resampler : IBSI resampling (put it first).
@@ -69,12 +56,9 @@ class Resegmenter(CaseImageTransformer):
     """
 
     _parameter_constraints: dict = {
+        **CaseImageTransformer._parameter_constraints,
         "range": [tuple, list],
         "n_sigma": [Interval(Real, 0, None, closed="neither")],
-        "image_column": [str],
-        "mask_column": [str],
-        "cache_dir": [str, os.PathLike, None],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -89,10 +73,9 @@ class Resegmenter(CaseImageTransformer):
     ):
         self.range = range
         self.n_sigma = n_sigma
-        self.image_column = image_column
-        self.mask_column = mask_column
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
+        super().__init__(
+            image_column=image_column, mask_column=mask_column, cache_dir=cache_dir, n_jobs=n_jobs
+        )
 
     def _fit_cases(self, table):
         bounds = tuple(self.range)

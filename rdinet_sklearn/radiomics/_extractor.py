@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from rdinet_sklearn._cache import resolve_memory
+from rdinet_sklearn._case_table_steps import CaseTableStepMixin
 from rdinet_sklearn._cases import (
     PERTURBATION_SUFFIX,
     REFERENCE_SUFFIX,
@@ -68,7 +69,7 @@ class ExtractionError(RdinetInputError):
         )
 
 
-class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
+class RadiomicsExtractor(_VersionStampMixin, CaseTableStepMixin, TransformerMixin, BaseEstimator):
     """pyradiomics features of one region of interest for every case of a case table.
 
     Each row of the case table names an image and its label map (and optionally a second
@@ -321,22 +322,8 @@ class RadiomicsExtractor(_VersionStampMixin, TransformerMixin, BaseEstimator):
             dtype=object,
         )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Input is a case table of file paths and clinical columns, not a float array.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.input_tags.allow_nan = True  # empty reference-mask cells
-        tags.transformer_tags.preserves_dtype = []
-        return tags
-
     def _check_table(self, X, *, reset):
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                f"{type(self).__name__} expects a case table (pandas DataFrame, e.g. from "
-                f"rdinet_sklearn.read_case_table), got {type(X).__name__}"
-            )
+        self._require_case_table(X)
         validate_case_table(
             X,
             labels=self.labels,
