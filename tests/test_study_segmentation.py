@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -91,19 +92,52 @@ def test_auto_study_records_the_mode(auto_study):
     assert yaml.safe_load((out / "config.yaml").read_text())["segmentation"]["mode"] == "auto"
 
 
-def test_auto_study_reports_test_dice_per_structure(auto_study):
+def test_auto_study_reports_out_of_fold_and_test_dice_per_structure(auto_study):
     out, results = auto_study
     entry = results["segmentation"]
-    assert entry["cohort"] == "test" and set(entry["structures"]) == {"MR", "LR"}
-    n_test = len(results["split"]["test"])
-    for scores in entry["structures"].values():
-        assert len(scores["dice"]) == n_test
-        assert all(0.0 <= d <= 1.0 for d in scores["dice"])
-        assert max(scores["dice"]) > 0.0  # trained: some overlap with the manual masks
+    assert entry["structures"] == {"MR": 3, "LR": 4} and entry["cv_folds"] == 3
+    oof, test = entry["cohorts"]["training (out-of-fold)"], entry["cohorts"]["test"]
+    # every training patient once, scored by the fold that held it out; the test cohort too
+    assert sorted(oof["ids"]) == sorted(results["split"]["train"])
+    assert sorted(set(oof["fold"])) == [0, 1, 2]
+    assert test["ids"] == results["split"]["test"]
+    for cohort in (oof, test):
+        for scores in cohort["structures"].values():
+            assert len(scores["dice"]) == len(scores["hd95"]) == len(cohort["ids"])
+            assert all(0.0 <= d <= 1.0 for d in scores["dice"])
+            assert max(scores["dice"]) > 0.0  # trained: some overlap with the manual masks
     report = (out / "report.html").read_text()
-    assert "Segmentation (automatic vs manual masks, test cohort)" in report
-    table = (out / "tables" / "segmentation_automatic_vs_manual_masks_test_cohort.csv").read_text()
-    assert table.splitlines()[0] == "structure,cases,Dice,HD95 (mm)"
+    assert "Segmentation quality (automatic vs manual masks)" in report
+    table = pd.read_csv(out / "tables" / "segmentation_quality_automatic_vs_manual_masks.csv")
+    assert list(table.columns) == ["structure", "cohort", "cases", "Dice", "HD95 (mm)", "empty"]
+    assert list(table["cohort"]) == ["training (out-of-fold)", "test"] * 2
+    n_train, n_test = len(results["split"]["train"]), len(results["split"]["test"])
+    assert list(table["cases"]) == [n_train, n_test] * 2
+    # the MR row of the test cohort is the mean of the per-case Dice in results.json
+    mr_test = table[(table["structure"] == "MR") & (table["cohort"] == "test")]["Dice"].item()
+    assert mr_test.startswith(f"{np.mean(test['structures']['MR']['dice']):.3f} [")
+
+
+def test_out_of_fold_masks_come_from_segmenters_that_never_saw_the_patient(
+    auto_study, small_cohort
+):
+    out, results = auto_study
+    cases, _ = small_cohort
+    cases = cases.set_index("patient_id", drop=False)
+    oof = results["segmentation"]["cohorts"]["training (out-of-fold)"]
+    test = results["segmentation"]["cohorts"]["test"]
+    # each fold's network is its own (a different content-keyed mask folder per fold),
+    # and none of them is the network trained on the whole training cohort
+    folder_of = {}
+    for fold, path in zip(oof["fold"], oof["automatic_masks"], strict=True):
+        folder_of.setdefault(fold, set()).add(Path(path).parent.name)
+    assert all(len(folders) == 1 for folders in folder_of.values())
+    fold_folders = set().union(*folder_of.values())
+    assert len(fold_folders) == 3
+    assert {Path(p).parent.name for p in test["automatic_masks"]}.isdisjoint(fold_folders)
+    # the manual masks compared are the case table's
+    for patient, manual in zip(oof["ids"], oof["manual_masks"], strict=True):
+        assert manual == cases.loc[patient, "mask"]
 
 
 def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, small_cohort, tmp_path):

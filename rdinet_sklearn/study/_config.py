@@ -311,7 +311,8 @@ class SegmentationSettings:
 
     ``mode: auto`` puts a segmenter first in every candidate pipeline (before any image
     preprocessing: it segments the original image), trained in each fold on that fold's
-    training cases; the other keys are its parameters.
+    training cases; the other keys are its parameters, but ``noninferiority_margin``: the
+    largest loss of CV AUC (automatic minus manual masks) still read as non-inferior.
     """
 
     mode: str = _setting(_choice("manual", "auto"), default="manual")
@@ -322,6 +323,7 @@ class SegmentationSettings:
     keep_components: int = _setting(_integer(1), default=2)
     min_volume: float = _setting(_number(0.0), default=20.0)
     weights: str | None = _setting(_optional_text)
+    noninferiority_margin: float = _setting(_number(0.0, 1.0), default=0.05)
 
 
 @dataclass(frozen=True)
