@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 import yaml
+from sklearn.metrics import roc_auc_score
 
 from rdinet_sklearn import ROISegmenter
 from rdinet_sklearn._cases import CaseTableError
@@ -138,6 +139,76 @@ def test_out_of_fold_masks_come_from_segmenters_that_never_saw_the_patient(
     # the manual masks compared are the case table's
     for patient, manual in zip(oof["ids"], oof["manual_masks"], strict=True):
         assert manual == cases.loc[patient, "mask"]
+
+
+def test_auto_study_runs_the_twinned_models_again_on_manual_masks(auto_study):
+    out, results = auto_study
+    twinned = ["Radiomics MR+LR LOGREG", "RDINet+clinical MR+LR"]
+    twins = results["manual_twins"]
+    assert list(twins) == twinned
+    assert [twins[n]["name"] for n in twinned] == [f"{n} (manual masks)" for n in twinned]
+    assert set(results["models"]) == set(twinned)  # twins are no candidates of the study
+    for name in twinned:
+        auto, twin = results["models"][name], twins[name]
+        assert (twin["family"], twin["roi"]) == (auto["family"], auto["roi"])
+        assert len(twin["cv"]["test_roc_auc"]) == len(auto["cv"]["test_roc_auc"]) == 3
+        # handed over as a manual-mask model: no segmenter, the mask column required
+        model, card = load_study_model(out / "models" / twins[name]["name"])
+        assert card["segmentation"] == "manual" and "mask" in card["columns"]["required"]
+        assert not any(isinstance(step, ROISegmenter) for _, step in model.steps)
+
+
+def test_table2_shows_each_twinned_model_on_automatic_beside_manual_masks(auto_study):
+    out, results = auto_study
+    table = pd.read_csv(out / "tables" / "table_2.csv")
+    models = list(dict.fromkeys(table["model"]))
+    assert models == [
+        "Radiomics MR+LR LOGREG (automatic masks)",
+        "Radiomics MR+LR LOGREG (manual masks)",
+        "RDINet+clinical MR+LR (automatic masks)",
+        "RDINet+clinical MR+LR (manual masks)",
+    ]
+    numeric = pd.DataFrame(results["table2"])  # machine-readable: the models' own names
+    assert set(numeric["model"]) == {
+        "Radiomics MR+LR LOGREG",
+        "Radiomics MR+LR LOGREG (manual masks)",
+        "RDINet+clinical MR+LR",
+        "RDINet+clinical MR+LR (manual masks)",
+    }
+
+
+def test_auto_vs_manual_reads_non_inferiority_from_the_shared_cv_folds(auto_study):
+    out, results = auto_study
+    rows = {row["model"]: row for row in results["auto_vs_manual"]}
+    assert list(rows) == list(results["manual_twins"])
+    y_test = pd.Series(results["split"]["test"])
+    predictions = pd.read_csv(out / "tables" / "predictions.csv")
+    for name, row in rows.items():
+        automatic = np.asarray(results["models"][name]["cv"]["test_roc_auc"])
+        manual = np.asarray(results["manual_twins"][name]["cv"]["test_roc_auc"])
+        assert row["cv_splits"] == "the study's 3-fold CV"
+        assert row["cv_difference"] == pytest.approx(np.mean(automatic - manual))
+        assert row["ci_low"] <= row["cv_difference"] <= row["ci_high"]
+        assert row["margin"] == 0.05
+        assert row["non_inferior"] == (row["ci_low"] > -0.05)
+        test_rows = predictions[(predictions["model"] == name) & (predictions["cohort"] == "test")]
+        assert list(test_rows["case"].astype(str)) == list(y_test)
+        expected = roc_auc_score(test_rows["y_true"], test_rows["proba"])
+        assert row["test_auc_automatic"] == pytest.approx(expected)
+        assert 0.0 <= row["delong_p_value"] <= 1.0
+    report = (out / "report.html").read_text()
+    assert "Automatic vs manual masks (same models, same splits)" in report
+    assert "non-inferior when the lower bound" in report
+
+
+def test_auto_study_draws_best_and_worst_contours(auto_study):
+    out, _ = auto_study
+    [figure] = (out / "figures").glob("*automatic_vs_manual_contours*.png")
+    assert figure.stat().st_size > 0
+    assert (
+        "Automatic vs manual contours (test cohort, best and worst Dice)"
+        in (out / "report.html").read_text()
+    )
 
 
 def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, small_cohort, tmp_path):
