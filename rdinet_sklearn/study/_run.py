@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ..selection import SelectionFallbackWarning
 from ._auto_vs_manual import auto_vs_manual_table, noninferiority_reading
+from ._automatic_rater import with_automatic_rater
 from ._candidates import build_candidates, check_families
 from ._cohort import build_cohort
 from ._config import make_config
@@ -113,6 +114,7 @@ def run_study(
         for category in (SelectionFallbackWarning, UndefinedMetricWarning, FutureWarning):
             warnings.simplefilter("ignore", category)
         _log_cohort(cohort, reproducibility)
+        cohort = with_automatic_rater(cohort, config, folder.cache)
         features = extract_features(config, cohort, folder.cache, progress)
         columns = {roi: table.columns for roi, table in features.items()}
         candidates = build_candidates(config, cohort, folder.cache, columns)

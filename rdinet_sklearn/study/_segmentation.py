@@ -9,7 +9,10 @@ preprocessing then runs on the image and its predicted mask.
 
 from __future__ import annotations
 
+from sklearn.base import clone
+
 from ..segmentation import ROISegmenter
+from ._fit import cv_splits
 
 STEP = "segmentation"
 """The segmenter's step name in every candidate pipeline."""
@@ -35,10 +38,15 @@ def segmentation_steps(config, cache):
         The study's cache folder: trained networks and predicted masks are content-keyed
         there, so a fold's network is trained once however many models ask.
     """
-    settings = config.segmentation
-    if settings.mode != "auto":
+    if config.segmentation.mode != "auto":
         return []
-    segmenter = ROISegmenter(
+    return [(STEP, study_segmenter(config, cache))]
+
+
+def study_segmenter(config, cache):
+    """The study's unfitted :class:`~rdinet_sklearn.ROISegmenter` (``segmentation`` settings)."""
+    settings = config.segmentation
+    return ROISegmenter(
         labels=_structures(config),
         grid_size=settings.grid_size,
         channels=settings.channels,
@@ -53,4 +61,35 @@ def segmentation_steps(config, cache):
         device=config.deep.device,
         random_state=config.seed,
     )
-    return [(STEP, segmenter)]
+
+
+def quality_folds(config):
+    """The CV folds whose segmenters segment the training cohort out of fold: the radiomics
+    models' (``cv_folds``), else the deep models' (``deep.cv_folds``)."""
+    return config.cv_folds if "radiomics" in config.models else config.deep.cv_folds
+
+
+def segmented_cohort(config, cohort, cache):
+    """Every case segmented by a network that never saw it, as the models' folds trained them.
+
+    Each training patient is segmented by its CV fold's segmenter (trained on that fold's
+    training rows, as every model's first step in that fold, so from the cache when the
+    models ran), each test patient by the segmenter trained on the whole training cohort.
+
+    Returns
+    -------
+    list of (int or None, ROISegmenter, DataFrame)
+        Per CV fold, then for the test cohort (fold None): the fitted segmenter and its
+        ``transform`` of the cases it segments.
+    """
+    segmenter = study_segmenter(config, cache)
+    train = cohort.cases.loc[cohort.train_ids]
+    folds = quality_folds(config)
+    splits = cv_splits(cohort.y_train, cv_folds=folds, seed=config.seed, groups=cohort.groups)
+    parts = []
+    for fold, (fit_rows, held_out) in enumerate(splits):
+        fitted = clone(segmenter).fit(train.iloc[fit_rows])
+        parts.append((fold, fitted, fitted.transform(train.iloc[held_out])))
+    refitted = clone(segmenter).fit(train)
+    parts.append((None, refitted, refitted.transform(cohort.cases.loc[cohort.test_ids])))
+    return parts

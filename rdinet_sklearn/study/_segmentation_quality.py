@@ -12,17 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import clone
 
 from ..metrics import mask_overlap
-from ._fit import cv_splits
 from ._results import TEST, TRAINING
-from ._segmentation import segmentation_steps
+from ._segmentation import quality_folds, segmented_cohort
 
 
-def _cohort_entry(segmenter, cases):
+def _cohort_entry(segmenter, predicted):
     """Each case's automatic mask and its Dice and HD95 (mm) per structure against the manual."""
-    predicted = segmenter.transform(cases)
     automatic = [str(p) for p in predicted[segmenter.mask_column]]
     manual = [str(p) for p in predicted[segmenter.manual_mask_column]]
     structures = {}
@@ -30,7 +27,7 @@ def _cohort_entry(segmenter, cases):
         scores = [mask_overlap(a, m, value) for a, m in zip(automatic, manual, strict=True)]
         dice, hd95 = zip(*scores, strict=True) if scores else ((), ())
         structures[name] = {"dice": [float(d) for d in dice], "hd95": [float(h) for h in hd95]}
-    flags = predicted[segmenter.flag_column] if segmenter.flag_column else [""] * len(cases)
+    flags = predicted[segmenter.flag_column] if segmenter.flag_column else [""] * len(predicted)
     return {
         "ids": [str(i) for i in predicted.index],
         "flags": [str(f) for f in flags],
@@ -54,12 +51,6 @@ def _concatenated(entries):
     return merged
 
 
-def quality_folds(config):
-    """The CV folds whose segmenters score the training cohort out of fold: the radiomics
-    models' (``cv_folds``), else the deep models' (``deep.cv_folds``)."""
-    return config.cv_folds if "radiomics" in config.models else config.deep.cv_folds
-
-
 def segmentation_quality(config, cohort, cache):
     """The ``results.json`` entry of the automatic masks' quality, or None with manual masks.
 
@@ -78,25 +69,18 @@ def segmentation_quality(config, cohort, cache):
         case ``ids``, ``flags``, ``images``, ``automatic_masks``, ``manual_masks`` and per
         structure the ``dice`` and ``hd95`` (mm) of every case.
     """
-    steps = segmentation_steps(config, cache)
-    if not steps:
+    if config.segmentation.mode != "auto":
         return None
-    [(_, segmenter)] = steps
-    train = cohort.cases.loc[cohort.train_ids]
-    folds = quality_folds(config)
-    splits = cv_splits(cohort.y_train, cv_folds=folds, seed=config.seed, groups=cohort.groups)
-    per_fold = []
-    for fold, (fit_rows, held_out) in enumerate(splits):
-        fitted = clone(segmenter).fit(train.iloc[fit_rows])
-        entry = _cohort_entry(fitted, train.iloc[held_out])
-        per_fold.append({**entry, "fold": [fold] * len(held_out)})
+    *folds, (_, refitted, test) = segmented_cohort(config, cohort, cache)
+    per_fold = [
+        {**_cohort_entry(fitted, predicted), "fold": [fold] * len(predicted)}
+        for fold, fitted, predicted in folds
+    ]
     out_of_fold = {**_concatenated(per_fold), "fold": sum((e["fold"] for e in per_fold), [])}
-    refitted = clone(segmenter).fit(train)
-    test = _cohort_entry(refitted, cohort.cases.loc[cohort.test_ids])
     return {
         "structures": dict(refitted.structures_),
-        "cv_folds": None if cohort.groups is not None else folds,
-        "cohorts": {TRAINING: out_of_fold, TEST: test},
+        "cv_folds": None if cohort.groups is not None else quality_folds(config),
+        "cohorts": {TRAINING: out_of_fold, TEST: _cohort_entry(refitted, test)},
     }
 
 
