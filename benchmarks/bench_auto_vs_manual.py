@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from rdinet_sklearn.datasets import make_ted_cohort
+from rdinet_sklearn.exceptions import RdinetInputError
 from rdinet_sklearn.study import build_cohort, make_config
 from rdinet_sklearn.study._auto_vs_manual import noninferiority
 from rdinet_sklearn.study._comparison import repeated_cv_aucs
@@ -104,10 +105,11 @@ def main(argv=None):
     parser.add_argument("--margin", type=float, default=0.05)
     parser.add_argument("--skip-rdinet", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", default=None, help="folder kept between runs (its cache)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # small folds: selector fallbacks, convergence notes
 
-    work = tempfile.mkdtemp(prefix="bench-auto-manual-")
+    work = args.work or tempfile.mkdtemp(prefix="bench-auto-manual-")
     shape = {"shape": tuple(args.shape)} if args.shape else {}
     cases, y = make_ted_cohort(args.n_patients, f"{work}/cohort", random_state=args.seed, **shape)
     config = make_config("quick", overrides=[_settings(args)])
@@ -125,17 +127,22 @@ def main(argv=None):
         f"stratified CV; segmenter {automatic.segmentation.max_epochs} epochs at grid "
         f"{automatic.segmentation.grid_size}; networks {automatic.deep.max_epochs} epochs"
     )
-    print(f"{'model, masks':<34}" + " ".join(f"{f'fold{k}':>6}" for k in range(len(splits))))
+    print(f"{'model, masks':<34}" + " ".join(f"{f'split{k}':>6}" for k in range(len(splits))))
     verdicts = []
     for name, make in _pipelines(manual, cohort, cache, args).items():
         aucs = {}
         for masks, settings in (("automatic", automatic), ("manual", manual)):
             started = time.perf_counter()
-            aucs[masks] = repeated_cv_aucs(make(settings), {}, X, y, splits)
+            try:
+                aucs[masks] = repeated_cv_aucs(make(settings), {}, X, y, splits)
+            except RdinetInputError as error:  # e.g. an automatic mask the next step refuses
+                print(f"{f'{name}, {masks}':<34} failed: {error}")
+                continue
             seconds = time.perf_counter() - started
             print(_row(f"{name}, {masks}", aucs[masks]) + f"  ({seconds:.0f} s)")
-        row = noninferiority(aucs["automatic"], aucs["manual"], n_train, n_test, args.margin)
-        verdicts.append((name, row))
+        if len(aucs) == 2:
+            row = noninferiority(aucs["automatic"], aucs["manual"], n_train, n_test, args.margin)
+            verdicts.append((name, row))
 
     print(f"\nauto - manual CV AUC, corrected resampled t 95% interval, margin -{args.margin}")
     for name, row in verdicts:
