@@ -58,7 +58,10 @@ def contour_figure(entry, *, n_each=2):
     values = list(entry["structures"].values())
     mean_dice = _mean_dice(cohort)
     cases = chosen_cases(cohort, n_each)
-    figure = Figure(figsize=(3.0 * len(cases), 3.4), layout="constrained")
+    first = sitk.ReadImage(cohort["images"][cases[0][0]])
+    (size_x, size_y), (spacing_x, spacing_y) = first.GetSize()[:2], first.GetSpacing()[:2]
+    panel_height = 3.0 * (size_y * spacing_y) / (size_x * spacing_x)  # panels 3 in wide
+    figure = Figure(figsize=(3.0 * len(cases), panel_height + 1.0), layout="constrained")
     for column, (case, rank) in enumerate(cases, start=1):
         ax = figure.add_subplot(1, len(cases), column)
         image = sitk.ReadImage(cohort["images"][case])
