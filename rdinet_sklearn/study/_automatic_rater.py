@@ -8,7 +8,10 @@ masks, fitted in each fold on that fold's training rows. A training patient's au
 comes from a segmenter trained in another fold of the study's CV (out of fold), never on
 that patient, so its agreement with the manual mask is that of an unseen case, as a second
 rater's would be; a test patient's comes from the segmenter trained on the whole training
-cohort. The segmenters learn from images and manual masks only, never from the outcome.
+cohort. The segmenters learn from images and manual masks only, never from the outcome: a
+model's CV fold may thus rate its training patients with a network that saw that fold's
+validation patients' images and masks, which leaks no outcome, as extracting every case's
+features before the folds leaks none (``_run.extract_features``).
 """
 
 from __future__ import annotations
