@@ -2,12 +2,14 @@
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
 import yaml
+from sklearn.metrics import roc_auc_score
 
 from rdinet_sklearn import ROISegmenter
 from rdinet_sklearn._cases import CaseTableError
@@ -21,7 +23,8 @@ TINY = {
     "cv_folds": 3,
     "n_jobs": 1,
     "models": ["radiomics", "rdinet_clinical"],
-    "comparison": {"repeats": 0},
+    # radiomics models are compared on 1 x 2 repeated splits, the deep one on the study's folds
+    "comparison": {"repeats": 1, "folds": 2},
     "radiomics": {"roi_strategies": ["MR+LR"], "classifiers": ["logreg"]},
     "deep": {"rois": ["MR+LR"], "volume_size": [4, 16, 16], "max_epochs": 1, "batch_size": 8},
     "segmentation": {"grid_size": [8, 32, 64], "max_epochs": 25},
@@ -91,19 +94,129 @@ def test_auto_study_records_the_mode(auto_study):
     assert yaml.safe_load((out / "config.yaml").read_text())["segmentation"]["mode"] == "auto"
 
 
-def test_auto_study_reports_test_dice_per_structure(auto_study):
+def test_auto_study_reports_out_of_fold_and_test_dice_per_structure(auto_study):
     out, results = auto_study
     entry = results["segmentation"]
-    assert entry["cohort"] == "test" and set(entry["structures"]) == {"MR", "LR"}
-    n_test = len(results["split"]["test"])
-    for scores in entry["structures"].values():
-        assert len(scores["dice"]) == n_test
-        assert all(0.0 <= d <= 1.0 for d in scores["dice"])
-        assert max(scores["dice"]) > 0.0  # trained: some overlap with the manual masks
+    assert entry["structures"] == {"MR": 3, "LR": 4} and entry["cv_folds"] == 3
+    oof, test = entry["cohorts"]["training (out-of-fold)"], entry["cohorts"]["test"]
+    # every training patient once, scored by the fold that held it out; the test cohort too
+    assert sorted(oof["ids"]) == sorted(results["split"]["train"])
+    assert sorted(set(oof["fold"])) == [0, 1, 2]
+    assert test["ids"] == results["split"]["test"]
+    for cohort in (oof, test):
+        for scores in cohort["structures"].values():
+            assert len(scores["dice"]) == len(scores["hd95"]) == len(cohort["ids"])
+            assert all(0.0 <= d <= 1.0 for d in scores["dice"])
+            assert max(scores["dice"]) > 0.0  # trained: some overlap with the manual masks
     report = (out / "report.html").read_text()
-    assert "Segmentation (automatic vs manual masks, test cohort)" in report
-    table = (out / "tables" / "segmentation_automatic_vs_manual_masks_test_cohort.csv").read_text()
-    assert table.splitlines()[0] == "structure,cases,Dice,HD95 (mm)"
+    assert "Segmentation quality (automatic vs manual masks)" in report
+    table = pd.read_csv(out / "tables" / "segmentation_quality_automatic_vs_manual_masks.csv")
+    assert list(table.columns) == ["structure", "cohort", "cases", "Dice", "HD95 (mm)", "empty"]
+    assert list(table["cohort"]) == ["training (out-of-fold)", "test"] * 2
+    n_train, n_test = len(results["split"]["train"]), len(results["split"]["test"])
+    assert list(table["cases"]) == [n_train, n_test] * 2
+    # the MR row of the test cohort is the mean of the per-case Dice in results.json
+    mr_test = table[(table["structure"] == "MR") & (table["cohort"] == "test")]["Dice"].item()
+    assert mr_test.startswith(f"{np.mean(test['structures']['MR']['dice']):.3f} [")
+
+
+def test_out_of_fold_masks_come_from_segmenters_that_never_saw_the_patient(
+    auto_study, small_cohort
+):
+    out, results = auto_study
+    cases, _ = small_cohort
+    cases = cases.set_index("patient_id", drop=False)
+    oof = results["segmentation"]["cohorts"]["training (out-of-fold)"]
+    test = results["segmentation"]["cohorts"]["test"]
+    # each fold's network is its own (a different content-keyed mask folder per fold),
+    # and none of them is the network trained on the whole training cohort
+    folder_of = {}
+    for fold, path in zip(oof["fold"], oof["automatic_masks"], strict=True):
+        folder_of.setdefault(fold, set()).add(Path(path).parent.name)
+    assert all(len(folders) == 1 for folders in folder_of.values())
+    fold_folders = set().union(*folder_of.values())
+    assert len(fold_folders) == 3
+    assert {Path(p).parent.name for p in test["automatic_masks"]}.isdisjoint(fold_folders)
+    # the manual masks compared are the case table's
+    for patient, manual in zip(oof["ids"], oof["manual_masks"], strict=True):
+        assert manual == cases.loc[patient, "mask"]
+
+
+def test_auto_study_runs_the_twinned_models_again_on_manual_masks(auto_study):
+    out, results = auto_study
+    twinned = ["Radiomics MR+LR LOGREG", "RDINet+clinical MR+LR"]
+    twins = results["manual_twins"]
+    assert list(twins) == twinned
+    assert [twins[n]["name"] for n in twinned] == [f"{n} (manual masks)" for n in twinned]
+    assert set(results["models"]) == set(twinned)  # twins are no candidates of the study
+    for name in twinned:
+        auto, twin = results["models"][name], twins[name]
+        assert (twin["family"], twin["roi"]) == (auto["family"], auto["roi"])
+        assert len(twin["cv"]["test_roc_auc"]) == len(auto["cv"]["test_roc_auc"]) == 3
+        # handed over as a manual-mask model: no segmenter, the mask column required
+        model, card = load_study_model(out / "models" / twins[name]["name"])
+        assert card["segmentation"] == "manual" and "mask" in card["columns"]["required"]
+        assert not any(isinstance(step, ROISegmenter) for _, step in model.steps)
+
+
+def test_table2_shows_each_twinned_model_on_automatic_beside_manual_masks(auto_study):
+    out, results = auto_study
+    table = pd.read_csv(out / "tables" / "table_2.csv")
+    models = list(dict.fromkeys(table["model"]))
+    assert models == [
+        "Radiomics MR+LR LOGREG (automatic masks)",
+        "Radiomics MR+LR LOGREG (manual masks)",
+        "RDINet+clinical MR+LR (automatic masks)",
+        "RDINet+clinical MR+LR (manual masks)",
+    ]
+    numeric = pd.DataFrame(results["table2"])  # machine-readable: the models' own names
+    assert set(numeric["model"]) == {
+        "Radiomics MR+LR LOGREG",
+        "Radiomics MR+LR LOGREG (manual masks)",
+        "RDINet+clinical MR+LR",
+        "RDINet+clinical MR+LR (manual masks)",
+    }
+
+
+def test_auto_vs_manual_reads_non_inferiority_on_shared_splits(auto_study):
+    out, results = auto_study
+    rows = {row["model"]: row for row in results["auto_vs_manual"]}
+    assert list(rows) == list(results["manual_twins"])
+    y_test = pd.Series(results["split"]["test"])
+    predictions = pd.read_csv(out / "tables" / "predictions.csv")
+    # the radiomics pair on the comparison's repeated splits (comparison.deep is false)
+    radiomics = rows["Radiomics MR+LR LOGREG"]
+    assert (radiomics["cv_splits"], radiomics["df"]) == ("1 x 2 repeated stratified CV", 1)
+    # the deep pair on the study's own CV folds, shared by the model and its twin
+    name = "RDINet+clinical MR+LR"
+    automatic = np.asarray(results["models"][name]["cv"]["test_roc_auc"])
+    manual = np.asarray(results["manual_twins"][name]["cv"]["test_roc_auc"])
+    assert (rows[name]["cv_splits"], rows[name]["df"]) == ("the study's 3-fold CV", 2)
+    assert rows[name]["cv_difference"] == pytest.approx(np.mean(automatic - manual))
+    for name, row in rows.items():
+        difference = row["cv_auc_automatic"] - row["cv_auc_manual"]
+        assert row["cv_difference"] == pytest.approx(difference)
+        assert row["ci_low"] <= row["cv_difference"] <= row["ci_high"]
+        assert row["margin"] == 0.05
+        assert row["non_inferior"] == (row["ci_low"] > -0.05)
+        test_rows = predictions[(predictions["model"] == name) & (predictions["cohort"] == "test")]
+        assert list(test_rows["case"].astype(str)) == list(y_test)
+        expected = roc_auc_score(test_rows["y_true"], test_rows["proba"])
+        assert row["test_auc_automatic"] == pytest.approx(expected)
+        assert 0.0 <= row["delong_p_value"] <= 1.0
+    report = (out / "report.html").read_text()
+    assert "Automatic vs manual masks (same models, same splits)" in report
+    assert "non-inferior when the lower bound" in report
+
+
+def test_auto_study_draws_best_and_worst_contours(auto_study):
+    out, _ = auto_study
+    [figure] = (out / "figures").glob("*automatic_vs_manual_contours*.png")
+    assert figure.stat().st_size > 0
+    assert (
+        "Automatic vs manual contours (test cohort, best and worst Dice)"
+        in (out / "report.html").read_text()
+    )
 
 
 def test_predict_on_images_only_writes_masks_and_matches_python(auto_study, small_cohort, tmp_path):

@@ -136,7 +136,9 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         Where ``transform`` keeps the case table's own ``mask_column`` (when it has one).
     flag_column : str or None, default="segmentation_flag"
         Column naming each case's structures below ``min_volume`` (empty text when none);
-        ``None`` leaves it out (the warning is still raised).
+        ``None`` leaves it out (the warning is still raised). Use ``None`` in a pipeline
+        whose next step reads every other column as a feature (``RDINetClassifier``
+        directly after the segmenter): a flag is no clinical feature.
     device : str, default="auto"
         Torch device; ``"auto"`` takes a GPU when one is visible.
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"

@@ -208,6 +208,12 @@ def _split(cases, y, config, external_ids):
     )
 
 
+def _drawn_before(config):
+    """The second rater's column to check now: not auto_rater's, drawn into the study folder."""
+    automatic = config.radiomics.reproducibility == "auto_rater"
+    return None if automatic else config.reference_mask_column
+
+
 def build_cohort(cases, y, config, *, target=None, test_cases=None):
     """The study's :class:`Cohort` and ``config`` resolved for it (and why), all checked.
 
@@ -256,7 +262,7 @@ def build_cohort(cases, y, config, *, target=None, test_cases=None):
         labels=config.labels,
         image_column=config.image_column,
         mask_column=config.mask_column,
-        reference_mask_column=config.reference_mask_column,
+        reference_mask_column=_drawn_before(config),
     )
     train_ids, test_ids = _split(cases, y, config, external_ids)
     check_fold_counts(classes[y.loc[train_ids].to_numpy()], config)  # names the class

@@ -26,7 +26,7 @@ from ..exceptions import RdinetInputError
 
 PRESET_NAMES = ("quick", "paper")
 CLASSIFIER_NAMES = ("svm", "logreg", "rf")
-REPRODUCIBILITY_MODES = ("auto", "raters", "perturbation")
+REPRODUCIBILITY_MODES = ("auto", "raters", "perturbation", "auto_rater")
 RESNET_DEPTHS = (10, 18, 34, 50, 101, 152, 200)
 # The negative-control modes of rdinet_sklearn.explain.CONTROL_MODES, repeated here because
 # settings sit below explain/ in the layers (test_study_config checks they match).
@@ -311,7 +311,8 @@ class SegmentationSettings:
 
     ``mode: auto`` puts a segmenter first in every candidate pipeline (before any image
     preprocessing: it segments the original image), trained in each fold on that fold's
-    training cases; the other keys are its parameters.
+    training cases; the other keys are its parameters, but ``noninferiority_margin``: the
+    largest loss of CV AUC (automatic minus manual masks) still read as non-inferior.
     """
 
     mode: str = _setting(_choice("manual", "auto"), default="manual")
@@ -322,6 +323,7 @@ class SegmentationSettings:
     keep_components: int = _setting(_integer(1), default=2)
     min_volume: float = _setting(_number(0.0), default=20.0)
     weights: str | None = _setting(_optional_text)
+    noninferiority_margin: float = _setting(_number(0.0, 1.0), default=0.05)
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,12 @@ def _check_consistent(config):
         raise ConfigError(
             "setting 'radiomics.perturbations' is 0, but 'radiomics.reproducibility' is "
             "perturbation: set perturbations >= 1"
+        )
+    if radiomics.reproducibility == "auto_rater" and config.segmentation.mode == "auto":
+        raise ConfigError(
+            "setting 'radiomics.reproducibility' is auto_rater (automatic masks as the second "
+            "rater of the manual ones), but 'segmentation.mode' is auto: the models already "
+            "read automatic masks; set radiomics.reproducibility=perturbation"
         )
     rois = {"radiomics.roi_strategies": radiomics.roi_strategies, "deep.rois": deep.rois}
     for key, strategies in rois.items():

@@ -16,6 +16,7 @@ from .._atomic import atomic_path
 from .._paths import slug
 from ..metrics import table1
 from ..report import Report, write_html_report
+from ._auto_vs_manual import AUTO_VS_MANUAL_TITLE
 from ._comparison import COMPARISON_TITLE
 from ._explain import explain_study, with_uncertainty
 from ._outputs import (
@@ -35,25 +36,30 @@ from ._preprocessing import applied_preprocessing, preprocessing_table
 from ._reporting import reporting_tables
 from ._reproducibility import reproducibility_report
 from ._results import TEST, TRAINING, StudyResult
-from ._segmentation import segmentation_quality, segmentation_table
+from ._segmentation_report import (
+    labelled_automatic,
+    segmentation_figures,
+    segmentation_tables,
+    with_segmentation_section,
+    with_twins,
+)
 from ._summary import SUMMARY_CAPTION, format_summary, summary_reading, summary_table
 
 MISSING_TITLE = "Missing clinical values"
 """The table counting missing clinical values per column and cohort (imputed in-fold)."""
 
 PREPROCESSING_TITLE = "Image preprocessing"
-SEGMENTATION_TITLE = "Segmentation (automatic vs manual masks, test cohort)"
 DIVERGED_TITLE = "Diverged models (no metrics, not handed over)"
 
 
 def study_result(models, comparison, config, cohort, reproducibility, runs=None):
     """The :class:`StudyResult` of a study run (``config`` resolved, as it ran).
 
-    ``runs`` adds what the run recorded besides the models (``{"diverged": [...]}``).
+    ``runs`` adds what the run recorded besides the models (``{"diverged": [...]}``; with
+    automatic masks ``segmentation``, ``manual_twins`` and ``auto_vs_manual``).
     """
     extra = {"reproducibility_reason": reproducibility, **(runs or {})}
     extra["preprocessing"] = applied_preprocessing(models, config)
-    extra["segmentation"] = segmentation_quality(models, config, cohort.cases.loc[cohort.test_ids])
     if cohort.groups is None:
         extra["cv_design"] = {"scheme": "stratified k-fold"}
     else:  # fold k of predictions.csv holds out the k-th of these groups
@@ -97,8 +103,10 @@ def study_tables(result, cohort):
     table_models = best + [n for n in headline if n not in best]
     cohorts = {TRAINING: result.y(TRAINING), TEST: y_test}
     tables = _cohort_tables(cohort)
+    table2_models, rows = with_twins(models, table_models, result.extra.get("manual_twins", {}))
     for key, formatted in (("Table 2", True), ("Table 2 (numeric)", False)):
-        tables[key] = performance_table(models, table_models, cohorts, formatted=formatted)
+        tables[key] = performance_table(table2_models, rows, cohorts, formatted=formatted)
+    tables["Table 2"] = labelled_automatic(tables["Table 2"], result.extra.get("manual_twins"))
     tables[CALIBRATION_TITLE] = calibration_summary(models, table_models, cohorts)
     calibration = calibration_summary(models, table_models, cohorts, formatted=False)
     tables["Cross-validation in the training cohort"] = cv_table(models)
@@ -122,8 +130,7 @@ def _run_tables(extra):
     tables = {}
     if extra["preprocessing"] is not None:
         tables[PREPROCESSING_TITLE] = preprocessing_table(extra["preprocessing"])
-    if extra.get("segmentation") is not None:
-        tables[SEGMENTATION_TITLE] = segmentation_table(extra["segmentation"])
+    tables.update(segmentation_tables(extra))
     if extra.get("diverged"):
         columns = ["model", "fold", "estimator", "epoch", "batch", "quantity"]
         tables[DIVERGED_TITLE] = pd.DataFrame(extra["diverged"], columns=columns)
@@ -158,12 +165,34 @@ def results_json(result, tables, entries):
         "cv_design": result.extra["cv_design"],
         "preprocessing": result.extra["preprocessing"],
         "segmentation": result.extra.get("segmentation"),
+        **_twin_entries(result.extra, tables),
         "diverged": result.extra.get("diverged", []),
     }
     if COMPARISON_TITLE in tables:
         results["comparison"] = _records(tables[COMPARISON_TITLE])
     results["summary"] = _records(tables["Summary"])
     return results
+
+
+def _twin_entries(extra, tables):
+    """``manual_twins`` (twinned model -> its twin) and ``auto_vs_manual``, when any."""
+    twins = extra.get("manual_twins")
+    if not twins:
+        return {}
+    return {
+        "manual_twins": {
+            name: {
+                "name": twin.name,
+                **twin.info,
+                "best_params": {k: repr(v) for k, v in twin.best_params.items()},
+                "threshold": twin.threshold,
+                "cv": twin.cv,
+                "model_file": twin.model_file,
+            }
+            for name, twin in twins.items()
+        },
+        "auto_vs_manual": _records(tables[AUTO_VS_MANUAL_TITLE]),
+    }
 
 
 def write_tables(tables, folder):
@@ -196,6 +225,7 @@ def render_study(models, comparison, config, cohort, reproducibility, out, runs=
     explanations = explain_study(models, headline, cohort, config, out)
     tables.update(explanations.tables)
     figures.update(explanations.figures)
+    figures.update(segmentation_figures(result.extra))
     if config.explain.checklists:
         tables.update(reporting_tables(config, result, tables, out))
     with atomic_path(out / "tables" / "predictions.csv") as partial:
@@ -212,7 +242,7 @@ def render_study(models, comparison, config, cohort, reproducibility, out, runs=
             summary=format_summary(summary),
             reading=summary_reading(summary),
             summary_caption=SUMMARY_CAPTION,
-            layout=report_layout(figures),
+            layout=with_segmentation_section(report_layout(figures)),
         )
         write_html_report(partial, report)
     results = results_json(result, tables, entries)

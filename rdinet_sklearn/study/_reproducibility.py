@@ -1,11 +1,13 @@
 """The study's reproducibility filter (two raters, or perturbations when there is one), and
 what the report says about the features of the headline radiomics model.
 
-``radiomics.reproducibility`` is ``"auto"`` (default), ``"raters"`` or ``"perturbation"``.
-``"auto"`` uses the second rater's masks when the case table has any (column
-``reference_mask_column``), else perturbs each case ``radiomics.perturbations`` times
-(:class:`~rdinet_sklearn.selection.PerturbationReproducibilityFilter`); the report and
-``results.json`` say which was used and why.
+``radiomics.reproducibility`` is ``"auto"`` (default), ``"raters"``, ``"perturbation"`` or
+``"auto_rater"``. ``"auto"`` uses the second rater's masks when the case table has any
+(column ``reference_mask_column``), else perturbs each case ``radiomics.perturbations`` times
+(:class:`~rdinet_sklearn.selection.PerturbationReproducibilityFilter`). ``"auto_rater"``
+takes an automatic segmenter as the second rater (``_automatic_rater``): the ICC of each
+feature between the manual masks and a ``ROISegmenter``'s. The report and ``results.json``
+say which was used and why.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from .._cases import CaseTableError, resolve_roi
 from .._imaging import is_missing_path
 from ..selection import PerturbationReproducibilityFilter, ReproducibilityFilter
+from ._automatic_rater import AUTOMATIC_RATER_COLUMN
 from ._config import ConfigError, parse_roi
 from ._segmentation import STEP as SEGMENTATION_STEP
 
@@ -28,6 +31,8 @@ def resolve_reproducibility(config, cases):
     ``reference_mask_column`` becomes None so that the table validates.
     """
     requested = config.radiomics.reproducibility
+    if requested == "auto_rater":
+        return _automatic_rater(config)
     column = config.reference_mask_column
     present = bool(column) and column in cases.columns
     has_rater2 = present and (~cases[column].map(is_missing_path)).any()
@@ -53,6 +58,26 @@ def resolve_reproducibility(config, cases):
         config, radiomics=radiomics, reference_mask_column=column if present else None
     )
     return resolved, _reason(requested, mode, column, config.radiomics.perturbations)
+
+
+def _automatic_rater(config):
+    """``config`` whose second rater is the automatic masks' column (added by
+    :func:`~._automatic_rater.with_automatic_rater` once the study folder exists)."""
+    preprocessing = config.preprocessing
+    if config.uses_features and preprocessing and preprocessing.resample:
+        raise ConfigError(
+            "setting 'preprocessing.resample' resamples each image and its mask but not the "
+            "automatic masks that 'radiomics.reproducibility' (auto_rater) compares with: set "
+            "radiomics.reproducibility=perturbation"
+        )
+    resolved = dataclasses.replace(config, reference_mask_column=AUTOMATIC_RATER_COLUMN)
+    return resolved, (
+        f"automatic second rater (as configured): ICC of each feature between the masks of "
+        f"column {config.mask_column!r} and a ROISegmenter's (column "
+        f"{AUTOMATIC_RATER_COLUMN!r}); each training patient's automatic mask comes from a "
+        "segmenter trained in another CV fold, never on that patient, each test patient's "
+        "from the segmenter trained on the whole training cohort"
+    )
 
 
 def _reason(requested, mode, column, perturbations):

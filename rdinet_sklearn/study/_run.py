@@ -17,13 +17,17 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..selection import SelectionFallbackWarning
+from ._auto_vs_manual import auto_vs_manual_table, noninferiority_reading
+from ._automatic_rater import with_automatic_rater
 from ._candidates import build_candidates, check_families
 from ._cohort import build_cohort
 from ._config import make_config
 from ._folder import study_folder
+from ._manual_twins import fit_manual_twins
 from ._models import study_extractor
 from ._preprocessing import preprocessing_steps
 from ._report import render_study
+from ._segmentation_quality import segmentation_quality
 from ._train import compare_models, fit_candidates
 
 logger = logging.getLogger("rdinet_sklearn.study")
@@ -110,14 +114,39 @@ def run_study(
         for category in (SelectionFallbackWarning, UndefinedMetricWarning, FutureWarning):
             warnings.simplefilter("ignore", category)
         _log_cohort(cohort, reproducibility)
+        cohort = with_automatic_rater(cohort, config, folder.cache)
         features = extract_features(config, cohort, folder.cache, progress)
         columns = {roi: table.columns for roi, table in features.items()}
         candidates = build_candidates(config, cohort, folder.cache, columns)
         models, diverged = fit_candidates(candidates, config, cohort, folder, progress)
-        folder.keep_only(models)  # models/ and stages/ describe this run only
+        twins, twin_candidates, twins_diverged = fit_manual_twins(
+            models, config, cohort, folder, columns, progress
+        )
+        # models/ and stages/ describe this run only
+        folder.keep_only([*models, *(twin.name for twin in twins.values())])
         comparison = compare_models(models, candidates, config, cohort, folder, progress)
-        runs = {"diverged": diverged}
+        runs = {
+            "diverged": diverged + twins_diverged,
+            **_segmentation_runs(
+                config, cohort, folder, models, twins, candidates, twin_candidates
+            ),
+        }
         return render_study(models, comparison, config, cohort, reproducibility, folder.path, runs)
+
+
+def _segmentation_runs(config, cohort, folder, models, twins, candidates, twin_candidates):
+    """With automatic masks: their quality, the manual-mask twins and the comparison."""
+    if config.segmentation.mode != "auto":
+        return {}
+    by_name = {candidate.name: candidate for candidate in candidates}
+    table = auto_vs_manual_table(models, twins, by_name, twin_candidates, config, cohort, folder)
+    for line in noninferiority_reading(table) if table is not None else []:
+        logger.info("automatic vs manual masks: %s", line)
+    return {
+        "segmentation": segmentation_quality(config, cohort, folder.cache),
+        "manual_twins": twins,
+        "auto_vs_manual": table,
+    }
 
 
 def _log_cohort(cohort, reproducibility):

@@ -1,5 +1,5 @@
 """The study's automatic segmentation: ``segmentation`` settings in, the pipeline's first step
-out, and how well its masks match the manual ones, for ``results.json`` and the report.
+out (how well its masks match the manual ones is ``_segmentation_quality``'s).
 
 With ``mode: auto`` every candidate starts with the same :class:`~rdinet_sklearn.ROISegmenter`
 (same parameters, seed and cache folder), so all models of one fold share one network,
@@ -9,13 +9,10 @@ preprocessing then runs on the image and its predicted mask.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-from scipy import stats
-from sklearn.pipeline import Pipeline
+from sklearn.base import clone
 
-from ..metrics import mask_overlap
 from ..segmentation import ROISegmenter
+from ._fit import cv_splits
 
 STEP = "segmentation"
 """The segmenter's step name in every candidate pipeline."""
@@ -41,10 +38,15 @@ def segmentation_steps(config, cache):
         The study's cache folder: trained networks and predicted masks are content-keyed
         there, so a fold's network is trained once however many models ask.
     """
-    settings = config.segmentation
-    if settings.mode != "auto":
+    if config.segmentation.mode != "auto":
         return []
-    segmenter = ROISegmenter(
+    return [(STEP, study_segmenter(config, cache))]
+
+
+def study_segmenter(config, cache):
+    """The study's unfitted :class:`~rdinet_sklearn.ROISegmenter` (``segmentation`` settings)."""
+    settings = config.segmentation
+    return ROISegmenter(
         labels=_structures(config),
         grid_size=settings.grid_size,
         channels=settings.channels,
@@ -59,65 +61,35 @@ def segmentation_steps(config, cache):
         device=config.deep.device,
         random_state=config.seed,
     )
-    return [(STEP, segmenter)]
 
 
-def _fitted_segmenter(models):
-    for model in models.values():
-        estimator = model.estimator
-        if isinstance(estimator, Pipeline) and estimator.steps[0][0] == STEP:
-            return estimator.steps[0][1]
-    return None
+def quality_folds(config):
+    """The CV folds whose segmenters segment the training cohort out of fold: the radiomics
+    models' (``cv_folds``), else the deep models' (``deep.cv_folds``)."""
+    return config.cv_folds if "radiomics" in config.models else config.deep.cv_folds
 
 
-def segmentation_quality(models, config, test_cases):
-    """The ``results.json`` entry: each test case's Dice and HD95 per structure, or None.
+def segmented_cohort(config, cohort, cache):
+    """Every case segmented by a network that never saw it, as the models' folds trained them.
 
-    None unless ``segmentation.mode`` is auto. The segmenter is the handed-over models'
-    (all share one, trained on the whole training cohort); its masks of the test cohort
-    are compared with the case table's manual ones.
+    Each training patient is segmented by its CV fold's segmenter (trained on that fold's
+    training rows, as every model's first step in that fold, so from the cache when the
+    models ran), each test patient by the segmenter trained on the whole training cohort.
+
+    Returns
+    -------
+    list of (int or None, ROISegmenter, DataFrame)
+        Per CV fold, then for the test cohort (fold None): the fitted segmenter and its
+        ``transform`` of the cases it segments.
     """
-    segmenter = _fitted_segmenter(models) if config.segmentation.mode == "auto" else None
-    if segmenter is None:
-        return None
-    predicted = segmenter.transform(test_cases)
-    automatic = predicted[segmenter.mask_column]
-    pairs = list(zip(automatic, predicted[segmenter.manual_mask_column], strict=True))
-    structures = {}
-    for name, value in segmenter.structures_.items():
-        scores = [mask_overlap(auto, manual, value) for auto, manual in pairs]
-        dice, hd95 = zip(*scores, strict=True) if scores else ((), ())
-        structures[name] = {"dice": list(dice), "hd95": list(hd95)}
-    return {
-        "cohort": "test",
-        "ids": [str(i) for i in predicted.index],
-        "flags": predicted[segmenter.flag_column].tolist() if segmenter.flag_column else [],
-        "structures": structures,
-    }
-
-
-def _mean_interval(values):
-    """``"mean [95% CI]"`` (Student's t) of the finite values, ``"-"`` when none."""
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return "-"
-    mean = finite.mean()
-    if finite.size < 2:
-        return f"{mean:.3f}"
-    half = stats.t.ppf(0.975, finite.size - 1) * finite.std(ddof=1) / np.sqrt(finite.size)
-    return f"{mean:.3f} [{mean - half:.3f}, {mean + half:.3f}]"
-
-
-def segmentation_table(entry):
-    """The report's table: per structure, the test cases' Dice and HD95 (mm), mean [95% CI]."""
-    rows = [
-        {
-            "structure": name,
-            "cases": len(scores["dice"]),
-            "Dice": _mean_interval(scores["dice"]),
-            "HD95 (mm)": _mean_interval(scores["hd95"]),
-        }
-        for name, scores in entry["structures"].items()
-    ]
-    return pd.DataFrame(rows)
+    segmenter = study_segmenter(config, cache)
+    train = cohort.cases.loc[cohort.train_ids]
+    folds = quality_folds(config)
+    splits = cv_splits(cohort.y_train, cv_folds=folds, seed=config.seed, groups=cohort.groups)
+    parts = []
+    for fold, (fit_rows, held_out) in enumerate(splits):
+        fitted = clone(segmenter).fit(train.iloc[fit_rows])
+        parts.append((fold, fitted, fitted.transform(train.iloc[held_out])))
+    refitted = clone(segmenter).fit(train)
+    parts.append((None, refitted, refitted.transform(cohort.cases.loc[cohort.test_ids])))
+    return parts

@@ -154,22 +154,11 @@ def compare_models(models, candidates, config, cohort, folder, progress):
     splits = repeated_splits(y_train, settings, config.seed, cohort.groups)
     if cohort.groups is not None:
         logger.info("comparison: the leave-one-group-out splits, once (repeats do not apply)")
-    data_key = _data_key(config, cohort)
     by_name = {candidate.name: candidate for candidate in candidates}
     started, aucs = time.perf_counter(), {}
     for name in tqdm(names, desc="comparison", unit="model", disable=not progress):
-        candidate, params = by_name[name], models[name].best_params
-        X = cohort.cases.loc[cohort.train_ids]
-        n_jobs = config.n_jobs if models[name].is_radiomics else None
-
-        def compute(estimator=candidate.estimator, params=params, X=X, n_jobs=n_jobs):
-            return {"aucs": repeated_cv_aucs(estimator, params, X, y_train, splits, n_jobs=n_jobs)}
-
-        settings = fitting_settings(config)
-        what = _described(candidate.estimator, folder)
-        key = fingerprint("comparison", name, settings, what, params, data_key)
         try:
-            aucs[name] = folder.store.get_or_run(f"comparison {name}", key, compute)["aucs"]
+            aucs[name] = repeated_aucs(by_name[name], models[name], splits, config, cohort, folder)
         except FoldDivergedError as error:  # its study fit converged; this split did not
             logger.warning("comparison: model %s diverged in split %s; left out", name, error.fold)
     logger.info(
@@ -179,3 +168,31 @@ def compare_models(models, candidates, config, cohort, folder, progress):
         time.perf_counter() - started,
     )
     return comparison_table(aucs, splits) if len(aucs) >= 2 else None
+
+
+def repeated_aucs(candidate, model, splits, config, cohort, folder):
+    """The AUCs of ``candidate`` at ``model``'s tuned parameters on every repeated-CV split of
+    the training cohort, as a resumable stage (``"comparison <name>"``).
+
+    Raises
+    ------
+    FoldDivergedError
+        When its network diverges in a split.
+    """
+    X, y_train, params = cohort.cases.loc[cohort.train_ids], cohort.y_train, model.best_params
+    n_jobs = config.n_jobs if model.is_radiomics else None
+
+    def compute():
+        aucs = repeated_cv_aucs(candidate.estimator, params, X, y_train, splits, n_jobs=n_jobs)
+        return {"aucs": aucs}
+
+    what = _described(candidate.estimator, folder)
+    key = fingerprint(
+        "comparison",
+        candidate.name,
+        fitting_settings(config),
+        what,
+        params,
+        _data_key(config, cohort),
+    )
+    return folder.store.get_or_run(f"comparison {candidate.name}", key, compute)["aucs"]
