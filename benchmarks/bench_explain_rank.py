@@ -18,7 +18,9 @@ Beside it, as evidence of where the signal is lost if the statistic stays near c
   and for one on every clinical column, unselected (what the clinical columns carry at
   this sample size);
 * how many echoing and unrelated columns each fold's clinical selection keeps;
-* the share of RDINet's total mean absolute contribution that goes to clinical inputs.
+* the share of RDINet's total mean absolute contribution that goes to clinical inputs;
+* first, each clinical column's univariate AUC for the response, in the cohort and in a
+  large draw of the generator (how much signal each column carries at all).
 
 Run: ``python benchmarks/bench_explain_rank.py`` (147 patients, the demo's image shape) or
 ``--shape 8 48 96`` for smaller images (radiomics features then differ from the demo's).
@@ -34,27 +36,19 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from rdinet_sklearn.datasets import make_ted_cohort
+from rdinet_sklearn.datasets import RESPONSE_LINKED_COLUMNS, make_ted_clinical, make_ted_cohort
 from rdinet_sklearn.explain import feature_contributions, mean_abs_contributions, rank_separation
 from rdinet_sklearn.study import build_cohort, make_config
 from rdinet_sklearn.study._models import clinical_selection, rdinet_model, study_extractor
 
-# make_ted_cohort's Notes: these columns echo the latent disease (smoking enters the
-# response logit directly); the others are drawn independently of it.
-ECHO = (
-    "cas",
-    "disease_duration_months",
-    "trab",
-    "exophthalmos_mm",
-    "iop_mmHg",
-    "diplopia_grade",
-    "eyelid_retraction_mm",
-    "smoking",
-)
+ECHO = RESPONSE_LINKED_COLUMNS
+# Patients drawn for the clinical columns' population-level signal (clinical table only).
+POPULATION = 20000
 
 
 def t_interval(values):
@@ -78,6 +72,21 @@ def clinical_importance(contributions, clinical):
     return totals, importance
 
 
+def column_signal(cases, y):
+    """Each numeric clinical column's univariate AUC for the response, 0.5 meaning none,
+    folded so that 1 is perfect either way: in the cohort and in a large draw of the same
+    generator (its population value)."""
+    clinical, response = make_ted_clinical(POPULATION, random_state=1)
+    rows = {}
+    for name, table, target in (("cohort", cases, y), ("population", clinical, response)):
+        numeric = table.select_dtypes("number")
+        auc = numeric.apply(lambda column, t=target: roc_auc_score(t, column))
+        rows[f"AUC, {name}"] = np.maximum(auc, 1 - auc)
+    signal = pd.DataFrame(rows).sort_values("AUC, population", ascending=False)
+    signal["response-linked"] = signal.index.isin(ECHO)
+    return signal
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=147)
@@ -95,6 +104,11 @@ def main():
     numeric, categorical = cohort.clinical
     clinical = [*numeric, *categorical]
     cache = f"{work}/cache"
+    signal = column_signal(cases, y)
+    print(signal.round(3).to_markdown())
+    for name in ("cohort", "population"):
+        marginal = rank_separation(signal[f"AUC, {name}"] - 0.5, ECHO)
+        print(f"rank statistic of the univariate AUCs, {name}: {marginal:.3f}", flush=True)
     start = time.perf_counter()
     features = study_extractor(config, args.roi, cache).set_output(transform="pandas")
     columns = features.fit_transform(cases).columns
