@@ -17,7 +17,9 @@ Beside it, as evidence of where the signal is lost if the statistic stays near c
 * the same statistic for a logistic regression on the same selected clinical columns,
   and for one on every clinical column, unselected (what the clinical columns carry at
   this sample size);
-* how many echoing and unrelated columns each fold's clinical selection keeps;
+* how many echoing and unrelated columns each fold's clinical selection keeps, and the
+  ceiling that sets: the statistic when every kept echoing column outranks every kept
+  unrelated one (the dropped ones tie at 0);
 * the share of RDINet's total mean absolute contribution that goes to clinical inputs;
 * first, each clinical column's univariate AUC for the response, in the cohort and in a
   large draw of the generator (how much signal each column carries at all).
@@ -60,16 +62,24 @@ def t_interval(values):
 def clinical_importance(contributions, clinical):
     """Mean |SHAP| of every clinical column; one the selection dropped counts 0.
 
-    A one-hot encoded category adds up into its column (``thyroid_treatment_radioiodine``
-    -> ``thyroid_treatment``).
+    SHAP values add up, so the levels of a one-hot encoded category are summed per patient
+    (``thyroid_treatment_radioiodine`` -> ``thyroid_treatment``) before the absolute value.
     """
-    importance = mean_abs_contributions(contributions)
-    totals = pd.Series(0.0, index=list(clinical))
-    for feature, value in importance.items():
-        owner = [c for c in clinical if feature == c or feature.startswith(f"{c}_")]
-        if owner:
-            totals[owner[0]] += value
-    return totals, importance
+
+    def owner(feature):
+        return next((c for c in clinical if feature == c or feature.startswith(f"{c}_")), None)
+
+    owners = pd.Series({feature: owner(feature) for feature in contributions})
+    grouped = contributions.T.groupby(owners).sum().T  # features of no clinical column drop out
+    totals = grouped.abs().mean().reindex(list(clinical), fill_value=0.0)
+    return totals, mean_abs_contributions(contributions)
+
+
+def selection_ceiling(totals):
+    """The best rank statistic the fold's selection allows: each kept response-linked column
+    above each kept unrelated one, the dropped columns tied at 0."""
+    kept = (totals > 0).astype(int)
+    return rank_separation(kept * (1 + totals.index.isin(ECHO)), ECHO)
 
 
 def column_signal(cases, y):
@@ -144,12 +154,13 @@ def main():
             everything, X_test[clinical], background=X_train[clinical]
         )
         everything_totals, _ = clinical_importance(everything_values, clinical)
-        kept = {c for c in clinical if logistic_totals[c] > 0}
+        kept = {c for c in clinical if totals[c] > 0}
         kept_echo = len(kept.intersection(ECHO))
         rows.append(
             {
                 "fold": fold,
                 "RDINet+clinical": rank_separation(totals, ECHO),
+                "ceiling of the selection": selection_ceiling(totals),
                 "logistic, same clinical selection": rank_separation(logistic_totals, ECHO),
                 "logistic, all clinical columns": rank_separation(everything_totals, ECHO),
                 "echoing kept": f"{kept_echo}/{len(ECHO)}",
