@@ -14,8 +14,10 @@ overestimates risk a little. The operating threshold is fixed in advance at s = 
 SEN = SPE = Phi(mu / 2) and PPV, NPV, ACC follow from pi exactly; the true Brier score and
 calibration intercept are integrals over the two normal densities (Gauss-Hermite
 quadrature). Each interval is computed with the library's own functions; undefined ones
-(PPV with no positive call, a calibration slope when the classes are separated) are left
-out of that interval's coverage and counted in the last columns.
+(PPV with no positive call; a calibration slope when the classes are separated or the
+predictions near-constant; the calibration intercept and slope when the predictions are
+saturated at 0 or 1) are left out of that interval's coverage and counted, per interval,
+in the last table.
 """
 
 import argparse
@@ -133,7 +135,9 @@ def scenario(rng, n_sims, auc, prevalence):
         if name in ("PPV", "NPV"):
             rows[f"{name} undefined"] = undefined
     rows["Brier"], _ = covered(brier_ci[:, 0], brier_ci[:, 1], true["Brier"])
-    rows["intercept"], _ = covered(calibration[:, 1], calibration[:, 2], true["intercept"])
+    rows["intercept"], rows["intercept undefined"] = covered(
+        calibration[:, 1], calibration[:, 2], true["intercept"]
+    )
     rows["slope"], rows["slope undefined"] = covered(
         calibration[:, 4], calibration[:, 5], true["slope"]
     )
@@ -175,7 +179,13 @@ def main():
     print_table("Reported intervals (binary_report, calibration_table)", reported, results)
     compared = ["AUC Wald (old)", *(f"{n} Wilson" for n in COUNT_METRICS)]
     print_table("Alternatives (not reported)", compared, results)
-    undefined = ["AUC zero-width", "PPV undefined", "NPV undefined", "slope undefined"]
+    undefined = [
+        "AUC zero-width",
+        "PPV undefined",
+        "NPV undefined",
+        "intercept undefined",
+        "slope undefined",
+    ]
     print_table("Fraction of cohorts left out (undefined) or degenerate", undefined, results)
 
     checked = ["AUC", *COUNT_METRICS]

@@ -10,7 +10,12 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from rdinet_sklearn.datasets import CLINICAL_COLUMNS, make_ted_clinical, make_ted_cohort
+from rdinet_sklearn.datasets import (
+    CLINICAL_COLUMNS,
+    RESPONSE_LINKED_COLUMNS,
+    make_ted_clinical,
+    make_ted_cohort,
+)
 from rdinet_sklearn.explain import (
     ExplanationError,
     feature_contributions,
@@ -31,18 +36,6 @@ TINY = {
     "module__widen_factor": 0.25,
     "random_state": 0,
 }
-# The clinical columns that echo the latent disease, and smoking (in the response logit),
-# against those drawn independently of it (make_ted_cohort's Notes).
-ECHO = [
-    "cas",
-    "disease_duration_months",
-    "trab",
-    "exophthalmos_mm",
-    "iop_mmHg",
-    "diplopia_grade",
-    "eyelid_retraction_mm",
-    "smoking",
-]
 
 
 def numeric_clinical(table):
@@ -205,7 +198,7 @@ def test_rdinet_clinical_ranks_the_disease_echoing_columns_first(tmp_path_factor
         values = feature_contributions(
             model, X.iloc[test], background=X.iloc[train], max_background=10, max_evals=1
         )
-        separations.append(rank_separation(mean_abs_contributions(values), ECHO))
+        separations.append(rank_separation(mean_abs_contributions(values), RESPONSE_LINKED_COLUMNS))
     low, high = t_interval(separations)
     print(f"rank separation {np.mean(separations):.2f} ({low:.2f} to {high:.2f}): {separations}")
     assert np.mean(separations) > 0.5, separations

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -19,6 +20,7 @@ from rdinet_sklearn.explain import (
     control_feature_selector,
     negative_control_pipeline,
 )
+from rdinet_sklearn.harmonization import ComBatHarmonizer
 from rdinet_sklearn.radiomics import RadiomicsExtractor
 
 # The shared test data sit beside the repository (CI checks shared/ out next to the clone).
@@ -119,6 +121,35 @@ def test_errors_name_the_patient_file_and_structure(tmp_path, four):
         NegativeControl().fit(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="no column"):
         NegativeControl(mask_column="labels").fit(four[0])
+
+
+def test_a_combat_step_after_the_extractor_still_reads_its_batch_column(small_cohort, tmp_path):
+    # The study's radiomics pipeline hands the batch column on beside the features, for
+    # ComBat; each control's feature selector must pass it through (keep_columns).
+    cases, y = small_cohort
+    cases = cases.assign(center=np.where(np.arange(len(cases)) % 2, "A", "B"))
+    extract = RadiomicsExtractor(("MR", "LR"), params="original", progress=False)
+    front = ColumnTransformer(
+        [("extract", extract, ["image", "mask"]), ("cases", "passthrough", ["center"])],
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    harmonize = ComBatHarmonizer("center").set_output(transform="pandas")
+    steps = [("front", front), ("combat", harmonize), ("scale", StandardScaler())]
+    real = Pipeline([*steps, ("clf", LogisticRegression())])
+    for mode in ("volume", "replaced"):
+        control = negative_control_pipeline(
+            real, mode, out_dir=tmp_path, keep_columns=["center"]
+        ).fit(cases, y)
+        seen = control.named_steps["combat"].feature_names_in_.tolist()
+        assert seen[-1] == "center" and "center" not in seen[:-1]
+        if mode == "volume":
+            assert seen == ["MR+LR_original_shape_VoxelVolume", "center"]
+        else:
+            assert len(seen) > 10 and not any("_shape_" in name for name in seen)
+        assert control.predict_proba(cases).shape == (len(cases), 2)
+    # Without keep_columns the selector drops the column, and ComBat says so by name.
+    with pytest.raises(ValueError, match="center"):
+        negative_control_pipeline(real, "volume", out_dir=tmp_path).fit(cases, y)
 
 
 @pytest.mark.skipif(not TESTCASES.is_dir(), reason="shared test data not checked out")

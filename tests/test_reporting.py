@@ -10,7 +10,7 @@ from rdinet_sklearn.reporting import (
     methods_paragraph,
     write_reporting_files,
 )
-from rdinet_sklearn.reporting._items import CLEAR, TRIPOD_AI
+from rdinet_sklearn.reporting._items import CLEAR, NEVER, TRIPOD_AI
 
 
 @pytest.fixture
@@ -40,24 +40,68 @@ def study():
     )
 
 
+# The published structure: TRIPOD+AI's 27 items with their sub-item letters (Collins et
+# al., BMJ 2024) and CLEAR's 58 items with the first item of each section (Kocak et al.,
+# Insights Imaging 2023).
+TRIPOD_AI_SUBITEMS = {3: "abc", 5: "ab", 6: "abc", 8: "abc", 9: "abc", 12: "abcdefg"}
+TRIPOD_AI_SUBITEMS |= {18: "abcdef", 20: "abc", 23: "ab", 27: "abc"}
+CLEAR_SECTIONS = {
+    1: "Title",
+    2: "Abstract",
+    3: "Keywords",
+    4: "Introduction",
+    7: "Study design",
+    13: "Data",
+    19: "Segmentation",
+    21: "Pre-processing",
+    25: "Feature extraction",
+    29: "Data preparation",
+    34: "Modeling",
+    38: "Evaluation",
+    44: "Results",
+    49: "Discussion",
+    53: "Open science",
+}
+
+
+def test_items_are_numbered_as_published():
+    expected = [
+        f"{number}{letter}"
+        for number in range(1, 28)
+        for letter in TRIPOD_AI_SUBITEMS.get(number, [""])
+    ]
+    assert [item for item, *_ in TRIPOD_AI] == expected
+    assert len(expected) == 52
+    assert [item for item, *_ in CLEAR] == [str(number) for number in range(1, 59)]
+    sections = {int(item): section for item, section, *_ in CLEAR}
+    first = sorted(CLEAR_SECTIONS)
+    for start, end in zip(first, [*first[1:], 59], strict=True):
+        assert {sections[n] for n in range(start, end)} == {CLEAR_SECTIONS[start]}
+    tripod = {item: section for item, section, *_ in TRIPOD_AI}
+    assert tripod["12g"] == "Analytical methods" and tripod["18f"] == "Open science"
+    for _, _, requirement, _ in (*TRIPOD_AI, *CLEAR):
+        assert requirement.endswith(".") and "|" not in requirement
+
+
 def test_every_item_is_answered_with_a_pointer(study):
     for which, (_, items) in CHECKLISTS.items():
         table = checklist(study, which)
         assert len(table) == len(items) and table["item"].is_unique
         assert set(table["status"]) <= {"covered", "not applicable", "for the authors"}
         assert table["where"].str.len().gt(0).all()
-    assert len(CLEAR) == 58  # the published CLEAR list has 58 items
-    assert {item for item, *_ in TRIPOD_AI} >= {"1", "12e", "23a", "27c"}
     tripod = checklist(study, "tripod_ai").set_index("item")
     assert tripod.loc["20a", ["status", "where"]].tolist() == ["covered", "Table 1"]
     assert tripod.loc["12e", "where"] == 'report section "Discrimination" (Table 2)'
     assert tripod.loc["24", "status"] == "not applicable"  # models are never updated
+    assert tripod.loc["24", "where"] == NEVER["updating"]
     assert tripod.loc["23b", "status"] == "not applicable"  # no external cohort here
+    assert tripod.loc["23b", "where"] == "no external validation in this study"
     assert tripod.loc["11", "status"] == "for the authors"  # missing data not described
-    assert tripod.loc["17", "status"] == "for the authors"
+    assert tripod.loc["17", ["status", "where"]].tolist() == ["for the authors", "the manuscript"]
     clear = checklist(study, "clear").set_index("item")
-    assert clear.loc["C45", "where"] == 'report section "Negative controls"'
-    assert clear.loc["C49", "status"] == "for the authors"  # no uncertainty analysis here
+    assert clear.loc["43", "where"] == 'report section "Feature contributions"'
+    assert clear.loc["29", "status"] == "for the authors"  # missing data not described
+    assert clear.loc["31", "where"] == 'report section "Feature reproducibility"'
     study.external_validation = "150 patients of centre B"
     assert checklist(study, "tripod_ai").set_index("item").loc["23b", "status"] == "covered"
 

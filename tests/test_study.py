@@ -460,9 +460,11 @@ def test_harmonization_setting_puts_combat_in_fold_and_in_the_handed_over_model(
     predictions = pd.read_csv(tmp_path / "tables" / "predictions.csv")
     expected = predictions.query("model == @name and cohort == 'test'")["proba"]
     np.testing.assert_allclose(model.predict_proba(test)[:, 1], expected, rtol=1e-9)
-    problems = pd.read_csv(tmp_path / "tables" / "negative_controls_not_computed.csv")
-    assert problems["model"].tolist() == [name]
-    assert "do not support ComBat harmonisation yet" in problems["reason"].iloc[0]
+    # The volume control goes through the same ComBat step (its batch column kept).
+    controls = pd.read_csv(tmp_path / "tables" / "negative_controls_cv_auc_in_training.csv")
+    assert controls[["model", "control"]].values.tolist() == [[name, "volume"]]
+    assert np.isfinite(controls[["real_auc", "control_auc", "ci_low", "ci_high"]]).all(axis=None)
+    assert not (tmp_path / "tables" / "negative_controls_not_computed.csv").exists()
     # Without the batch column the study stops before extracting anything.
     with pytest.raises(CaseTableError, match="'center'"):
         run_study(cases.drop(columns="center"), y, config=config, out=tmp_path / "no_center")

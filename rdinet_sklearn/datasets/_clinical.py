@@ -37,6 +37,19 @@ CLINICAL_COLUMNS = (
 )
 """The 16 clinical columns, in table order."""
 
+RESPONSE_LINKED_COLUMNS = (
+    "cas",
+    "disease_duration_months",
+    "trab",
+    "exophthalmos_mm",
+    "iop_mmHg",
+    "diplopia_grade",
+    "eyelid_retraction_mm",
+    "smoking",
+)
+"""The clinical columns drawn from the latent disease state, and smoking (in the response
+logit); the other eight are drawn independently of the response."""
+
 THYROID_TREATMENTS = ("antithyroid_drug", "radioiodine", "thyroidectomy")
 
 

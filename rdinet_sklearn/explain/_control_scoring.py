@@ -43,14 +43,19 @@ class _SizeAdjustedFeatures(TransformerMixin, BaseEstimator):
     synthetic cohort, joint entropy of iid intensities drawn into the real ROI still reaches
     AUC 0.9 through the volume alone. So the control's non-shape features are regressed on
     the log shape volume(s), fitted on the training rows, and their residuals scored: what
-    the control holds beyond size, which is what it is meant to test.
+    the control holds beyond size, which is what it is meant to test. The ``keep`` columns
+    (a later step's batch column, say) pass through unchanged, after the residuals.
     """
+
+    def __init__(self, keep=()):
+        self.keep = keep
 
     def fit(self, X, y=None):
         names = pd.Index(X.columns.astype(str))
         self.volume_columns_ = names[names.str.contains(_VOLUME, regex=True)].tolist()
         self.feature_names_in_ = np.asarray(names, dtype=object)
-        self.kept_ = names[names.str.contains(_SIZE_FREE, regex=True)].tolist()
+        features = names.difference(list(self.keep), sort=False)
+        self.kept_ = features[features.str.contains(_SIZE_FREE, regex=True)].tolist()
         design = self._design(X)
         self.coef_ = np.linalg.lstsq(design, X[self.kept_].to_numpy(float), rcond=None)[0]
         return self
@@ -62,14 +67,15 @@ class _SizeAdjustedFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "coef_")
         residual = X[self.kept_].to_numpy(float) - self._design(X) @ self.coef_
-        return pd.DataFrame(residual, index=X.index, columns=self.kept_)
+        residual = pd.DataFrame(residual, index=X.index, columns=self.kept_)
+        return pd.concat([residual, X[list(self.keep)]], axis=1)
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "coef_")
-        return np.asarray(self.kept_, dtype=object)
+        return np.asarray([*self.kept_, *self.keep], dtype=object)
 
 
-def control_feature_selector(mode):
+def control_feature_selector(mode, keep=()):
     """A transformer giving the extracted features a ``mode`` control is scored on.
 
     ``"volume"`` keeps the shape volume feature (``*_shape_VoxelVolume``) of every ROI.
@@ -83,6 +89,9 @@ def control_feature_selector(mode):
     Parameters
     ----------
     mode : {"volume", "replaced", "shuffled", "elsewhere"}
+    keep : sequence of str, default=()
+        Columns that are not features but read by a later step (a ComBat step's batch
+        column and covariates): passed through unchanged, after the features.
 
     Returns
     -------
@@ -107,10 +116,11 @@ def control_feature_selector(mode):
     if mode not in CONTROL_MODES:
         raise ValueError(f"mode must be one of {list(CONTROL_MODES)}, got {mode!r}")
     if mode != "volume":
-        return _SizeAdjustedFeatures()
+        return _SizeAdjustedFeatures(keep=tuple(keep))
+    volume = make_column_selector(pattern=r"_shape_VoxelVolume(?:__|$)")
+    columns = [("control", "passthrough", volume), ("keep", "passthrough", list(keep))]
     return ColumnTransformer(
-        [("control", "passthrough", make_column_selector(pattern=r"_shape_VoxelVolume(?:__|$)"))],
-        verbose_feature_names_out=False,
+        [column for column in columns if column[2] != []], verbose_feature_names_out=False
     ).set_output(transform="pandas")
 
 
@@ -121,7 +131,7 @@ def _image_steps():
     return (BiasFieldCorrector, IntensityNormalizer, Resampler, Resegmenter, ROISegmenter)
 
 
-def negative_control_pipeline(pipeline, mode, **control_params):
+def negative_control_pipeline(pipeline, mode, *, keep_columns=(), **control_params):
     """The same pipeline on control inputs: the control first, its feature selector second.
 
     Parameters
@@ -132,6 +142,10 @@ def negative_control_pipeline(pipeline, mode, **control_params):
         of them), then selection and the classifier.
     mode : {"volume", "replaced", "shuffled", "elsewhere"}
         The control.
+    keep_columns : sequence of str, default=()
+        Columns the extractor step hands on beside the features that a later step reads,
+        e.g. a :class:`~rdinet_sklearn.harmonization.ComBatHarmonizer`'s batch column and
+        covariates: the control's feature selector passes them through.
     **control_params
         Parameters of :class:`NegativeControl` (``roi``, ``out_dir``, ...).
 
@@ -160,7 +174,7 @@ def negative_control_pipeline(pipeline, mode, **control_params):
             *steps[:first],
             ("control", control),
             steps[first],
-            ("control_features", control_feature_selector(mode)),
+            ("control_features", control_feature_selector(mode, keep=keep_columns)),
             *steps[first + 1 :],
         ],
         memory=pipeline.memory,

@@ -1,291 +1,214 @@
-"""The items of the TRIPOD+AI and CLEAR checklists, in our own short paraphrase.
+"""The items of the TRIPOD+AI and CLEAR checklists, numbered as published.
 
-Each item is ``(id, section, requirement, rule)``. The requirement is a one-line paraphrase
-written for this package (read the published checklists for the authoritative wording). The
-rule says how a :class:`StudyDescription` answers it:
+Sources of the numbering and sections:
 
-* a topic name (``"cohort"``): *covered* where the description holds it, pointing to
+* TRIPOD+AI: Collins G. S. et al. (2024), BMJ 385:e078378, checklist version of
+  11 January 2024: 27 items, 52 with their sub-items (1, 2, 3a-3c, 4, ..., 27a-27c).
+* CLEAR: Kocak B. et al. (2023), Insights Imaging 14:75, and its official item list
+  (CLEAR v1.0, clearchecklist.github.io): 58 items numbered 1-58 in manuscript order,
+  in the sections Title (1), Abstract (2), Keywords (3), Introduction (4-6), Study design
+  (7-12), Data (13-18), Segmentation (19-20), Pre-processing (21-24), Feature extraction
+  (25-28), Data preparation (29-33), Modeling (34-37), Evaluation (38-43), Results
+  (44-48), Discussion (49-52) and Open science (53-58).
+
+The item numbers and short section titles are the published ones; each requirement is a
+one-line paraphrase written for this package (read the published checklists for the
+authoritative wording). Each checklist is a text table, one item a line
+(``id | requirement | rule``) under ``## section`` lines, read by :func:`_parse`. The rule
+says how a :class:`StudyDescription` answers the item:
+
+* a topic name (``cohort``): *covered* where the description holds it, pointing to
   :meth:`StudyDescription.where`, else *for the authors*;
-* ``None``: *for the authors* (only they know: background, ethics, funding, limitations);
-* ``("applies_if", topic)``: *not applicable* unless the study holds ``topic``, then as a
-  topic name;
-* ``("never", reason)``: *not applicable* for every study this package runs (it never
-  does what the item asks about), with the reason.
-
-TRIPOD+AI: Collins G. S. et al. (2024), BMJ 385:e078378 (item numbers as published).
-CLEAR: Kocak B. et al. (2023), Insights Imaging 14:75 (items in the published order,
-numbered here C1, C2, ...; map them to the official numbers when submitting).
+* ``-``: *for the authors* (only they know: background, ethics, funding, limitations);
+* ``if TOPIC``: *not applicable* unless the study holds ``TOPIC``, then as a topic name;
+* ``never REASON``: *not applicable* for every study this package runs (it never does
+  what the item asks about), with the reason from :data:`NEVER`.
 """
 
-NO_UPDATING = "rdinet-sklearn never recalibrates or updates a model after evaluation"
+NEVER = {"updating": "rdinet-sklearn never recalibrates or updates a model after evaluation"}
 
-TRIPOD_AI = (
-    (
-        "1",
-        "Title",
-        "Say that a prediction model is developed or evaluated, for whom, predicting what.",
-        None,
-    ),
-    ("2", "Abstract", "Structured abstract following the TRIPOD+AI for Abstracts list.", None),
-    ("3a", "Background", "Clinical context and why the model is needed.", None),
-    (
-        "3b",
-        "Background",
-        "Target population, intended use in the care pathway and intended users.",
-        None,
-    ),
-    ("3c", "Background", "Known health inequalities between sociodemographic groups.", None),
-    (
-        "4",
-        "Objectives",
-        "Objectives, saying whether the model is developed, evaluated or both.",
-        None,
-    ),
-    (
-        "5a",
-        "Data",
-        "Data sources for development and evaluation, and their representativeness.",
-        "data_source",
-    ),
-    ("5b", "Data", "Dates of the participant data.", None),
-    ("6a", "Participants", "Setting, number and location of centres.", None),
-    ("6b", "Participants", "Eligibility criteria.", None),
-    ("6c", "Participants", "Treatments received, where relevant.", None),
-    ("7", "Data preparation", "Preprocessing and quality checks of the data.", "preprocessing"),
-    ("8a", "Outcome", "Outcome definition, time horizon and how it was assessed.", "outcome"),
-    ("8b", "Outcome", "Qualifications of outcome assessors where judgement is involved.", None),
-    ("8c", "Outcome", "Blinding of outcome assessment.", None),
-    ("9a", "Predictors", "Choice of candidate predictors and any pre-selection.", "selection"),
-    ("9b", "Predictors", "Definition and measurement of every predictor.", "extraction"),
-    (
-        "9c",
-        "Predictors",
-        "Qualifications of assessors of predictors (e.g. segmenting readers).",
-        "segmentation",
-    ),
-    (
-        "10",
-        "Sample size",
-        "How the sample size was arrived at, and its justification.",
-        "sample_size",
-    ),
-    ("11", "Missing data", "How missing data were handled.", "missing_data"),
-    (
-        "12a",
-        "Analysis",
-        "How the data were used for development and evaluation (partitioning).",
-        "validation",
-    ),
-    (
-        "12b",
-        "Analysis",
-        "Handling of predictors: transformation, scaling, standardisation.",
-        "selection",
-    ),
-    (
-        "12c",
-        "Analysis",
-        "Model type, rationale, every building step and hyperparameter tuning.",
-        "models",
-    ),
-    (
-        "12d",
-        "Analysis",
-        "Heterogeneity across clusters (centres) in estimates and performance.",
-        ("applies_if", "external_validation"),
-    ),
-    (
-        "12e",
-        "Analysis",
-        "Performance measures and plots (discrimination, calibration, utility).",
-        "performance",
-    ),
-    (
-        "12f",
-        "Analysis",
-        "Model updating after evaluation (e.g. recalibration).",
-        ("never", NO_UPDATING),
-    ),
-    (
-        "12g",
-        "Analysis",
-        "How predictions were computed for evaluation (code, saved model).",
-        "model_files",
-    ),
-    ("13", "Class imbalance", "Methods for class imbalance, why, and any recalibration.", None),
-    ("14", "Fairness", "Approaches to model fairness and their rationale.", None),
-    (
-        "15",
-        "Model output",
-        "Form of the output (probability, class) and the thresholds used.",
-        "predictions",
-    ),
-    (
-        "16",
-        "Training vs evaluation",
-        "Differences between development and evaluation data.",
-        ("applies_if", "external_validation"),
-    ),
-    ("17", "Ethics", "Ethics approval and participant consent.", None),
-    ("18a", "Open science", "Funding.", None),
-    ("18b", "Open science", "Conflicts of interest.", None),
-    ("18c", "Open science", "Where the protocol can be found.", None),
-    ("18d", "Open science", "Registration.", None),
-    ("18e", "Open science", "Data availability.", None),
-    ("18f", "Open science", "Code availability.", "code"),
-    ("19", "Patient involvement", "Patient and public involvement.", None),
-    ("20a", "Participants", "Flow of participants, with and without the outcome.", "cohort"),
-    (
-        "20b",
-        "Participants",
-        "Characteristics of the participants, overall and per data source.",
-        "cohort",
-    ),
-    (
-        "20c",
-        "Participants",
-        "Evaluation data compared with development data on key predictors.",
-        ("applies_if", "external_validation"),
-    ),
-    ("21", "Model development", "Participants and outcome events in each analysis.", "cohort"),
-    (
-        "22",
-        "Model specification",
-        "The full model (code, saved object) so others can use and test it.",
-        "model_files",
-    ),
-    ("23a", "Model performance", "Performance estimates with confidence intervals.", "performance"),
-    (
-        "23b",
-        "Model performance",
-        "Heterogeneity of performance across clusters.",
-        ("applies_if", "external_validation"),
-    ),
-    ("24", "Model updating", "Results of any model updating.", ("never", NO_UPDATING)),
-    ("25", "Interpretation", "Overall interpretation, including fairness.", None),
-    (
-        "26",
-        "Limitations",
-        "Limitations (sample, size, overfitting, missing data) and their effects.",
-        None,
-    ),
-    ("27a", "Usability", "How poor-quality or missing inputs are to be handled in use.", None),
-    (
-        "27b",
-        "Usability",
-        "Whether users handle inputs or the model, and what expertise they need.",
-        None,
-    ),
-    ("27c", "Usability", "Next steps towards applicability and generalisability.", None),
-)
+_TRIPOD_AI = """
+## Title
+1 | Say that a prediction model is developed or evaluated, for whom, predicting what. | -
+## Abstract
+2 | Structured abstract following the TRIPOD+AI for Abstracts list. | -
+## Background
+3a | Clinical context and why the model is needed. | -
+3b | Target population, intended use in the care pathway and intended users. | -
+3c | Known health inequalities between sociodemographic groups. | -
+## Objectives
+4 | Objectives, saying whether the model is developed, evaluated or both. | -
+## Data
+5a | Data sources for development and evaluation, and their representativeness. | data_source
+5b | Dates of the participant data. | -
+## Participants
+6a | Setting, number and location of centres. | -
+6b | Eligibility criteria. | -
+6c | Treatments received, where relevant. | -
+## Data preparation
+7 | Preprocessing and quality checks of the data. | preprocessing
+## Outcome
+8a | Outcome definition, time horizon and how it was assessed. | outcome
+8b | Qualifications of outcome assessors where judgement is involved. | -
+8c | Blinding of outcome assessment. | -
+## Predictors
+9a | Choice of candidate predictors and any pre-selection. | selection
+9b | Definition and measurement of every predictor. | extraction
+9c | Qualifications of assessors of predictors (e.g. segmenting readers). | segmentation
+## Sample size
+10 | How the sample size was arrived at, and its justification. | sample_size
+## Missing data
+11 | How missing data were handled. | missing_data
+## Analytical methods
+12a | How the data were used for development and evaluation (partitioning). | validation
+12b | Handling of predictors: transformation, scaling, standardisation. | selection
+12c | Model type, rationale, every building step and hyperparameter tuning. | models
+12d | Heterogeneity across clusters (centres) in estimates and performance. | if external_validation
+12e | Performance measures and plots (discrimination, calibration, utility). | performance
+12f | Model updating after evaluation (e.g. recalibration). | never updating
+12g | How predictions were computed for evaluation (code, saved model). | model_files
+## Class imbalance
+13 | Methods for class imbalance, why, and any recalibration. | -
+## Fairness
+14 | Approaches to model fairness and their rationale. | -
+## Model output
+15 | Form of the output (probability, class) and the thresholds used. | predictions
+## Training versus evaluation
+16 | Differences between development and evaluation data. | if external_validation
+## Ethical approval
+17 | Ethics approval and participant consent. | -
+## Open science
+18a | Funding. | -
+18b | Conflicts of interest. | -
+18c | Where the protocol can be found. | -
+18d | Registration. | -
+18e | Data availability. | -
+18f | Code availability. | code
+## Patient and public involvement
+19 | Patient and public involvement. | -
+## Participants
+20a | Flow of participants, with and without the outcome. | cohort
+20b | Characteristics of the participants, overall and per data source. | cohort
+20c | Evaluation data compared with development data on key predictors. | if external_validation
+## Model development
+21 | Participants and outcome events in each analysis. | cohort
+## Model specification
+22 | The full model (code, saved object) so others can use and test it. | model_files
+## Model performance
+23a | Performance estimates with confidence intervals. | performance
+23b | Heterogeneity of performance across clusters. | if external_validation
+## Model updating
+24 | Results of any model updating. | never updating
+## Interpretation
+25 | Overall interpretation, including fairness. | -
+## Limitations
+26 | Limitations (sample, size, overfitting, missing data) and their effects. | -
+## Usability of the model
+27a | How poor-quality or missing inputs are to be handled in use. | -
+27b | Whether users handle inputs or the model, and what expertise they need. | -
+27c | Next steps towards applicability and generalisability. | -
+"""
 
-CLEAR = (
-    (
-        "C1",
-        "Title",
-        "Say that the study is a radiomics study, with the modality and the aim.",
-        None,
-    ),
-    ("C2", "Abstract", "Structured summary with the key radiomics methods and results.", None),
-    ("C3", "Keywords", "Keywords including radiomics.", None),
-    ("C4", "Introduction", "Background on the clinical problem and prior radiomics work.", None),
-    ("C5", "Introduction", "Rationale for a radiomics approach.", None),
-    ("C6", "Introduction", "Study objectives and hypotheses.", None),
-    ("C7", "Study design", "Reporting guidelines followed.", None),
-    ("C8", "Study design", "Ethics approval and consent.", None),
-    ("C9", "Study design", "Sample size considerations.", "sample_size"),
-    ("C10", "Study design", "Retrospective or prospective design.", None),
-    ("C11", "Study design", "Eligibility criteria.", None),
-    ("C12", "Study design", "Flow of patients through the study.", "cohort"),
-    ("C13", "Data", "Source of the images and clinical data (centres, dates).", "data_source"),
-    ("C14", "Data", "Image acquisition protocol (scanner, sequence, parameters).", None),
-    ("C15", "Data", "Definition of non-radiomic (clinical) predictors.", None),
-    ("C16", "Data", "Definition of the reference standard (outcome).", "outcome"),
-    ("C17", "Data", "Data partitioning into training, validation and test sets.", "validation"),
-    (
-        "C18",
-        "Segmentation",
-        "Segmentation method (manual, semi-automatic, automatic) and software.",
-        "segmentation",
-    ),
-    (
-        "C19",
-        "Segmentation",
-        "Who segmented: number of readers and their experience.",
-        "segmentation",
-    ),
-    ("C20", "Segmentation", "ROI definitions compared.", "roi_strategies"),
-    (
-        "C21",
-        "Pre-processing",
-        "Image pre-processing steps (resampling, bias correction, normalisation).",
-        "preprocessing",
-    ),
-    ("C22", "Pre-processing", "Intensity discretisation (bin width or number).", "extraction"),
-    ("C23", "Feature extraction", "Software and version used for extraction.", "extraction"),
-    (
-        "C24",
-        "Feature extraction",
-        "Image types (original, filtered) and feature classes.",
-        "extraction",
-    ),
-    ("C25", "Feature extraction", "Number of extracted features.", "extraction"),
-    ("C26", "Feature extraction", "Compliance with the IBSI reference definitions.", "ibsi"),
-    (
-        "C27",
-        "Feature extraction",
-        "Extraction settings file or statement of defaults.",
-        "extraction",
-    ),
-    ("C28", "Data preparation", "Handling of missing data.", "missing_data"),
-    ("C29", "Data preparation", "Handling of class imbalance.", None),
-    (
-        "C30",
-        "Data preparation",
-        "Feature robustness (inter-reader, test-retest, perturbation).",
-        "reproducibility",
-    ),
-    ("C31", "Data preparation", "Feature scaling and harmonisation.", "selection"),
-    (
-        "C32",
-        "Data preparation",
-        "Dimensionality reduction and feature selection, with thresholds.",
-        "selection",
-    ),
-    ("C33", "Modelling", "Algorithms used and their rationale.", "models"),
-    ("C34", "Modelling", "Training and hyperparameter tuning within the training data.", "models"),
-    ("C35", "Modelling", "Handling of confounders.", None),
-    ("C36", "Modelling", "How the final model was chosen.", "models"),
-    ("C37", "Evaluation", "Internal and external testing strategy.", "validation"),
-    ("C38", "Evaluation", "Performance metrics and their rationale.", "performance"),
-    ("C39", "Evaluation", "Uncertainty of estimates (confidence intervals).", "performance"),
-    ("C40", "Evaluation", "Statistical comparison of models.", "performance"),
-    ("C41", "Evaluation", "Comparison with clinical-only and combined models.", "models"),
-    ("C42", "Evaluation", "Calibration assessment.", "calibration"),
-    ("C43", "Evaluation", "Clinical utility (e.g. decision curves).", "clinical_utility"),
-    ("C44", "Evaluation", "Explainability of the model (feature contributions).", "contributions"),
-    (
-        "C45",
-        "Evaluation",
-        "Comparison against trivial signals (negative controls, volume).",
-        "negative_controls",
-    ),
-    ("C46", "Results", "Baseline characteristics of the patients.", "cohort"),
-    ("C47", "Results", "Features selected and their statistics.", "selection"),
-    (
-        "C48",
-        "Results",
-        "Performance of every model, with intervals, in every cohort.",
-        "performance",
-    ),
-    ("C49", "Results", "Per-patient uncertainty or failure analysis.", "uncertainty"),
-    ("C50", "Discussion", "Summary of the findings in context.", None),
-    ("C51", "Discussion", "Comparison with previous work.", None),
-    ("C52", "Discussion", "Limitations.", None),
-    ("C53", "Open science", "Availability of the images.", None),
-    ("C54", "Open science", "Availability of the segmentations.", None),
-    ("C55", "Open science", "Availability of the feature and clinical tables.", None),
-    ("C56", "Open science", "Availability of the code.", "code"),
-    ("C57", "Open science", "Availability of the fitted model.", "model_files"),
-    ("C58", "Open science", "Availability of the processing configuration.", "code"),
-)
+_CLEAR = """
+## Title
+1 | Say that the study is a radiomics study, with its methodology. | -
+## Abstract
+2 | Structured summary of the key radiomics methods and results. | -
+## Keywords
+3 | Keywords relevant to radiomics. | -
+## Introduction
+4 | Scientific or clinical background. | -
+5 | Why a radiomics approach is used. | -
+6 | Study objectives, hypotheses or aims. | -
+## Study design
+7 | Reporting guidelines or checklists followed. | -
+8 | Ethics approval, consent and data protection. | -
+9 | Sample size considerations. | sample_size
+10 | Retrospective or prospective design. | -
+11 | Eligibility criteria. | -
+12 | Flowchart of the technical pipeline. | -
+## Data
+13 | Source of the data (private, public). | data_source
+14 | Overlap with data of earlier studies. | -
+15 | How the data were split (training, validation, test). | validation
+16 | Imaging protocol (acquisition and processing). | -
+17 | Definition of the non-radiomic (clinical) predictors. | -
+18 | Definition of the reference standard (outcome). | outcome
+## Segmentation
+19 | Segmentation strategy (2D/3D, manual or automatic, software, region). | segmentation
+20 | Who segmented: number of readers and their experience. | segmentation
+## Pre-processing
+21 | Image pre-processing steps. | preprocessing
+22 | Resampling method and parameters. | preprocessing
+23 | Intensity discretisation method and parameters. | extraction
+24 | Image types (original, filtered, transformed). | extraction
+## Feature extraction
+25 | Extraction software and version. | extraction
+26 | Feature classes (shape, first order, texture). | extraction
+27 | Number of features. | extraction
+28 | Statement that the remaining parameters are the defaults. | extraction
+## Data preparation
+29 | Handling of missing data. | missing_data
+30 | Class imbalance. | -
+31 | Reliability of the segmentations (inter- or intra-reader agreement). | reproducibility
+32 | Feature scaling (normalisation, standardisation). | selection
+33 | Dimension reduction and feature selection. | selection
+## Modeling
+34 | Algorithms used and their characteristics. | models
+35 | Training and hyperparameter tuning. | models
+36 | Handling of confounders. | -
+37 | How the final model was chosen. | models
+## Evaluation
+38 | Testing technique (internal, external). | validation
+39 | Performance metrics and why they were chosen. | performance
+40 | Uncertainty of the estimates (confidence intervals). | performance
+41 | Statistical comparison of model performance. | performance
+42 | Comparison with non-radiomic and combined models. | models
+43 | Interpretability and explainability methods. | contributions
+## Results
+44 | Baseline demographic and clinical characteristics. | cohort
+45 | Flow of patients through the eligibility criteria. | cohort
+46 | Feature statistics (reproducibility, selection). | selection
+47 | Performance of the models with the pre-specified metrics. | performance
+48 | Comparison with non-radiomic and combined approaches. | performance
+## Discussion
+49 | Summary of the main findings. | -
+50 | Previous work and how this study differs. | -
+51 | Practical implications. | -
+52 | Strengths and limitations. | -
+## Open science
+53 | Images with their segmentations (recommended, not essential). | -
+54 | Radiomic feature data. | -
+55 | Pre-processing scripts or settings. | code
+56 | Source code of the modelling. | code
+57 | Final model files. | model_files
+58 | A ready-to-use system (recommended, not essential). | -
+"""
+
+
+def _rule(text):
+    """The rule column of a table line as :func:`~._checklists._answer` reads it."""
+    if text == "-":
+        return None
+    kind, _, value = text.partition(" ")
+    if kind == "if":
+        return ("applies_if", value)
+    if kind == "never":
+        return ("never", NEVER[value])
+    return text
+
+
+def _parse(table):
+    """``(id, section, requirement, rule)`` of every item line of a checklist table."""
+    items, section = [], None
+    for line in table.strip().splitlines():
+        if line.startswith("## "):
+            section = line[3:]
+            continue
+        item, requirement, rule = (part.strip() for part in line.split(" | "))
+        items.append((item, section, requirement, _rule(rule)))
+    return tuple(items)
+
+
+TRIPOD_AI = _parse(_TRIPOD_AI)
+CLEAR = _parse(_CLEAR)

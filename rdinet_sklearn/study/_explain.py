@@ -194,15 +194,6 @@ def negative_controls(models, headline, cohort, config, out):
     if not radiomics or not config.explain.negative_controls:
         return result
     name, rows = radiomics[0], []
-    if cohort.batch_columns:
-        # the controls' feature selectors keep radiomics columns only, so a ComBat step
-        # after them would miss its batch column
-        reason = (
-            f"model {name!r}: negative controls do not support ComBat harmonisation yet "
-            f"(batch columns {cohort.batch_columns})"
-        )
-        result.add_problems("Negative controls", [(name, reason)])
-        return result
     model = models[name]
     real = clone(model.estimator)
     X_train, y_train = cohort.cases.loc[cohort.train_ids], cohort.y_train.to_numpy()
@@ -217,6 +208,7 @@ def negative_controls(models, headline, cohort, config, out):
             image_column=config.image_column,
             mask_column=config.mask_column,
             random_state=config.seed,
+            keep_columns=cohort.batch_columns,  # read by the ComBat step, if any
         )
         try:
             scores = compare_with_control(real, control, X_train, y_train, cv=folds)
