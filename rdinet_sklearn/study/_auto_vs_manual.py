@@ -19,7 +19,7 @@ from scipy import stats
 from ..metrics import corrected_resampled_ttest, delong_test
 from ._comparison import repeated_splits
 from ._cv import FoldDivergedError
-from ._manual_twins import AUTOMATIC_SUFFIX, manual_config
+from ._manual_twins import manual_config
 from ._results import TEST
 from ._train import repeated_aucs
 
@@ -152,9 +152,7 @@ def auto_vs_manual_table(models, twins, candidates, twin_candidates, config, coh
         delong = delong_test(y_test, model.proba(TEST), twin.proba(TEST))
         rows.append(
             {
-                "model": name,
-                "automatic": f"{name}{AUTOMATIC_SUFFIX}",
-                "manual": twin.name,
+                "model": name,  # its twin's name is in results.json's manual_twins
                 "cv_splits": design,
                 **noninferiority(a, b, n_train, n_test, margin),
                 "test_auc_automatic": delong.auc_a,

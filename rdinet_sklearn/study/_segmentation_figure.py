@@ -41,6 +41,35 @@ def middle_slice(manual):
     return int(slices[slices.size // 2]) if slices.size else manual.shape[0] // 2
 
 
+def _panel(cohort, case, values, margin_mm=6.0):
+    """One case's middle slice, zoomed on the structures (manual or automatic) plus a margin.
+
+    The structures are a few millimetres wide in a field of view of centimetres: shown
+    whole, the two contours would be a few pixels apart at the report's size.
+    """
+    image = sitk.ReadImage(cohort["images"][case])
+    manual = _structures_in(cohort["manual_masks"][case], values)
+    automatic = _structures_in(cohort["automatic_masks"][case], values)
+    z = middle_slice(manual)
+    drawn = manual[z] | automatic[z]
+    spacing_x, spacing_y = image.GetSpacing()[:2]
+    rows, columns = slice(None), slice(None)
+    if drawn.any():
+        found_rows, found_columns = (
+            np.flatnonzero(drawn.any(axis=1)),
+            np.flatnonzero(drawn.any(axis=0)),
+        )
+        pad_rows, pad_columns = int(margin_mm / spacing_y), int(margin_mm / spacing_x)
+        rows = slice(max(found_rows[0] - pad_rows, 0), found_rows[-1] + pad_rows + 1)
+        columns = slice(max(found_columns[0] - pad_columns, 0), found_columns[-1] + pad_columns + 1)
+    return {
+        "image": sitk.GetArrayFromImage(image)[z][rows, columns],
+        "manual": manual[z][rows, columns],
+        "automatic": automatic[z][rows, columns],
+        "aspect": spacing_y / spacing_x,
+    }
+
+
 @styled
 def contour_figure(entry, *, n_each=2):
     """The figure, or None without a test case.
@@ -58,21 +87,22 @@ def contour_figure(entry, *, n_each=2):
     values = list(entry["structures"].values())
     mean_dice = _mean_dice(cohort)
     cases = chosen_cases(cohort, n_each)
-    first = sitk.ReadImage(cohort["images"][cases[0][0]])
-    (size_x, size_y), (spacing_x, spacing_y) = first.GetSize()[:2], first.GetSpacing()[:2]
-    panel_height = 3.0 * (size_y * spacing_y) / (size_x * spacing_x)  # panels 3 in wide
-    figure = Figure(figsize=(3.0 * len(cases), panel_height + 1.0), layout="constrained")
-    for column, (case, rank) in enumerate(cases, start=1):
-        ax = figure.add_subplot(1, len(cases), column)
-        image = sitk.ReadImage(cohort["images"][case])
-        manual = _structures_in(cohort["manual_masks"][case], values)
-        automatic = _structures_in(cohort["automatic_masks"][case], values)
-        z = middle_slice(manual)
-        spacing_x, spacing_y = image.GetSpacing()[:2]
-        ax.imshow(sitk.GetArrayFromImage(image)[z], cmap="gray", aspect=spacing_y / spacing_x)
-        for mask, position, style in ((manual, 2, "-"), (automatic, 1, "--")):
-            if mask[z].any():  # contour warns on a slice without the level
-                ax.contour(mask[z], levels=[0.5], colors=color_for(position), linestyles=style)
+    panels = [_panel(cohort, case, values) for case, _ in cases]
+    heights = [p["image"].shape[0] * p["aspect"] / p["image"].shape[1] for p in panels]
+    # two panels a row: the report shows a figure at most 520 px wide, and a row of four
+    # wide two-orbit panels would leave each a quarter of that
+    n_columns = min(2, len(cases))
+    n_rows = -(-len(cases) // n_columns)
+    panel_height = 4.0 * max(heights)  # panels 4 in wide
+    figure = Figure(
+        figsize=(4.0 * n_columns, (panel_height + 0.6) * n_rows + 0.4), layout="constrained"
+    )
+    for index, ((case, rank), panel) in enumerate(zip(cases, panels, strict=True), start=1):
+        ax = figure.add_subplot(n_rows, n_columns, index)
+        ax.imshow(panel["image"], cmap="gray", aspect=panel["aspect"])
+        for mask, position, style in ((panel["manual"], 2, "-"), (panel["automatic"], 1, "--")):
+            if mask.any():  # contour warns on a slice without the level
+                ax.contour(mask, levels=[0.5], colors=color_for(position), linestyles=style)
         ax.set_title(f"{cohort['ids'][case]} ({rank})\nmean Dice {mean_dice[case]:.2f}")
         ax.set_axis_off()
     legend = [
