@@ -194,11 +194,13 @@ def calibration_intercept_slope(
     Returns
     -------
     CalibrationResult
-        ``(intercept, intercept_low, intercept_high, slope, slope_low, slope_high)``. The
-        slope and its interval are NaN, with an
-        :class:`~sklearn.exceptions.UndefinedMetricWarning`, when all predictions are equal
-        or they separate the classes perfectly (the maximum-likelihood slope is then
-        infinite).
+        ``(intercept, intercept_low, intercept_high, slope, slope_low, slope_high)``.
+        Undefined values are NaN, with an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning` saying why: everything when
+        only one class is present; the intercept and the slope when the predictions are
+        saturated at 0 or 1 (they would measure the clipping of the probabilities); the
+        slope alone when the predictions are equal or near-constant, or separate the
+        classes perfectly (the maximum-likelihood slope is then infinite).
 
     See Also
     --------
