@@ -10,6 +10,9 @@ Prints, for a synthetic cohort cross-validated with stratified folds:
    the mean Dice);
 3. peak memory: the process's peak resident set size (and peak CUDA memory on a GPU).
 
+Folds can run in separate processes (``--run-folds 0`` and ``--run-folds 1``, each with
+``--per-case``); ``--summarize`` then prints the table of their cases together.
+
 Run: ``python benchmarks/bench_segmentation.py`` (147 patients at the generator's default
 shape, 5 folds, as the acceptance criterion; long on a CPU). Reduce it with
 ``--n-patients 60 --max-folds 1`` and say so where figures are reported. ``--device cuda``
@@ -54,6 +57,21 @@ def _mean_ci(values, level=0.95):
     return values.mean() - half, values.mean() + half
 
 
+def _print_overlap(table, folds):
+    """Out-of-fold Dice (mean, t-interval 95% CI, SD, min) and mean HD95 per structure."""
+    n_cases = table[["fold", "patient"]].drop_duplicates().shape[0]
+    print(f"\nout-of-fold, {n_cases} held-out cases ({folds})")
+    print(f"{'structure':<9} {'Dice mean':>9} {'95% CI':>13} {'SD':>6} {'min':>6} {'HD95 mm':>8}")
+    for name, rows in table.groupby("structure", sort=False):
+        dice = rows["dice"].to_numpy()
+        low, high = _mean_ci(dice)
+        hd95 = rows["hd95_mm"].mean()  # NaN (an empty structure) left out
+        print(
+            f"{name:<9} {dice.mean():>9.3f} {f'{low:.3f}-{high:.3f}':>13} "
+            f"{dice.std(ddof=1):>6.3f} {dice.min():>6.3f} {hd95:>8.2f}"
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-patients", type=int, default=147)
@@ -71,8 +89,15 @@ def main(argv=None):
     parser.add_argument(
         "--cohort", help="cohort folder: read its cases.csv if there, else generate it there"
     )
+    parser.add_argument(
+        "--summarize", nargs="+", help="only print the table of --per-case CSVs of other runs"
+    )
     parser.add_argument("--per-case", help="CSV path: each held-out case's Dice and HD95")
     args = parser.parse_args(argv)
+    if args.summarize:
+        tables = [pd.read_csv(path) for path in args.summarize]
+        _print_overlap(pd.concat(tables), f"merged from {len(tables)} --per-case files")
+        return
 
     work = tempfile.mkdtemp(prefix="bench-seg-")
     start = time.perf_counter()
@@ -89,7 +114,6 @@ def main(argv=None):
     folds = list(StratifiedKFold(args.folds, shuffle=True, random_state=0).split(cases, y))
     chosen = args.run_folds or range(len(folds))[: args.max_folds]
     folds = {fold: folds[fold] for fold in chosen}
-    scores = {name: {"dice": [], "hd95": []} for name in STRUCTURES}
     per_case = []
     print(f"load average {_load()} at {time.strftime('%H:%M:%S')}")
     print(f"grid {args.grid}, channels {args.channels}, {args.epochs} epochs, device {args.device}")
@@ -128,24 +152,13 @@ def main(argv=None):
                 out.index, out["mask"], out["mask_manual"], strict=True
             ):
                 dice, hd95 = mask_overlap(predicted, manual, value)
-                scores[name]["dice"].append(dice)
-                scores[name]["hd95"].append(hd95)
                 per_case.append((fold, row, name, dice, hd95))
 
-    n_cases = len(scores["MR"]["dice"])
-    print(f"\nout-of-fold, {n_cases} held-out cases ({len(folds)} of {args.folds} folds)")
-    print(f"{'structure':<9} {'Dice mean':>9} {'95% CI':>13} {'SD':>6} {'min':>6} {'HD95 mm':>8}")
-    for name, values in scores.items():
-        dice = np.asarray(values["dice"])
-        low, high = _mean_ci(dice)
-        hd95 = np.nanmean(values["hd95"]) if np.any(np.isfinite(values["hd95"])) else np.nan
-        print(
-            f"{name:<9} {dice.mean():>9.3f} {f'{low:.3f}-{high:.3f}':>13} "
-            f"{dice.std(ddof=1):>6.3f} {dice.min():>6.3f} {hd95:>8.2f}"
-        )
+    columns = ["fold", "patient", "structure", "dice", "hd95_mm"]
+    table = pd.DataFrame(per_case, columns=columns)
     if args.per_case:
-        columns = ["fold", "patient", "structure", "dice", "hd95_mm"]
-        pd.DataFrame(per_case, columns=columns).to_csv(args.per_case, index=False)
+        table.to_csv(args.per_case, index=False)
+    _print_overlap(table, f"{len(folds)} of {args.folds} folds")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
     line = f"peak RSS {peak:.2f} GiB"
     if torch.cuda.is_available():
