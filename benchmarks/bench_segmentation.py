@@ -135,8 +135,9 @@ def main(argv=None):
         start, cpu_start = time.perf_counter(), time.process_time()
         segmenter.fit(cases.iloc[train])
         fit_s = time.perf_counter() - start
-        # CPU seconds of all threads: on a shared machine the wall time depends on the
-        # load, this much less; over the thread count it bounds an idle machine's wall time
+        # CPU seconds of all threads, beside the wall time: on an oversubscribed machine
+        # both inflate (OpenMP threads spin while they wait for a core; 5x was seen at a
+        # load of 5-7), so only a quiet machine's wall time is the figure to quote
         fit_cpu_s = time.process_time() - cpu_start
         start = time.perf_counter()
         out = segmenter.transform(cases.iloc[test])
