@@ -171,7 +171,8 @@ def test_image_in_another_orientation_is_reoriented(fitted, tmp_path):
     back = sitk.Resample(predicted, expected, sitk.Transform(), sitk.sitkNearestNeighbor)
     for value in (3, 4):
         a, b = sitk.GetArrayFromImage(back) == value, sitk.GetArrayFromImage(expected) == value
-        assert b.sum() > 100 and _dice(a, b) > 0.95
+        # a few dozen voxels per muscle from the small network: enough to compare geometry
+        assert b.sum() > 20 and _dice(a, b) > 0.95
 
 
 def test_image_far_outside_the_training_field_of_view_is_refused(fitted, tmp_path):
@@ -348,7 +349,9 @@ def test_grid_search_trains_one_segmenter_per_training_fold(small_cohort, monkey
     _NETWORKS.clear()
     cases, y = small_cohort
     pipeline = make_pipeline(
-        ROISegmenter(**SMALL),
+        # 6 training cases per fold: the cosine-annealed lr needs ~30 epochs of them before
+        # every held-out map has both muscles (radiomics refuses a map without its ROI)
+        ROISegmenter(**{**SMALL, "max_epochs": 30}),
         RadiomicsExtractor(
             ("MR", "LR"),
             params={"imageType": {"Original": {}}, "featureClass": {"firstorder": ["Mean"]}},
@@ -362,3 +365,42 @@ def test_grid_search_trains_one_segmenter_per_training_fold(small_cohort, monkey
         search.fit(cases.iloc[:12], y.iloc[:12])
     # 2 folds x 3 candidates share 2 trainings; the refit on all 12 cases is the third
     assert len(trained) == 3 and len(set(trained)) == 3
+
+
+def test_training_targets_are_class_fractions_keeping_each_structures_volume(small_cohort):
+    from rdinet_sklearn.segmentation._grid import crop_grid, learn_box, orientation_code
+    from rdinet_sklearn.segmentation._training import class_fractions, foreground
+
+    cases, _ = small_cohort
+    mask = sitk.ReadImage(cases["mask"].iloc[0])
+    box = learn_box([foreground(mask, [3, 4])], orientation_code(mask))
+    grid = crop_grid(mask, box, grid_size=(8, 24, 48), margin=5.0, row=0, column="mask", path="")
+    fractions = class_fractions(mask, grid, [3, 4])
+    assert fractions.shape == (3, 8, 24, 48)
+    np.testing.assert_allclose(fractions.sum(axis=0), 1.0, atol=1e-6)
+    # a boundary voxel holds part of a muscle: fractions strictly between 0 and 1 exist
+    assert np.any((fractions[1] > 0.1) & (fractions[1] < 0.9))
+    # linear resampling keeps each muscle's volume to within a few percent (the box holds it)
+    grid_voxel, image_voxel = np.prod(grid.GetSpacing()), np.prod(mask.GetSpacing())
+    labels = sitk.GetArrayFromImage(mask)
+    for index, value in enumerate((3, 4), start=1):
+        volume = fractions[index].sum() * grid_voxel
+        assert volume == pytest.approx(np.sum(labels == value) * image_voxel, rel=0.1)
+
+
+def test_structure_gain_scales_only_the_structures_about_the_zero_level():
+    from rdinet_sklearn.segmentation._network import _jitter_structures
+
+    x = torch.full((2, 1, 2, 2, 2), 3.0)
+    fractions = torch.zeros(2, 2, 2, 2, 2)
+    fractions[:, 0] = 1.0
+    fractions[:, :, 0, 0, 0] = torch.tensor([0.0, 1.0])  # one voxel wholly structure
+    zero = torch.tensor([-1.0, -2.0])
+    out = _jitter_structures(x, fractions, zero, torch.Generator().manual_seed(0))
+    background = torch.ones_like(out, dtype=torch.bool)
+    background[:, :, 0, 0, 0] = False
+    assert torch.equal(out[background], x[background])
+    # the structure voxel's distance from the zero level is multiplied by a positive gain,
+    # one per case
+    gains = (out[:, 0, 0, 0, 0] - zero) / (x[:, 0, 0, 0, 0] - zero)
+    assert torch.all(gains > 0) and not torch.allclose(gains, torch.ones(2))

@@ -102,17 +102,19 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         The structures to segment, name to label value (the values of the manual masks
         and of the predicted ones); ``None`` means the four recti
         ``{"IR": 1, "SR": 2, "MR": 3, "LR": 4}``.
-    grid_size : tuple of 3 int, default=(16, 48, 96)
+    grid_size : tuple of 3 int, default=(20, 48, 96)
         The network's grid (slices, rows, columns) over the box; each must be divisible by
-        ``2 ** (len(channels) - 1)``. Smaller is faster and coarser.
+        ``2 ** (len(channels) - 1)``. Smaller is faster and coarser. The default keeps the
+        synthetic cohort's slices at about their own spacing (the box spans about 20 of
+        them) and gives about 1 mm in plane.
     margin : float, default=5.0
         Millimetres added on each side of the learned box.
     channels : tuple of int, default=(8, 16, 32)
         UNet feature channels per level (one stride-2 step between levels).
-    max_epochs : int, default=40
+    max_epochs : int, default=30
         Training epochs.
     lr : float, default=1e-2
-        Adam's learning rate.
+        Adam's initial learning rate, decayed to zero along a cosine over ``max_epochs``.
     batch_size : int, default=2
         Training cases per step.
     keep_components : int, default=2
@@ -171,8 +173,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
     grid. The network's class probabilities are resampled back onto the image's own grid
     (linear, background outside the box), the most probable class is taken, and each
     structure keeps its ``keep_components`` largest face-connected components. Training
-    minimises Dice + cross-entropy (MONAI's ``DiceCELoss``) with Adam, each training volume
-    under a random intensity gain and offset. Images whose field of
+    minimises Dice + cross-entropy (MONAI's ``DiceCELoss``) with Adam against each
+    structure's fraction of every grid voxel (its mask resampled linearly), each training
+    volume under a random gain per structure and a random gain and offset of the whole
+    volume. Images whose field of
     view differs from every training image's by more than a factor 1.5 on an axis are
     refused by name. Training patients whose manual mask lacks a structure are left out,
     with a :class:`MissingStructureWarning` naming them.
@@ -228,10 +232,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         self,
         labels=None,
         *,
-        grid_size=(16, 48, 96),
+        grid_size=(20, 48, 96),
         margin=5.0,
         channels=(8, 16, 32),
-        max_epochs=40,
+        max_epochs=30,
         lr=1e-2,
         batch_size=2,
         keep_components=2,
