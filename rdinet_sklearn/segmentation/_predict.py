@@ -1,16 +1,13 @@
-"""One case's predicted label map: grid in, probabilities, back onto the image, written.
+"""One case's predicted label map: grid in, probabilities, back onto the image.
 
 Also the minimum-volume check on a written map (:func:`small_structures`).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import SimpleITK as sitk
 
-from .._atomic import atomic_path
 from ._grid import crop_grid, from_grid, reorient, to_grid
 from ._postprocess import keep_largest_components
 from ._training import normalised
@@ -55,21 +52,6 @@ def predict_label_map(network, image, box, settings, *, where):
     labels = sitk.GetImageFromArray(values.astype(dtype)[classes])
     labels.CopyInformation(image)
     return labels
-
-
-def write_label_map(labels, path):
-    """Write a compressed NIfTI so that no reader ever sees half of it.
-
-    ITK picks the writer by the file's extension, so the map is staged as
-    ``<temporary>.nii.gz`` and renamed to the temporary that :func:`atomic_path` renames.
-    """
-    with atomic_path(path) as partial:
-        staged = partial.with_name(partial.name + ".nii.gz")
-        try:
-            sitk.WriteImage(labels, str(staged), True)
-            os.replace(staged, partial)
-        finally:
-            staged.unlink(missing_ok=True)
 
 
 def small_structures(path, structures, min_volume):

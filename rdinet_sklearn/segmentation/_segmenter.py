@@ -31,14 +31,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._cache import LRUCache, case_file_digest, resolve_memory
 from .._cases import DEFAULT_LABELS, read_case_table
-from .._imaging import label_array, read_image
+from .._imaging import label_array, read_image, write_image
 from .._paths import path_inside, safe_filename
 from .._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from .._versions import _VersionStampMixin
 from ..exceptions import RdinetInputError
 from ..nn._skorch_adapter import resolve_device
 from ._grid import Box, learn_box, orientation_code
-from ._predict import predict_label_map, small_structures, write_label_map
+from ._predict import predict_label_map, small_structures
 from ._training import fit_network, foreground
 from ._weights import SegmenterWeightsError, check_saved, load_weights, save_weights
 
@@ -539,7 +539,7 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 image = read_image(image_path, row=row, column=self.image_column)
                 where = {"row": row, "column": self.image_column, "path": image_path}
                 labels = predict_label_map(network, image, self.box_, settings, where=where)
-                write_label_map(labels, path)
+                write_image(labels, path)
             paths.append(str(path))
             flags.append(", ".join(small_structures(path, self.structures_, self.min_volume)))
         out = table.copy()
