@@ -99,6 +99,16 @@ def test_same_training_fold_is_not_trained_twice(fitted):
     assert other_fold.fingerprint_ != segmenter.fingerprint_
 
 
+def test_new_training_code_never_reuses_an_old_network_from_disk(fitted, monkeypatch):
+    from rdinet_sklearn.segmentation import _segmenter
+
+    segmenter, cases = fitted
+    _NETWORKS.clear()
+    monkeypatch.setattr(_segmenter, "TRAINING_VERSION", "a later version")
+    retrained = clone(segmenter).fit(cases.iloc[:16])
+    assert len(retrained.epoch_seconds_) == SMALL["max_epochs"]  # trained, not loaded
+
+
 def test_fit_learns_the_muscles(medium_cohort):
     cases, _ = medium_cohort
     segmenter = ROISegmenter(

@@ -39,7 +39,7 @@ from ..exceptions import RdinetInputError
 from ..nn._skorch_adapter import resolve_device
 from ._grid import Box, learn_box, orientation_code
 from ._predict import predict_label_map, small_structures
-from ._training import fit_network, foreground
+from ._training import TRAINING_VERSION, fit_network, foreground
 from ._weights import SegmenterWeightsError, check_saved, load_weights, save_weights
 
 _NETWORKS = LRUCache(max_entries=8)
@@ -393,8 +393,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             )
             for r, e in used.iterrows()
         ]
-        # the device is not part of the key: a network trained on a GPU serves a CPU too
+        # the device is not part of the key: a network trained on a GPU serves a CPU too;
+        # the training code's version is (joblib's own check sees fit_network's code only)
         settings = {k: v for k, v in self._settings().items() if k != "device"}
+        settings["training_version"] = TRAINING_VERSION
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         key = (tuple(digests), tuple(self.structures_.items()), repr(settings), seed)
         result = _NETWORKS.get(key)

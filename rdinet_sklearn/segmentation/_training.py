@@ -13,6 +13,11 @@ import SimpleITK as sitk
 from .._imaging import CaseError, geometry_mismatches, label_array, read_image
 from ._grid import crop_grid, learn_box, orientation_code, reorient, to_grid
 
+TRAINING_VERSION = "2"
+"""Part of every trained network's cache key; raised when training changes what it learns
+(2: class-fraction targets, per-structure gain, cosine lr), so a disk cache never hands back
+a network of the old code."""
+
 
 def normalised(array, *, row, column, path):
     """z-score of the grid volume: scanners' intensity scales differ, the anatomy does not."""
