@@ -249,9 +249,7 @@ def compare_with_control(real, control, X, y, *, cv):
     >>> result["control_auc"], bool(result["ci_low"] > 0)
     (0.5, True)
     """
-    from scipy import stats
-
-    from ..metrics import corrected_resampled_ttest
+    from ..metrics import corrected_resampled_interval, corrected_resampled_ttest
 
     splits = list(cv.split(X, y))
     real_scores = _cv_auc(real, X, y, splits, "real")
@@ -266,15 +264,13 @@ def compare_with_control(real, control, X, y, *, cv):
     n_train = float(np.mean([len(train) for train, _ in splits]))
     n_test = float(np.mean([len(test) for _, test in splits]))
     test = corrected_resampled_ttest(real_scores, control_scores, n_train, n_test)
-    differences = real_scores - control_scores
-    scale = np.std(differences, ddof=1) * np.sqrt(1 / len(splits) + n_test / n_train)
-    half = stats.t.ppf(0.975, test.df) * scale
+    low, high = corrected_resampled_interval(real_scores, control_scores, n_train, n_test)
     return {
         "real_auc": float(np.mean(real_scores)),
         "control_auc": float(np.mean(control_scores)),
         "difference": test.mean_difference,
-        "ci_low": float(test.mean_difference - half),
-        "ci_high": float(test.mean_difference + half),
+        "ci_low": float(low),
+        "ci_high": float(high),
         "p_value": test.p_value,
         "real_scores": real_scores,
         "control_scores": control_scores,

@@ -25,7 +25,11 @@ __getattr__, __dir__, __all__ = attach(
         "._intervals": ["brier_interval", "logit_wald_interval", "proportion_interval"],
         "._overlap": ["mask_overlap"],
         "._report": ["binary_report"],
-        "._resampled_ttest": ["ResampledTTestResult", "corrected_resampled_ttest"],
+        "._resampled_ttest": [
+            "ResampledTTestResult",
+            "corrected_resampled_interval",
+            "corrected_resampled_ttest",
+        ],
         "._scorers": [
             "npv_score",
             "npv_scorer",

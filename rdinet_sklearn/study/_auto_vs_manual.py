@@ -14,9 +14,8 @@ import logging
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..metrics import corrected_resampled_ttest, delong_test
+from ..metrics import corrected_resampled_interval, corrected_resampled_ttest, delong_test
 from ._comparison import repeated_splits
 from ._cv import FoldDivergedError
 from ._manual_twins import manual_config
@@ -72,10 +71,7 @@ def noninferiority(automatic, manual, n_train, n_test, margin):
     if a.size < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return row
     result = corrected_resampled_ttest(a, b, n_train, n_test)
-    difference = a - b
-    spread = np.sqrt(difference.var(ddof=1) * (1 / a.size + n_test / n_train))
-    half = stats.t.ppf(0.975, a.size - 1) * spread
-    low, high = result.mean_difference - half, result.mean_difference + half
+    low, high = corrected_resampled_interval(a, b, n_train, n_test)
     row.update(
         ci_low=float(low),
         ci_high=float(high),
