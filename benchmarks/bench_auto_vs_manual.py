@@ -15,8 +15,8 @@ permuted-label control of the whole automatic radiomics chain (y permuted, same 
 its mean AUC with the same interval, which should hold 0.5.
 
 Run: ``python benchmarks/bench_auto_vs_manual.py`` (147 patients at the generator's default
-shape, 5 folds, the quick preset's 40 segmenter and 12 network epochs; hours on a 2-core
-CPU). A reduced run, as reported in RESULTS.md::
+shape, 5 folds, the quick preset's settings; hours on a 2-core CPU). A reduced run, as
+reported in RESULTS.md::
 
     python benchmarks/bench_auto_vs_manual.py --n-patients 40 --folds 3 --shape 8,48,96 \\
         --seg-grid 8,32,64 --seg-epochs 25 --deep-epochs 3 --volume-size 4,16,16
@@ -48,11 +48,15 @@ def _ints(text):
 
 def _settings(args):
     changes = {
-        "n_jobs": 1,
+        "n_jobs": args.n_jobs,
         "radiomics": {"roi_strategies": [ROI], "classifiers": [args.classifier]},
-        "deep": {"rois": [ROI], "max_epochs": args.deep_epochs},
-        "segmentation": {"max_epochs": args.seg_epochs},
+        "deep": {"rois": [ROI]},
+        "segmentation": {},
     }
+    if args.deep_epochs:
+        changes["deep"]["max_epochs"] = args.deep_epochs
+    if args.seg_epochs:
+        changes["segmentation"]["max_epochs"] = args.seg_epochs
     if args.seg_grid:
         changes["segmentation"]["grid_size"] = args.seg_grid
     if args.volume_size:
@@ -87,6 +91,18 @@ def _sizes(splits):
     )
 
 
+def _split_aucs(label, make, settings, X, y, splits):
+    """Each split's AUC, printed as it comes (a full-size split takes minutes)."""
+    aucs = []
+    for k, split in enumerate(splits):
+        started = time.perf_counter()
+        [auc] = repeated_cv_aucs(make(settings), {}, X, y, [split])
+        aucs.append(auc)
+        seconds = time.perf_counter() - started
+        print(f"  {label}, split {k}: {auc:.3f} ({seconds:.0f} s)", flush=True)
+    return aucs
+
+
 def _row(label, aucs):
     return f"{label:<34}" + " ".join(f"{a:>6.3f}" for a in aucs) + f"  | mean {np.mean(aucs):.3f}"
 
@@ -98,13 +114,14 @@ def main(argv=None):
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--classifier", default="logreg", choices=["logreg", "svm", "rf"])
-    parser.add_argument("--seg-epochs", type=int, default=40)
+    parser.add_argument("--seg-epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--seg-grid", type=_ints, default=None)
-    parser.add_argument("--deep-epochs", type=int, default=12)
+    parser.add_argument("--deep-epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--volume-size", type=_ints, default=None)
     parser.add_argument("--margin", type=float, default=0.05)
     parser.add_argument("--skip-rdinet", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=1, help="cases extracted in parallel")
     parser.add_argument("--work", default=None, help="folder kept between runs (its cache)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # small folds: selector fallbacks, convergence notes
@@ -134,7 +151,7 @@ def main(argv=None):
         for masks, settings in (("automatic", automatic), ("manual", manual)):
             started = time.perf_counter()
             try:
-                aucs[masks] = repeated_cv_aucs(make(settings), {}, X, y, splits)
+                aucs[masks] = _split_aucs(f"{name}, {masks}", make, settings, X, y, splits)
             except RdinetInputError as error:  # e.g. an automatic mask the next step refuses
                 print(f"{f'{name}, {masks}':<34} failed: {error}")
                 continue
@@ -155,7 +172,7 @@ def main(argv=None):
     permuted = np.random.default_rng(args.seed).permutation(y)
     name, make = next(iter(_pipelines(manual, cohort, cache, args).items()))
     started = time.perf_counter()
-    control = repeated_cv_aucs(make(automatic), {}, X, permuted, splits)
+    control = _split_aucs("permuted", make, automatic, X, permuted, splits)
     seconds = time.perf_counter() - started
     print("\npermuted-label control of the automatic chain (same splits)")
     print(_row(f"{name}, automatic, y permuted", control) + f"  ({seconds:.0f} s)")

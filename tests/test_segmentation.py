@@ -19,6 +19,7 @@ from rdinet_sklearn.segmentation import (
     SegmenterWeightsError,
     SmallStructureWarning,
 )
+from rdinet_sklearn.segmentation._predict import small_structures
 from rdinet_sklearn.segmentation._segmenter import _NETWORKS
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -205,6 +206,24 @@ def test_structure_below_min_volume_is_flagged(fitted):
     assert "MR (" in volumes and "LR (" in volumes
     no_flag = clone(strict).set_params(flag_column=None, min_volume=0.0).fit(cases.iloc[:16])
     assert "segmentation_flag" not in no_flag.transform(cases.iloc[[16]]).columns
+
+
+def test_bilateral_structure_on_one_side_only_is_flagged(tmp_path):
+    # MR in both orbits (two 8-voxel blocks), LR in one only; 2 mm3 voxels.
+    labels = np.zeros((4, 10, 20), np.uint8)
+    labels[:2, :2, 1:3] = labels[:2, :2, 15:17] = 3
+    labels[:2, 4:6, 15:17] = 4
+    image = sitk.GetImageFromArray(labels)
+    image.SetSpacing((1.0, 1.0, 2.0))
+    sitk.WriteImage(image, str(tmp_path / "map.nii.gz"))
+    path, structures = tmp_path / "map.nii.gz", {"MR": 3, "LR": 4}
+    assert small_structures(path, structures, 10.0, parts=2) == ["LR (16.0 + 0.0 mm3)"]
+    assert small_structures(path, structures, 10.0, parts=1) == []
+    assert small_structures(path, structures, 20.0, parts=1) == ["LR (16.0 mm3)"]
+    assert small_structures(path, structures, 20.0, parts=2) == [
+        "MR (16.0 + 16.0 mm3)",
+        "LR (16.0 + 0.0 mm3)",
+    ]
 
 
 def test_weights_round_trip_without_training_or_masks(fitted, tmp_path):

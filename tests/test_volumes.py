@@ -1,6 +1,7 @@
 """VolumeCropper geometry, caching and errors; batched augmentation."""
 
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from sklearn.base import clone
 from rdinet_sklearn._imaging import CaseError
 from rdinet_sklearn.volumes import (
     BatchAugmentation,
+    OneSidedROIWarning,
     RandomGaussianNoise,
     RandomRotation,
     RandomScaling,
@@ -188,11 +190,20 @@ def test_tiny_box_is_rejected(tmp_path):
         VolumeCropper("MR", orbits="joint", margin=0.0).fit_transform(table)
 
 
-def test_split_needs_both_sides(tmp_path):
-    table = _error_table(tmp_path, blocks=[LEFT_BLOCK])
-    with pytest.raises(CaseError, match=r"P7.*one side.*orbits='joint'"):
-        VolumeCropper("MR").fit_transform(table)
-    assert VolumeCropper("MR", orbits="joint").fit_transform(table).shape[1] == 1
+def test_one_sided_roi_takes_the_mirrored_box_and_warns_by_name(tmp_path):
+    # Only the left orbit's block: the right box is its mirror image, which is RIGHT_BLOCK.
+    one_sided = _error_table(tmp_path, blocks=[LEFT_BLOCK])
+    both = pd.DataFrame([_case(tmp_path, "both")], index=["P8"])
+    cropper = VolumeCropper("MR", margin=1.0, volume_size=(3, 6, 6)).fit(one_sided)
+    message = r"1 case.*row 'P7' \(.*bad_mask.nrrd\): no ROI on the patient's right.*joint"
+    for _ in range(2):  # computed, then from the cache: warned both times
+        with pytest.warns(OneSidedROIWarning, match=message):
+            volumes = cropper.transform(one_sided)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OneSidedROIWarning)
+        expected = cropper.transform(both)
+    np.testing.assert_array_equal(volumes, expected)
+    assert VolumeCropper("MR", orbits="joint").fit_transform(one_sided).shape[1] == 1
 
 
 def test_file_vanishing_between_fit_and_transform(cases):

@@ -11,7 +11,7 @@ from scipy import ndimage
 
 # Face-connected neighbours only (6 in 3D): voxels touching at an edge or a corner are
 # separate components, so two muscles that touch diagonally are not merged.
-_FACE_CONNECTED = ndimage.generate_binary_structure(3, 1)
+FACE_CONNECTED = ndimage.generate_binary_structure(3, 1)
 
 
 def keep_largest_components(classes, n_classes, keep):
@@ -33,7 +33,7 @@ def keep_largest_components(classes, n_classes, keep):
     """
     cleaned = classes.copy()
     for index in range(1, n_classes):
-        components, count = ndimage.label(classes == index, structure=_FACE_CONNECTED)
+        components, count = ndimage.label(classes == index, structure=FACE_CONNECTED)
         if count <= keep:
             continue
         sizes = np.bincount(components.ravel())[1:]

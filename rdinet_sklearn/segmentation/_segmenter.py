@@ -122,7 +122,9 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
         bilateral structures (one muscle per orbit), 1 for a single organ.
     min_volume : float, default=20.0
         Predicted structures smaller than this many mm^3 (absent ones included) flag their
-        case in ``flag_column`` and raise a :class:`SmallStructureWarning`.
+        case in ``flag_column`` and raise a :class:`SmallStructureWarning`. With
+        ``keep_components`` > 1 each kept component must reach it, so a bilateral structure
+        predicted on one side only is flagged, as ``"MR (412.0 + 0.0 mm3)"``.
     weights : str or path-like, default=None
         A file written by :meth:`save_weights` (or a UNet ``state_dict`` saved with
         ``torch.save``) to use instead of training. Never downloaded: a local file only.
@@ -543,7 +545,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 labels = predict_label_map(network, image, self.box_, settings, where=where)
                 write_image(labels, path)
             paths.append(str(path))
-            flags.append(", ".join(small_structures(path, self.structures_, self.min_volume)))
+            small = small_structures(
+                path, self.structures_, self.min_volume, parts=self.keep_components
+            )
+            flags.append(", ".join(small))
         out = table.copy()
         if self.mask_column in table.columns:
             out[self.manual_mask_column] = table[self.mask_column]

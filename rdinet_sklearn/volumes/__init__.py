@@ -13,6 +13,11 @@ __getattr__, __dir__, __all__ = attach(
             "resolve_augmentations",
             "study_augmentations",
         ],
-        "._crop": ["VolumeCropper", "clear_volume_cache", "volume_cache_info"],
+        "._crop": [
+            "OneSidedROIWarning",
+            "VolumeCropper",
+            "clear_volume_cache",
+            "volume_cache_info",
+        ],
     },
 )

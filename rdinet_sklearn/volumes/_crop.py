@@ -4,7 +4,9 @@ Per case, :class:`VolumeCropper` finds the bounding box of the ROI's labels, kee
 that hold the ROI, widens the box in-plane by ``margin`` millimetres, z-scores the intensities
 with the mean and standard deviation of the box, and resamples the box to ``volume_size`` in
 physical space with SimpleITK (so anisotropic voxels are handled). With ``orbits="split"`` the
-two orbits are cropped separately and stacked as two channels.
+two orbits are cropped separately and stacked as two channels; a case whose ROI lies on one
+side only (an automatic mask that missed one orbit's muscles) gets the mirror image of the
+other side's box, with a :class:`OneSidedROIWarning` naming it.
 
 Results are cached twice: on disk through ``memory`` (a :class:`joblib.Memory` keyed on the
 files' content digests and the cropping parameters) and in an in-process LRU shared by every
@@ -14,6 +16,7 @@ cropper, so the folds of a grid search, and every epoch of a fit, reuse one prep
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from numbers import Integral, Real
 
@@ -37,7 +40,22 @@ _CACHE_BUDGET_BYTES = 4 * 1024**3
 """In-process cache size; the study's 147 cases x 2 orbits x 32x128x128 floats take ~0.6 GiB."""
 
 _VOLUMES = LRUCache(max_bytes=_CACHE_BUDGET_BYTES)
+_ONE_SIDED = {}
+"""Cache key -> which side was mirrored, for the cases whose ROI lies on one side only."""
 _STATS = {"hits": 0, "misses": 0, "computed": 0}
+
+
+class OneSidedROIWarning(UserWarning):
+    """``orbits="split"`` found a case's ROI on one side only and mirrored the other's box.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from rdinet_sklearn.volumes import OneSidedROIWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", OneSidedROIWarning)
+    ...     warnings.warn("filtered", OneSidedROIWarning)
+    """
 
 
 def volume_cache_info():
@@ -101,6 +119,7 @@ def clear_volume_cache():
     >>> shutil.rmtree(folder)
     """
     _VOLUMES.clear()
+    _ONE_SIDED.clear()
     _STATS.update(hits=0, misses=0, computed=0)
 
 
@@ -145,7 +164,10 @@ def _crop_case(
     image_column,
     mask_column,
 ):
-    """Preprocess one case; the digests and parameters key the disk cache, paths are ignored."""
+    """One case's volume and the side whose box was mirrored (``""`` when none).
+
+    The digests and parameters key the disk cache; the paths are ignored by it.
+    """
     _STATS["computed"] += 1
     image = read_image(image_path, row=row, column=image_column)
     intensities = sitk.GetArrayFromImage(image)  # a copy: `image` is replaced below
@@ -164,9 +186,7 @@ def _crop_case(
     roi = sitk.GetArrayViewFromImage(roi_image).astype(bool)
     spacing = np.asarray(image.GetSpacing())  # x, y, z
     pad = [math.ceil(margin / spacing[0] - 1e-9), math.ceil(margin / spacing[1] - 1e-9), 0]
-    halves = _orbit_halves(
-        roi, image, orbits, row=row, mask_column=mask_column, mask_path=mask_path
-    )
+    halves, mirrored_side = _orbit_halves(roi, image, orbits)
     image = sitk.Cast(image, sitk.sitkFloat32)
     channels = []
     for part, mirror in halves:
@@ -193,33 +213,33 @@ def _crop_case(
             )
         volume = (_box_to_volume(image, lower, upper, volume_size) - mean) / std
         channels.append(volume[..., ::-1] if mirror else volume)
-    return np.stack(channels).astype(np.float32, copy=False)
+    return np.stack(channels).astype(np.float32, copy=False), mirrored_side
 
 
-def _orbit_halves(roi, image, orbits, *, row, mask_column, mask_path):
-    """[(binary array, mirror?)]: one entry for "joint", (left, right mirrored) for "split".
+def _orbit_halves(roi, image, orbits):
+    """[(binary array, mirror?)] and the side whose box mirrors the other's (``""``: none).
 
-    The split is at the middle column of the label map, so it assumes the head is roughly
-    centred left-right in the field of view. ITK's physical space is LPS: when the column
-    axis points towards +x the low-index half is the patient's right.
+    One entry for "joint"; for "split", (left, right mirrored). The split is at the middle
+    column of the label map, so it assumes the head is roughly centred left-right in the
+    field of view; an empty half takes the other half's ROI mirrored about that column, the
+    best guess of where the missing orbit's structures are. ITK's physical space is LPS:
+    when the column axis points towards +x the low-index half is the patient's right.
     """
     if orbits == "joint":
-        return [(roi, False)]
+        return [(roi, False)], ""
     middle = roi.shape[2] // 2
     low, high = roi.copy(), roi.copy()
     low[:, :, middle:] = False
     high[:, :, :middle] = False
-    if not low.any() or not high.any():
-        raise CaseError(
-            row,
-            mask_column,
-            mask_path,
-            "orbits='split' found the ROI on one side of the image midline only; "
-            "use orbits='joint' for a single structure",
-        )
     column_points_left = image.GetDirection()[0] >= 0
     right, left = (low, high) if column_points_left else (high, low)
-    return [(left, False), (right, True)]
+    mirrored_side = ""
+    if left.any() != right.any():
+        if left.any():
+            right, mirrored_side = left[:, :, ::-1], "right"
+        else:
+            left, mirrored_side = right[:, :, ::-1], "left"
+    return [(left, False), (right, True)], mirrored_side
 
 
 CROPPER_PARAMETERS = """\
@@ -407,14 +427,32 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 )
                 for key, (row, image, mask) in missing.items()
             )
-            for key, volume in zip(missing, results, strict=True):
+            for key, (volume, mirrored_side) in zip(missing, results, strict=True):
                 _VOLUMES.put(key, volume)
                 found[key] = volume
+                if mirrored_side:
+                    _ONE_SIDED[key] = mirrored_side
+        self._warn_one_sided(table, keys)
         return (
             np.stack([found[key] for key in keys])
             if keys
             else np.empty((0, self.n_channels_, *self.volume_size), dtype=np.float32)
         )
+
+    def _warn_one_sided(self, table, keys):
+        one_sided = [
+            f"row {row!r} ({path}): no ROI on the patient's {_ONE_SIDED[key]}"
+            for row, path, key in zip(table.index, table[self.mask_column], keys, strict=True)
+            if key in _ONE_SIDED
+        ]
+        if one_sided:
+            warnings.warn(
+                f"orbits='split' found {len(one_sided)} case(s) with the ROI on one side of the "
+                f"image midline only: {'; '.join(one_sided)}. Each missing side's box is the "
+                "mirror image of the other's; use orbits='joint' for a single structure",
+                OneSidedROIWarning,
+                stacklevel=3,
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
