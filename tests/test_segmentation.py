@@ -1,5 +1,6 @@
 """Tests of the trainable ROI segmenter (rdinet_sklearn.segmentation)."""
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -265,6 +266,15 @@ def test_weights_of_another_network_are_refused_by_name(fitted, tmp_path):
     garbage.write_bytes(b"not a torch file")
     with pytest.raises(SegmenterWeightsError, match=r"garbage.pt' cannot be read"):
         ROISegmenter(**TINY, weights=garbage).fit(cases)
+
+
+def test_damaged_fitted_weights_are_refused_by_name(fitted, tmp_path):
+    # a model folder's segmenter whose weights were edited: one clear error, no torch trace
+    segmenter, cases = fitted
+    damaged = copy.deepcopy(segmenter).set_params(memory=str(tmp_path))
+    damaged.network_state_.pop(next(iter(damaged.network_state_)))
+    with pytest.raises(SegmenterWeightsError, match=r"network_state_ .*does not fit a UNet"):
+        damaged.transform(cases.iloc[[18]])
 
 
 @pytest.mark.parametrize(

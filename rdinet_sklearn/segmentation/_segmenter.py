@@ -487,11 +487,10 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 self._settings()["channels"],
                 resolve_device(self.device),
             )
-        except RuntimeError as exc:
-            if path is None:
-                raise
+        except RuntimeError as exc:  # missing, extra or misshapen tensors
+            source = f"weights file {path!r}" if path else "network_state_ (damaged or edited)"
             raise SegmenterWeightsError(
-                f"ROISegmenter: weights file {path!r} does not fit a UNet with "
+                f"ROISegmenter: {source} does not fit a UNet with "
                 f"channels={self._settings()['channels']} and {len(self.structures_)} "
                 f"structures ({str(exc).splitlines()[0]})"
             ) from exc
