@@ -43,7 +43,8 @@ class ExplanationError(RdinetInputError):
     """
 
 
-def _label(model, model_name):
+def model_label(model, model_name):
+    """How errors name the model: ``model 'name'``, else its class."""
     return f"model {model_name!r}" if model_name else f"model {type(model).__name__}"
 
 
@@ -90,7 +91,8 @@ def _sample_background(frame, max_background, random_state):
     return frame.iloc[np.sort(rng.choice(len(frame), max_background, replace=False))]
 
 
-def _positive_column(estimator):
+def positive_column(estimator):
+    """The column of ``predict_proba`` holding the positive (last) class."""
     classes = list(getattr(estimator, "classes_", [0, 1]))
     return len(classes) - 1
 
@@ -129,7 +131,7 @@ def _tabular_contributions(model, X, reference, *, label, random_state, max_eval
     names = _tabular_names(classifier, label)
     cases = _head_transform(model, X)
     net_input = classifier._prediction_input(classifier._check_cases(cases))
-    positive = _positive_column(classifier)
+    positive = positive_column(classifier)
     rows, base_values = [], []
     for i in range(len(cases)):
         fixed = {key: value[i : i + 1] for key, value in net_input.items() if key != "tabular"}
@@ -238,7 +240,7 @@ def feature_contributions(
     >>> bool(shap_values["signal"].abs().mean() > shap_values["noise"].abs().mean())
     True
     """
-    label = _label(model, model_name)
+    label = model_label(model, model_name)
     if not isinstance(X, pd.DataFrame):
         raise ExplanationError(f"{label}: X must be a DataFrame, got {type(X).__name__}")
     background = X if background is None else background
@@ -256,7 +258,7 @@ def feature_contributions(
     names = reference.columns.to_numpy(dtype=object)
     final = _final_step(model)
     explained = _as_frame(_head_transform(model, X), names, X.index)
-    positive = _positive_column(final)
+    positive = positive_column(final)
 
     named = hasattr(final, "feature_names_in_")  # else it was fitted on an array
 
@@ -333,7 +335,7 @@ def explained_features(model, X, *, model_name=None):
     >>> explained_features(model, X).round(2)["a"].tolist()
     [-1.34, -0.45, 0.45, 1.34]
     """
-    label = _label(model, model_name)
+    label = model_label(model, model_name)
     names = explained_names(model, label)
     head = _head_transform(model, X)
     if isinstance(_final_step(model), VolumeNetClassifier):

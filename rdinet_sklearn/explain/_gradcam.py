@@ -23,7 +23,7 @@ from ..plots._style import save_figure, styled
 DEFAULT_LAYER = "backbone.layer4"
 
 
-def _classifier_and_cases(model, cases):
+def network_and_cases(model, cases):
     """The final CNN classifier and the case table it receives (after a pipeline's steps)."""
     if isinstance(model, Pipeline):
         check_is_fitted(model)
@@ -116,7 +116,7 @@ def gradcam(model, cases, *, layer=None, class_index=None, return_volumes=False)
     True
     >>> shutil.rmtree(folder)
     """
-    classifier, cases = _classifier_and_cases(model, cases)
+    classifier, cases = network_and_cases(model, cases)
     net_input = classifier.net_input(cases)  # checks that the classifier is fitted
     if not isinstance(net_input, dict):
         net_input = {"volume": net_input}

@@ -22,8 +22,8 @@ import torch
 from sklearn.base import clone
 
 from ..volumes._augment import BatchAugmentation, resolve_augmentations, study_augmentations
-from ._contributions import ExplanationError, _label, _positive_column
-from ._gradcam import _classifier_and_cases
+from ._contributions import ExplanationError, model_label, positive_column
+from ._gradcam import network_and_cases
 
 UNCERTAIN_Z = 1.96
 """Half-width of the band, in spreads, that must not contain the threshold (see uncertain_flag)."""
@@ -146,9 +146,9 @@ def tta_predict_proba(
     ['proba', 'proba_mean', 'proba_spread', 'uncertain']
     >>> shutil.rmtree(folder)
     """
-    label = _label(model, model_name)
+    label = model_label(model, model_name)
     _check_count(n_augmentations, "n_augmentations", label)
-    classifier, cases = _classifier_and_cases(model, X)
+    classifier, cases = network_and_cases(model, X)
     net_input = classifier._prediction_input(classifier._check_cases(cases))
     if isinstance(net_input, dict) and "volume" not in net_input:
         raise ExplanationError(f"{label}: it has no image input to augment")
@@ -157,7 +157,7 @@ def tta_predict_proba(
     )
     transforms = transforms or study_augmentations()
     volume = net_input["volume"] if isinstance(net_input, dict) else net_input
-    positive = _positive_column(classifier)
+    positive = positive_column(classifier)
     augmenter = BatchAugmentation(transforms, seed=random_state)
     predictions = []
     for _ in range(n_augmentations):
@@ -243,7 +243,7 @@ def bootstrap_predict_proba(
     >>> bool((result["proba_spread"] > 0).all())
     True
     """
-    label = _label(estimator, model_name)
+    label = model_label(estimator, model_name)
     _check_count(n_resamples, "n_resamples", label)
     y_train = np.asarray(y_train)
     rng = np.random.default_rng(random_state)
@@ -251,9 +251,9 @@ def bootstrap_predict_proba(
     for _ in range(n_resamples):
         rows = _bootstrap_rows(y_train, rng)
         refit = clone(estimator).fit(_resample(X_train, rows), y_train[rows])
-        predictions.append(refit.predict_proba(X)[:, _positive_column(refit)])
+        predictions.append(refit.predict_proba(X)[:, positive_column(refit)])
     full = clone(estimator).fit(X_train, y_train)
-    plain = full.predict_proba(X)[:, _positive_column(full)]
+    plain = full.predict_proba(X)[:, positive_column(full)]
     return _summary(np.asarray(predictions), X.index, threshold, plain)
 
 
