@@ -2,6 +2,7 @@
 
 import ast
 import pickle
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from rdinet_sklearn.radiomics import (
     load_settings,
 )
 from rdinet_sklearn.radiomics._extraction import _finite_features
+from rdinet_sklearn.radiomics._settings import build_pyradiomics_extractor
 
 DATA = Path(__file__).parent / "data" / "pyradiomics"
 BASELINE_CASES = ("brain1", "brain2", "breast1")
@@ -352,3 +354,24 @@ def test_permuted_labels_give_chance_and_informative_roi_wins(medium_cohort):
     assert informative > nuisance
     assert informative > 0.7
     assert abs(np.mean(permuted) - 0.5) < 0.15
+
+
+def test_extractors_build_concurrently_in_threads():
+    # pyradiomics' schema check shares one ruamel YAML parser (pykwalify's); the threads of a
+    # nested joblib call inside a study worker once corrupted each other's parsing.
+    settings = load_settings("original")
+    errors = []
+
+    def build_repeatedly():
+        for _ in range(10):
+            try:
+                build_pyradiomics_extractor(settings)
+            except ValueError as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=build_repeatedly) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -14,6 +14,7 @@ import difflib
 import json
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from importlib import resources
 
@@ -127,9 +128,18 @@ def geometry_tolerance(settings) -> float:
     return DEFAULT_GEOMETRY_TOLERANCE if value is None else float(value)
 
 
+_SCHEMA_LOCK = threading.Lock()
+"""pyradiomics validates settings with pykwalify, whose one module-level ruamel ``YAML``
+instance is not thread-safe: concurrent builds (threads of a nested joblib call) corrupt
+each other's schema parsing ("'NoneType' object has no attribute 'anchor'")."""
+
+
 def build_pyradiomics_extractor(settings):
-    """A pyradiomics ``RadiomicsFeatureExtractor`` for ``settings``, validated by its schema."""
-    with quiet_pyradiomics():
+    """A pyradiomics ``RadiomicsFeatureExtractor`` for ``settings``, validated by its schema.
+
+    Thread-safe: builds are serialised (see ``_SCHEMA_LOCK``).
+    """
+    with _SCHEMA_LOCK, quiet_pyradiomics():
         try:
             return featureextractor.RadiomicsFeatureExtractor(copy.deepcopy(settings))
         except Exception as exc:  # pykwalify raises its own SchemaError; report them all alike
