@@ -245,6 +245,31 @@ def test_flipped_byte_exits_3_naming_the_file(here, tmp_path, capsys, name):
     assert name in output.err and "BadZipFile" not in output.err
 
 
+def test_card_of_another_version_exits_3_saying_what_to_do(here, tmp_path, capsys):
+    folder = _copy("Radiomics all LOGREG", tmp_path)
+    card = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**card, "format_version": 99}))
+    code, output = _predict(capsys, folder, tmp_path / "p.csv")
+    assert code == EXIT_BAD_INPUT, output.err
+    assert "model.json: study model card version 99" in output.err
+    assert "export the model again" in output.err
+
+
+def test_model_file_of_another_version_exits_3_naming_it(here, tmp_path, capsys):
+    folder = _copy("Radiomics all LOGREG", tmp_path)
+    _rezip(
+        folder / "model.rdinet",
+        "manifest.json",
+        lambda data: data.replace(b'"format_version": 1', b'"format_version": 2', 1),
+    )
+    card = json.loads((folder / "model.json").read_text())
+    card["digests"]["model.rdinet"] = {"sha256": file_digest(folder / "model.rdinet")}
+    (folder / "model.json").write_text(json.dumps(card))
+    code, output = _predict(capsys, folder, tmp_path / "p.csv")
+    assert code == EXIT_BAD_INPUT, output.err
+    assert "model.rdinet: model file version 2; this rdinet-sklearn reads version 1" in output.err
+
+
 def test_untrusted_type_in_the_safe_file_exits_3(here, tmp_path, capsys):
     import skops.io
 

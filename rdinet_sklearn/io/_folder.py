@@ -36,6 +36,7 @@ from .._atomic import atomic_folder
 from .._paths import UnsafePathError, path_inside
 from ..exceptions import RdinetInputError
 from ._tree import find_nodes
+from ._versioned import read_versioned
 
 CARD_FORMAT = "rdinet-sklearn-study-model"
 CARD_VERSION = 2
@@ -191,17 +192,15 @@ def _card_bytes(folder):
 
 
 def _parse_card(data, path):
-    try:
-        card = json.loads(data)
-    except ValueError as exc:
-        raise ModelFolderError(f"{path}: cannot be read ({exc})") from exc
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise ModelFolderError(f"{path}: not an rdinet-sklearn study model card")
-    if card.get("format_version") != CARD_VERSION:
-        raise ModelFolderError(
-            f"{path}: model card version {card.get('format_version')!r}; this rdinet-sklearn "
-            f"reads version {CARD_VERSION} (export the model again with this version)"
-        )
+    card = read_versioned(
+        data,
+        path,
+        kind="study model card",
+        format=CARD_FORMAT,
+        version=CARD_VERSION,
+        error=ModelFolderError,
+        remedy=" (export the model again with this version)",
+    )
     if not isinstance(card.get("files"), dict) or not isinstance(card.get("digests"), dict):
         raise ModelFolderError(f"{path}: the card lists no files and digests")
     return card

@@ -47,6 +47,7 @@ from ._tree import (
     substitute,
     table_to_frame,
 )
+from ._versioned import read_versioned
 
 FORMAT = "rdinet-sklearn-model"
 FORMAT_VERSION = 1
@@ -233,18 +234,14 @@ def save(model, path, *, trusted=None):
 
 
 def _read_manifest(archive, path):
-    try:
-        manifest = json.loads(_member(archive, "manifest.json", path))
-    except ValueError as exc:  # ModelFileError included
-        raise ModelFileError(f"{path}: no readable manifest.json ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an rdinet-sklearn model file")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: format version {manifest.get('format_version')!r}; this rdinet-sklearn "
-            f"reads version {FORMAT_VERSION}"
-        )
-    return manifest
+    return read_versioned(
+        _member(archive, "manifest.json", path),
+        path,
+        kind="model file",
+        format=FORMAT,
+        version=FORMAT_VERSION,
+        error=ModelFileError,
+    )
 
 
 def _load_tree(data, path, trusted):
