@@ -66,7 +66,7 @@ from ._params import (
     TRAINING_PARAMETERS,
     expand_signature,
 )
-from ._precision import _MixedPrecisionMixin
+from ._precision import MixedPrecisionMixin
 from ._skorch_adapter import (
     build_deferred_optimizer,
     is_auto,
@@ -81,7 +81,7 @@ def _is_case_table(X):
 
 
 @contextmanager
-def _seeded_torch(seed, device):
+def seeded_torch(seed, device):
     """Seed torch inside a forked RNG state, so the caller's global RNG is left untouched."""
     gpus = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=gpus):
@@ -90,7 +90,7 @@ def _seeded_torch(seed, device):
 
 
 class VolumeNetClassifier(
-    _MixedPrecisionMixin, DivergenceGuardMixin, _VersionStampMixin, NeuralNetClassifier
+    MixedPrecisionMixin, DivergenceGuardMixin, _VersionStampMixin, NeuralNetClassifier
 ):
     __doc__ = f"""The training core of the case-table networks: the base class to subclass.
 
@@ -270,7 +270,7 @@ class VolumeNetClassifier(
 
     def initialize_module(self):
         kwargs = {**self._module_kwargs(), **self.get_params_for("module")}
-        with _seeded_torch(self._seeds()["init"], self._compute_device()):
+        with seeded_torch(self._seeds()["init"], self._compute_device()):
             self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
@@ -432,7 +432,7 @@ class VolumeNetClassifier(
         fp16 = self._autocast_dtype(training=True) == torch.float16
         self._grad_scaler_ = torch.amp.GradScaler("cuda") if fp16 else None
         try:
-            with _seeded_torch(seeds["train"], device):
+            with seeded_torch(seeds["train"], device):
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
         finally:
             self._augmenter_ = self._grad_scaler_ = None

@@ -38,7 +38,7 @@ CPU_BF16_WARNING = (
 )
 
 
-class _MixedPrecisionMixin:
+class MixedPrecisionMixin:
     """Autocast and fp16 gradient scaling for :class:`._base.VolumeNetClassifier`.
 
     Needs ``precision``, ``_compute_device()`` and, while training, ``_grad_scaler_``.

@@ -17,12 +17,12 @@ import torch
 from monai.losses import DiceCELoss
 from monai.networks.nets import UNet
 
-from ..nn._base import _seeded_torch
-from ..nn._precision import _MixedPrecisionMixin
+from ..nn._base import seeded_torch
+from ..nn._precision import MixedPrecisionMixin
 from ..nn._skorch_adapter import resolve_device
 
 
-class _Precision(_MixedPrecisionMixin):
+class _Precision(MixedPrecisionMixin):
     """The classifiers' autocast choice (``precision`` on a device) for a plain loop."""
 
     def __init__(self, precision, device):
@@ -118,7 +118,7 @@ def train_network(volumes, targets, *, zero_levels, n_classes, settings, seed):
     scaler = torch.amp.GradScaler(
         "cuda", enabled=precision._autocast_dtype(training=True) == torch.float16
     )
-    with _seeded_torch(seed, device):
+    with seeded_torch(seed, device):
         network = build_network(n_classes, settings["channels"]).to(device)
         optimizer = torch.optim.Adam(network.parameters(), lr=settings["lr"])
         # cosine decay to zero over the epochs: the large early steps find the muscles, the
