@@ -203,6 +203,11 @@ def test_auto_vs_manual_reads_non_inferiority_on_shared_splits(auto_study):
         assert list(test_rows["case"].astype(str)) == list(y_test)
         expected = roc_auc_score(test_rows["y_true"], test_rows["proba"])
         assert row["test_auc_automatic"] == pytest.approx(expected)
+        twin = results["manual_twins"][name]["name"]
+        twin_rows = predictions[(predictions["model"] == twin) & (predictions["cohort"] == "test")]
+        assert list(twin_rows["case"].astype(str)) == list(y_test)
+        expected = roc_auc_score(twin_rows["y_true"], twin_rows["proba"])
+        assert row["test_auc_manual"] == pytest.approx(expected)
         assert 0.0 <= row["delong_p_value"] <= 1.0
     report = (out / "report.html").read_text()
     assert "Automatic vs manual masks (same models, same splits)" in report
@@ -261,8 +266,8 @@ def test_predict_flags_small_automatic_structures_never_a_nan(auto_study, small_
     images_only = cases.drop(columns=["mask", "mask_rater2"]).iloc[:3]
     with pytest.warns(SmallStructureWarning, match="MR"):
         predictions = predict_cases(model, card, images_only)
-    for flag in predictions["segmentation_flag"]:  # each structure with its volume
-        assert re.fullmatch(r"MR \([\d.]+ mm3\), LR \([\d.]+ mm3\)", flag), flag
+    for flag in predictions["segmentation_flag"]:  # each structure with each orbit's volume
+        assert re.fullmatch(r"MR \([\d.]+ \+ [\d.]+ mm3\), LR \([\d.]+ \+ [\d.]+ mm3\)", flag), flag
     assert np.isfinite(predictions["probability"]).all()
 
 

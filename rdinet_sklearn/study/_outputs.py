@@ -229,13 +229,15 @@ def _calibration_note(y, proba):
 def predictions_table(result):
     """Every model's probability for every patient: out-of-fold in training, then test.
 
-    Columns ``case``, ``model``, ``cohort`` (:data:`TRAINING` or :data:`TEST`), ``fold``
+    The models, then their manual-mask twins (``"<model> (manual masks)"``, with automatic
+    masks only). Columns ``case``, ``model``, ``cohort`` (:data:`TRAINING` or :data:`TEST`), ``fold``
     (the CV fold that scored a training row; empty for test rows), ``y_true``, ``proba``,
     ``threshold`` (the model's operating threshold) and ``predicted`` (``proba >=
     threshold``; empty without a threshold).
     """
     frames = []
-    for name, model in result.models.items():
+    twins = {twin.name: twin for twin in result.extra.get("manual_twins", {}).values()}
+    for name, model in {**result.models, **twins}.items():
         threshold = model.threshold
         for cohort, folds in ((TRAINING, model.folds), (TEST, None)):
             proba = np.asarray(model.proba(cohort), dtype=float)
