@@ -10,13 +10,20 @@ each with ``segmentation.mode`` auto (an in-fold ``ROISegmenter`` first: the who
 chain) and manual (the same pipeline without it), scored on the same splits at the
 pipelines' default parameters (untuned, so both mask sources get the same model). Prints
 each fold's AUC, the corrected resampled t interval of (auto - manual) and the
-non-inferiority verdict at ``--margin`` (the study's own ``noninferiority``), then a
+non-inferiority verdict at ``--margin`` (the study's own ``noninferiority``). The same
+interval for the manual pipeline with the next seed against itself (``seed`` moves the
+networks' initial weights and batch order, LASSO's folds) shows the test's resolution: a
+pipeline cannot be shown non-inferior to itself with a narrower interval. With
+``--network-seeds N`` RDINet's AUC on a split is the mean over N network seeds (the
+networks' initial weights and batch order; the segmenter keeps its seed), which averages
+out the training noise that dominates a single network's split AUC. Then a
 permuted-label control of the whole automatic radiomics chain (y permuted, same splits):
 its mean AUC with the same interval, which should hold 0.5.
 
-Run: ``python benchmarks/bench_auto_vs_manual.py`` (147 patients at the generator's default
-shape, 5 folds, the quick preset's settings; hours on a 2-core CPU). A reduced run, as
-reported in RESULTS.md::
+Run: ``python benchmarks/bench_auto_vs_manual.py --repeats 3 --n-jobs 2`` (147 patients at
+the generator's default shape, 3 x 5 folds, the quick preset's settings; about 30 minutes on
+a 2-core CPU, most of it the 15 segmenter fits; ``--work DIR`` keeps the cache for a rerun).
+A reduced run::
 
     python benchmarks/bench_auto_vs_manual.py --n-patients 40 --folds 3 --shape 8,48,96 \\
         --seg-grid 8,32,64 --seg-epochs 25 --deep-epochs 3 --volume-size 4,16,16
@@ -65,18 +72,27 @@ def _settings(args):
 
 
 def _pipelines(config, cohort, cache, args):
-    """The two models' factories: settings (auto or manual) -> unfitted pipeline."""
+    """The two models' factories: (settings, first network seed) -> unfitted pipelines.
+
+    RDINet gives one pipeline per network seed (``--network-seeds`` of them, from the first),
+    whose split AUCs are averaged; the radiomics pipeline has no network: one pipeline.
+    """
     features = study_extractor(config, ROI, cache).set_output(transform="pandas")
     columns = features.fit_transform(cohort.cases).columns  # manual features, cached once
     batch = cohort.batch_columns
 
-    def radiomics(settings):
-        return radiomics_model(
-            args.classifier, settings, roi=ROI, cache=cache, batch_columns=batch
-        )[0]
+    def radiomics(settings, first_seed):
+        return [
+            radiomics_model(args.classifier, settings, roi=ROI, cache=cache, batch_columns=batch)[0]
+        ]
 
-    def rdinet(settings):
-        return rdinet_model(settings, ROI, columns, clinical=cohort.clinical, memory=cache)
+    def rdinet(settings, first_seed):
+        return [
+            rdinet_model(settings, ROI, columns, clinical=cohort.clinical, memory=cache).set_params(
+                clf__random_state=seed
+            )
+            for seed in range(first_seed, first_seed + args.network_seeds)
+        ]
 
     pipelines = {f"Radiomics {ROI} {args.classifier.upper()}": radiomics}
     if not args.skip_rdinet:
@@ -91,12 +107,12 @@ def _sizes(splits):
     )
 
 
-def _split_aucs(label, make, settings, X, y, splits):
-    """Each split's AUC, printed as it comes (a full-size split takes minutes)."""
+def _split_aucs(label, pipelines, X, y, splits):
+    """Each split's AUC (the mean over ``pipelines``), printed as it comes."""
     aucs = []
     for k, split in enumerate(splits):
         started = time.perf_counter()
-        [auc] = repeated_cv_aucs(make(settings), {}, X, y, [split])
+        auc = np.mean([repeated_cv_aucs(p, {}, X, y, [split])[0] for p in pipelines])
         aucs.append(auc)
         seconds = time.perf_counter() - started
         print(f"  {label}, split {k}: {auc:.3f} ({seconds:.0f} s)", flush=True)
@@ -122,6 +138,13 @@ def main(argv=None):
     parser.add_argument("--skip-rdinet", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=1, help="cases extracted in parallel")
+    parser.add_argument(
+        "--network-seeds",
+        type=int,
+        default=1,
+        help="RDINet's split AUC is the mean over this many network seeds (the reseeded "
+        "control takes the next as many)",
+    )
     parser.add_argument("--work", default=None, help="folder kept between runs (its cache)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # small folds: selector fallbacks, convergence notes
@@ -145,34 +168,45 @@ def main(argv=None):
         f"{automatic.segmentation.grid_size}; networks {automatic.deep.max_epochs} epochs"
     )
     print(f"{'model, masks':<34}" + " ".join(f"{f'split{k}':>6}" for k in range(len(splits))))
+    reseeded = manual.updated({"seed": args.seed + 1})
+    runs = (
+        ("automatic", automatic, args.seed),
+        ("manual", manual, args.seed),
+        ("manual, next seed", reseeded, args.seed + args.network_seeds),
+    )
     verdicts = []
     for name, make in _pipelines(manual, cohort, cache, args).items():
         aucs = {}
-        for masks, settings in (("automatic", automatic), ("manual", manual)):
+        for masks, settings, first_seed in runs:
             started = time.perf_counter()
             try:
-                aucs[masks] = _split_aucs(f"{name}, {masks}", make, settings, X, y, splits)
+                pipelines = make(settings, first_seed)
+                aucs[masks] = _split_aucs(f"{name}, {masks}", pipelines, X, y, splits)
             except RdinetInputError as error:  # e.g. an automatic mask the next step refuses
                 print(f"{f'{name}, {masks}':<34} failed: {error}")
                 continue
             seconds = time.perf_counter() - started
             print(_row(f"{name}, {masks}", aucs[masks]) + f"  ({seconds:.0f} s)")
-        if len(aucs) == 2:
-            row = noninferiority(aucs["automatic"], aucs["manual"], n_train, n_test, args.margin)
-            verdicts.append((name, row))
+        for label, first in (("auto - manual", "automatic"), ("reseeded", "manual, next seed")):
+            if first in aucs and "manual" in aucs:
+                row = noninferiority(aucs[first], aucs["manual"], n_train, n_test, args.margin)
+                verdicts.append((f"{name}, {label}", row))
 
-    print(f"\nauto - manual CV AUC, corrected resampled t 95% interval, margin -{args.margin}")
+    print(
+        f"\nCV AUC differences, corrected resampled t 95% interval, margin -{args.margin} "
+        "(reseeded: the manual pipeline with the next seeds - itself, the test's resolution)"
+    )
     for name, row in verdicts:
         verdict = "non-inferior" if row["non_inferior"] else "non-inferiority not shown"
         print(
-            f"{name:<28} {row['cv_difference']:+.3f} [{row['ci_low']:+.3f}, "
+            f"{name:<44} {row['cv_difference']:+.3f} [{row['ci_low']:+.3f}, "
             f"{row['ci_high']:+.3f}]  p={row['p_value']:.3f}  {verdict}"
         )
 
     permuted = np.random.default_rng(args.seed).permutation(y)
     name, make = next(iter(_pipelines(manual, cohort, cache, args).items()))
     started = time.perf_counter()
-    control = _split_aucs("permuted", make, automatic, X, permuted, splits)
+    control = _split_aucs("permuted", make(automatic, args.seed), X, permuted, splits)
     seconds = time.perf_counter() - started
     print("\npermuted-label control of the automatic chain (same splits)")
     print(_row(f"{name}, automatic, y permuted", control) + f"  ({seconds:.0f} s)")
