@@ -1,6 +1,7 @@
 """RadiomicsExtractor: naming, output, caching, parallelism, errors, pyradiomics baseline."""
 
 import ast
+import logging
 import pickle
 import threading
 from pathlib import Path
@@ -23,7 +24,7 @@ from rdinet_sklearn.radiomics import (
     load_settings,
 )
 from rdinet_sklearn.radiomics._extraction import _finite_features
-from rdinet_sklearn.radiomics._settings import build_pyradiomics_extractor
+from rdinet_sklearn.radiomics._settings import build_pyradiomics_extractor, quiet_pyradiomics
 
 DATA = Path(__file__).parent / "data" / "pyradiomics"
 BASELINE_CASES = ("brain1", "brain2", "breast1")
@@ -375,3 +376,30 @@ def test_extractors_build_concurrently_in_threads():
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_quiet_pyradiomics_holds_until_the_last_thread_leaves():
+    # logger levels are process-wide: the first thread out must not unsilence the others
+    logger = logging.getLogger("radiomics")
+    before = logger.level
+    all_inside, first_left = threading.Barrier(4), threading.Event()
+    seen = []
+
+    def first():
+        with quiet_pyradiomics():
+            all_inside.wait(5)
+        first_left.set()
+
+    def later():
+        with quiet_pyradiomics():
+            all_inside.wait(5)
+            first_left.wait(5)
+            seen.append(logger.level)
+
+    threads = [threading.Thread(target=first)] + [threading.Thread(target=later) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [logging.ERROR] * 3
+    assert logger.level == before

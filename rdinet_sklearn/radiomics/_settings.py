@@ -147,19 +147,32 @@ def build_pyradiomics_extractor(settings):
             raise ValueError(f"pyradiomics rejects these settings: {message}") from exc
 
 
+_QUIET = {"depth": 0, "levels": []}
+_QUIET_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def quiet_pyradiomics():
     """Raise the ``radiomics`` and ``pykwalify`` loggers to ERROR for the duration.
 
     pyradiomics logs every extraction step at INFO and warns about e.g. ``binCount``; we
     silence its own loggers only (never the root logger) and restore their levels after.
+    Logger levels are process-wide, so the blocks of concurrent threads are counted: the
+    first to enter saves the levels, the last to leave restores them (each thread saving
+    and restoring its own let one thread's exit unsilence the others').
     """
     loggers = [logging.getLogger(name) for name in ("radiomics", "pykwalify")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+    with _QUIET_LOCK:
+        if _QUIET["depth"] == 0:
+            _QUIET["levels"] = [logger.level for logger in loggers]
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+        _QUIET["depth"] += 1
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if _QUIET["depth"] == 0:
+                for logger, level in zip(loggers, _QUIET["levels"], strict=True):
+                    logger.setLevel(level)
