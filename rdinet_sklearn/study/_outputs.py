@@ -230,10 +230,10 @@ def predictions_table(result):
     """Every model's probability for every patient: out-of-fold in training, then test.
 
     The models, then their manual-mask twins (``"<model> (manual masks)"``, with automatic
-    masks only). Columns ``case``, ``model``, ``cohort`` (:data:`TRAINING` or :data:`TEST`), ``fold``
-    (the CV fold that scored a training row; empty for test rows), ``y_true``, ``proba``,
-    ``threshold`` (the model's operating threshold) and ``predicted`` (``proba >=
-    threshold``; empty without a threshold).
+    masks only). Columns ``case``, ``model``, ``cohort`` (:data:`TRAINING` or
+    :data:`TEST`), ``fold`` (the CV fold that scored a training row; empty for test rows),
+    ``y_true``, ``proba``, ``threshold`` (the model's operating threshold) and
+    ``predicted`` (``proba >= threshold``; empty without a threshold).
     """
     frames = []
     twins = {twin.name: twin for twin in result.extra.get("manual_twins", {}).values()}
