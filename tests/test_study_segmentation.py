@@ -111,13 +111,32 @@ def test_auto_study_reports_out_of_fold_and_test_dice_per_structure(auto_study):
     report = (out / "report.html").read_text()
     assert "Segmentation quality (automatic vs manual masks)" in report
     table = pd.read_csv(out / "tables" / "segmentation_quality_automatic_vs_manual_masks.csv")
-    assert list(table.columns) == ["structure", "cohort", "cases", "Dice", "HD95 (mm)", "empty"]
+    assert list(table.columns) == [
+        "structure",
+        "cohort",
+        "cases",
+        "Dice, median [95% CI]",
+        "Dice, mean",
+        "HD95 (mm), median [95% CI]",
+        "empty",
+    ]
     assert list(table["cohort"]) == ["training (out-of-fold)", "test"] * 2
     n_train, n_test = len(results["split"]["train"]), len(results["split"]["test"])
     assert list(table["cases"]) == [n_train, n_test] * 2
-    # the MR row of the test cohort is the mean of the per-case Dice in results.json
-    mr_test = table[(table["structure"] == "MR") & (table["cohort"] == "test")]["Dice"].item()
-    assert mr_test.startswith(f"{np.mean(test['structures']['MR']['dice']):.3f} [")
+    # the MR rows summarise the per-case Dice in results.json: the median inside order
+    # statistics that hold it with >= 95% confidence, and the mean
+    rows = {row["cohort"]: row for _, row in table[table["structure"] == "MR"].iterrows()}
+    dice = np.sort(oof["structures"]["MR"]["dice"])
+    median, low, high = re.fullmatch(
+        r"([\d.]+) \[([\d.]+), ([\d.]+)\]", rows["training (out-of-fold)"]["Dice, median [95% CI]"]
+    ).groups()
+    assert median == f"{np.median(dice):.3f}"
+    # 19 cases: the 5th and 15th values (P(Binomial(19, 1/2) <= 4) = 0.0096 <= 0.025 < 0.032)
+    assert len(dice) == 19 and (f"{dice[4]:.3f}", f"{dice[-5]:.3f}") == (low, high)
+    assert rows["training (out-of-fold)"]["Dice, mean"] == pytest.approx(dice.mean(), abs=5e-4)
+    # 5 test cases: no 95% interval exists (P(all 5 above the median) = 0.031), the median only
+    test_dice = test["structures"]["MR"]["dice"]
+    assert rows["test"]["Dice, median [95% CI]"] == f"{np.median(test_dice):.3f}"
 
 
 def test_out_of_fold_masks_come_from_segmenters_that_never_saw_the_patient(

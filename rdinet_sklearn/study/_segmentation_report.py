@@ -14,7 +14,8 @@ SEGMENTATION_SECTION = {
     "title": "Automatic segmentation",
     "caption": (
         "Dice and 95th-percentile Hausdorff distance (mm) of the automatic masks against the "
-        "manual ones per structure, mean with 95% CI: out-of-fold in the training cohort "
+        "manual ones per structure, median with its distribution-free 95% CI (and the mean "
+        "Dice): out-of-fold in the training cohort "
         "(each patient segmented by its CV fold's network, which never saw it) and in the "
         "test cohort (the network of the handed-over models). The contours show the best "
         "and worst test cases. Below, each twinned model on automatic masks against the "
