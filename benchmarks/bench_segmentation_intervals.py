@@ -6,8 +6,8 @@ muscles are largely missed (Dice 0.3-0.6, HD95 5-15 mm; ``RESULTS.md``, "ROI seg
 This simulation draws such samples and counts how often each interval holds its target:
 
 * Student's t interval of the mean (what the table printed before), target: the mean;
-* the distribution-free interval of the median (order statistics,
-  :func:`scipy.stats.quantile_test`, what the table prints now), target: the median.
+* the distribution-free interval of the median (order statistics, ``median_interval`` of
+  ``rdinet_sklearn.metrics._intervals``, what the table prints now), target: the median.
 
 The populations: Dice ~ Beta(40, 5.5) (mean about 0.88) and HD95 ~ LogNormal(0, 0.5) mm,
 each case replaced, with probability ``--tail``, by a failure (Dice ~ U(0.3, 0.6), HD95 ~
@@ -22,6 +22,8 @@ import argparse
 
 import numpy as np
 from scipy import stats
+
+from rdinet_sklearn.metrics._intervals import median_interval
 
 SIZES = (12, 30, 48, 117, 147)
 
@@ -45,9 +47,8 @@ def t_interval(values):
     return values.mean() - half, values.mean() + half
 
 
-def median_interval(values):
-    interval = stats.quantile_test(values, q=np.median(values), p=0.5).confidence_interval(0.95)
-    return interval.low, interval.high
+def order_statistic_interval(values):
+    return median_interval(values)[1:]
 
 
 def coverage(rng, draw, tail, n, interval, target, reps):
@@ -71,7 +72,7 @@ def main(argv=None):
             population = draw(rng, 2_000_000, tail)
             for label, interval, target in (
                 ("t, mean", t_interval, population.mean()),
-                ("order stats, median", median_interval, np.median(population)),
+                ("order stats, median", order_statistic_interval, np.median(population)),
             ):
                 cells = [coverage(rng, draw, tail, n, interval, target, args.reps) for n in SIZES]
                 print(f"{name:<6} {tail:>5.0%} {label:<22}" + "".join(f"{c:>8.3f}" for c in cells))

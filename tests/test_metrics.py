@@ -48,6 +48,7 @@ from rdinet_sklearn.metrics import (
     table2,
     youden_threshold,
 )
+from rdinet_sklearn.metrics._intervals import median_interval
 
 
 @pytest.fixture
@@ -592,3 +593,16 @@ def test_calibration_table_matches_its_reports(scored_sample):
     assert report.loc["Calibration intercept", "value"] == pytest.approx(expected.intercept)
     with pytest.raises(ValueError, match=r"must be \(y_true, proba\[, threshold\]\)"):
         calibration_table({"A": {"test": (y,)}})
+
+
+def test_median_interval_is_the_order_statistics_of_the_binomial():
+    values = np.array([13.5, 0.6, 0.5, 2.0, 0.8, 1.5, 0.9, 1.0, 1.2, 0.7, 1.3, 5.0, np.nan])
+    median, low, high = median_interval(values)
+    # 12 finite values: the 3rd and 10th, as P(Binomial(12, 1/2) <= 2) = 0.019 <= 0.025
+    assert stats.binom.cdf(2, 12, 0.5) <= 0.025 < stats.binom.cdf(3, 12, 0.5)
+    assert (median, low, high) == (1.1, 0.7, 2.0)
+    # the coverage the order statistics guarantee: 1 - 2 P(X <= 2) >= 95%
+    assert 1 - 2 * stats.binom.cdf(2, 12, 0.5) >= 0.95
+    assert np.isnan(median_interval([1.0, 2.0, 3.0, 4.0, 5.0])[1])  # no 95% interval at 5
+    assert median_interval([1.0, 2.0, 3.0, 4.0, 5.0])[0] == 3.0
+    assert all(np.isnan(median_interval([np.nan])))

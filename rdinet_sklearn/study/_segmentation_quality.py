@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..metrics import mask_overlap
+from ..metrics._intervals import median_interval
 from ._results import TEST, TRAINING
 from ._segmentation import quality_folds, segmented_cohort
 
@@ -85,23 +85,14 @@ def segmentation_quality(config, cohort, cache):
 
 
 def _median_interval(values):
-    """``"median [95% CI]"`` of the finite values; ``"-"`` when none.
-
-    The interval is distribution-free (order statistics, :func:`scipy.stats.quantile_test`):
-    its coverage is at least 95% for any continuous distribution. Per-case Dice and HD95
-    have long tails (a few missed muscles), where Student's t interval of the mean covers
-    only 71-94% at 12-147 cases (``benchmarks/bench_segmentation_intervals.py``). Below 6
-    cases no 95% interval exists: the median alone.
-    """
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
+    """``"median [95% CI]"`` (:func:`~rdinet_sklearn.metrics._intervals.median_interval`):
+    the median alone below 6 cases, where no 95% interval exists; ``"-"`` without values."""
+    median, low, high = median_interval(values)
+    if np.isnan(median):
         return "-"
-    median = np.median(finite)
-    interval = stats.quantile_test(finite, q=median, p=0.5).confidence_interval(0.95)
-    if not np.isfinite([interval.low, interval.high]).all():
+    if np.isnan(low):
         return f"{median:.3f}"
-    return f"{median:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+    return f"{median:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _mean(values):
