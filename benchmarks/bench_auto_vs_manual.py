@@ -175,7 +175,8 @@ def main(argv=None):
         ("manual, next seed", reseeded, args.seed + args.network_seeds),
     )
     verdicts = []
-    for name, make in _pipelines(manual, cohort, cache, args).items():
+    factories = _pipelines(manual, cohort, cache, args)
+    for name, make in factories.items():
         aucs = {}
         for masks, settings, first_seed in runs:
             started = time.perf_counter()
@@ -204,11 +205,15 @@ def main(argv=None):
         )
 
     permuted = np.random.default_rng(args.seed).permutation(y)
-    name, make = next(iter(_pipelines(manual, cohort, cache, args).items()))
+    name, make = next(iter(factories.items()))
     started = time.perf_counter()
-    control = _split_aucs("permuted", make(automatic, args.seed), X, permuted, splits)
-    seconds = time.perf_counter() - started
     print("\npermuted-label control of the automatic chain (same splits)")
+    try:
+        control = _split_aucs("permuted", make(automatic, args.seed), X, permuted, splits)
+    except RdinetInputError as error:  # as above: reported, not a traceback
+        print(f"{name}, automatic, y permuted: failed: {error}")
+        return
+    seconds = time.perf_counter() - started
     print(_row(f"{name}, automatic, y permuted", control) + f"  ({seconds:.0f} s)")
     chance = noninferiority(control, [0.5] * len(control), n_train, n_test, args.margin)
     print(

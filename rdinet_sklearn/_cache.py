@@ -87,7 +87,7 @@ class LRUCache:
     """Least-recently-used in-process cache bounded by entry count and/or total bytes.
 
     Values that have an ``nbytes`` attribute (numpy arrays) count that many bytes towards
-    ``max_bytes``; others count nothing. The running total is kept on insertion and eviction,
+    ``max_bytes``, a tuple the sum of its items'; others count nothing. The running total is kept on insertion and eviction,
     so every operation is O(1). The newest entry is always kept, even alone over budget.
 
     Parameters
@@ -150,4 +150,6 @@ class LRUCache:
 
 
 def _size(value):
+    if isinstance(value, tuple):  # e.g. a volume and a note about it
+        return sum(_size(item) for item in value)
     return int(getattr(value, "nbytes", 0))

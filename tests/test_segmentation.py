@@ -217,11 +217,11 @@ def test_bilateral_structure_on_one_side_only_is_flagged(tmp_path):
     image = sitk.GetImageFromArray(labels)
     image.SetSpacing((1.0, 1.0, 2.0))
     sitk.WriteImage(image, str(tmp_path / "map.nii.gz"))
-    path, structures = tmp_path / "map.nii.gz", {"MR": 3, "LR": 4}
-    assert small_structures(path, structures, 10.0, parts=2) == ["LR (16.0 + 0.0 mm3)"]
-    assert small_structures(path, structures, 10.0, parts=1) == []
-    assert small_structures(path, structures, 20.0, parts=1) == ["LR (16.0 mm3)"]
-    assert small_structures(path, structures, 20.0, parts=2) == [
+    labels, structures = sitk.ReadImage(str(tmp_path / "map.nii.gz")), {"MR": 3, "LR": 4}
+    assert small_structures(labels, structures, 10.0, parts=2) == ["LR (16.0 + 0.0 mm3)"]
+    assert small_structures(labels, structures, 10.0, parts=1) == []
+    assert small_structures(labels, structures, 20.0, parts=1) == ["LR (16.0 mm3)"]
+    assert small_structures(labels, structures, 20.0, parts=2) == [
         "MR (16.0 + 16.0 mm3)",
         "LR (16.0 + 0.0 mm3)",
     ]

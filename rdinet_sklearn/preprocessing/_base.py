@@ -231,7 +231,7 @@ class CaseImageTransformer(
         return None
 
     def _key_params(self):
-        ignored = {"n_jobs", "cache_dir", "image_column", "mask_column"}
+        ignored = CaseImageTransformer._parameter_constraints  # the shared, non-step ones
         return {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
 
     # -- machinery ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from scipy import ndimage
 
 # Face-connected neighbours only (6 in 3D): voxels touching at an edge or a corner are
 # separate components, so two muscles that touch diagonally are not merged.
-FACE_CONNECTED = ndimage.generate_binary_structure(3, 1)
+_FACE_CONNECTED = ndimage.generate_binary_structure(3, 1)
 
 
 def keep_largest_components(classes, n_classes, keep):
@@ -33,10 +33,21 @@ def keep_largest_components(classes, n_classes, keep):
     """
     cleaned = classes.copy()
     for index in range(1, n_classes):
-        components, count = ndimage.label(classes == index, structure=FACE_CONNECTED)
-        if count <= keep:
+        components, sizes = _components(classes == index)
+        if sizes.size <= keep:
             continue
-        sizes = np.bincount(components.ravel())[1:]
         kept = np.argsort(sizes)[::-1][:keep] + 1
         cleaned[(components > 0) & ~np.isin(components, kept)] = 0
     return cleaned
+
+
+def _components(structure):
+    """Face-connected component labels of a binary array (0: outside) and their sizes."""
+    components, _ = ndimage.label(structure, structure=_FACE_CONNECTED)
+    return components, np.bincount(components.ravel())[1:]
+
+
+def largest_component_sizes(structure, count):
+    """Voxel counts of the ``count`` largest components, largest first; 0 for absent ones."""
+    sizes = np.sort(_components(structure)[1])[::-1][:count]
+    return np.pad(sizes, (0, count - sizes.size))

@@ -1,16 +1,15 @@
 """One case's predicted label map: grid in, probabilities, back onto the image.
 
-Also the minimum-volume check on a written map (:func:`small_structures`).
+Also the minimum-volume check on a label map (:func:`small_structures`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import SimpleITK as sitk
-from scipy import ndimage
 
 from ._grid import crop_grid, from_grid, reorient, to_grid
-from ._postprocess import FACE_CONNECTED, keep_largest_components
+from ._postprocess import keep_largest_components, largest_component_sizes
 from ._training import normalised
 
 
@@ -55,28 +54,24 @@ def predict_label_map(network, image, box, settings, *, where):
     return labels
 
 
-def small_structures(path, structures, min_volume, parts=1):
-    """Structures of the map at ``path`` below ``min_volume`` mm^3, as ``"MR (3.1 mm3)"``.
+def small_structures(labels, structures, min_volume, parts=1):
+    """Structures of the label map ``labels`` below ``min_volume`` mm^3, as ``"MR (3.1 mm3)"``.
 
     With ``parts`` > 1 (bilateral structures: one muscle per orbit), each of a structure's
     ``parts`` largest face-connected components must reach ``min_volume``, so a structure
     predicted in one orbit only is flagged too, as ``"MR (412.0 + 0.0 mm3)"``.
     """
-    mask = sitk.ReadImage(str(path))
-    voxel = float(np.prod(mask.GetSpacing()))
-    labels = sitk.GetArrayViewFromImage(mask)
+    voxel = float(np.prod(labels.GetSpacing()))
+    array = sitk.GetArrayViewFromImage(labels)
     small = []
     for name, value in structures.items():
-        volumes = _largest_parts(labels == value, parts) * voxel
+        structure = array == value
+        counts = (
+            np.array([np.count_nonzero(structure)])
+            if parts == 1
+            else largest_component_sizes(structure, parts)
+        )
+        volumes = counts * voxel
         if volumes.min() < min_volume:
             small.append(f"{name} ({' + '.join(f'{v:.1f}' for v in volumes)} mm3)")
     return small
-
-
-def _largest_parts(structure, parts):
-    """Voxel counts of the ``parts`` largest face-connected components, zeros for absent ones."""
-    if parts == 1:
-        return np.array([np.count_nonzero(structure)])
-    components, _ = ndimage.label(structure, structure=FACE_CONNECTED)
-    sizes = np.sort(np.bincount(components.ravel())[1:])[::-1][:parts]
-    return np.pad(sizes, (0, parts - sizes.size))

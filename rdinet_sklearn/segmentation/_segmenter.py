@@ -537,7 +537,9 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
             image_path = entry[self.image_column]
             digest = case_file_digest(image_path, row=row, column=self.image_column)
             path = path_inside(folder, f"{safe_filename(row)}-{digest[:12]}.nii.gz")
-            if not path.exists():
+            if path.exists():
+                labels = read_image(path, row=row, column=self.mask_column)
+            else:
                 network = network or self._network()
                 image = read_image(image_path, row=row, column=self.image_column)
                 where = {"row": row, "column": self.image_column, "path": image_path}
@@ -545,7 +547,7 @@ class ROISegmenter(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 write_image(labels, path)
             paths.append(str(path))
             small = small_structures(
-                path, self.structures_, self.min_volume, parts=self.keep_components
+                labels, self.structures_, self.min_volume, parts=self.keep_components
             )
             flags.append(", ".join(small))
         out = table.copy()

@@ -40,8 +40,7 @@ _CACHE_BUDGET_BYTES = 4 * 1024**3
 """In-process cache size; the study's 147 cases x 2 orbits x 32x128x128 floats take ~0.6 GiB."""
 
 _VOLUMES = LRUCache(max_bytes=_CACHE_BUDGET_BYTES)
-_ONE_SIDED = {}
-"""Cache key -> which side was mirrored, for the cases whose ROI lies on one side only."""
+"""Cache key -> (volume, the side whose box was mirrored or "") of :func:`_crop_case`."""
 _STATS = {"hits": 0, "misses": 0, "computed": 0}
 
 
@@ -119,7 +118,6 @@ def clear_volume_cache():
     >>> shutil.rmtree(folder)
     """
     _VOLUMES.clear()
-    _ONE_SIDED.clear()
     _STATS.update(hits=0, misses=0, computed=0)
 
 
@@ -427,23 +425,23 @@ class VolumeCropper(_VersionStampMixin, TransformerMixin, BaseEstimator):
                 )
                 for key, (row, image, mask) in missing.items()
             )
-            for key, (volume, mirrored_side) in zip(missing, results, strict=True):
-                _VOLUMES.put(key, volume)
-                found[key] = volume
-                if mirrored_side:
-                    _ONE_SIDED[key] = mirrored_side
-        self._warn_one_sided(table, keys)
+            for key, result in zip(missing, results, strict=True):
+                _VOLUMES.put(key, result)
+                found[key] = result
+        self._warn_one_sided(table, [found[key][1] for key in keys])
         return (
-            np.stack([found[key] for key in keys])
+            np.stack([found[key][0] for key in keys])
             if keys
             else np.empty((0, self.n_channels_, *self.volume_size), dtype=np.float32)
         )
 
-    def _warn_one_sided(self, table, keys):
+    def _warn_one_sided(self, table, mirrored_sides):
         one_sided = [
-            f"row {row!r} ({path}): no ROI on the patient's {_ONE_SIDED[key]}"
-            for row, path, key in zip(table.index, table[self.mask_column], keys, strict=True)
-            if key in _ONE_SIDED
+            f"row {row!r} ({path}): no ROI on the patient's {side}"
+            for row, path, side in zip(
+                table.index, table[self.mask_column], mirrored_sides, strict=True
+            )
+            if side
         ]
         if one_sided:
             warnings.warn(
