@@ -87,8 +87,9 @@ class LRUCache:
     """Least-recently-used in-process cache bounded by entry count and/or total bytes.
 
     Values that have an ``nbytes`` attribute (numpy arrays) count that many bytes towards
-    ``max_bytes``, a tuple the sum of its items'; others count nothing. The running total is kept on insertion and eviction,
-    so every operation is O(1). The newest entry is always kept, even alone over budget.
+    ``max_bytes``, a tuple the sum of its items'; others count nothing. The running total is
+    kept on insertion and eviction, so every operation is O(1). The newest entry is always
+    kept, even alone over budget.
 
     Parameters
     ----------
